@@ -188,10 +188,20 @@ func ControlFieldFor(t MessageType) uint8 {
 // messageLength that covers the header and fits in b. It does not look at the
 // body: use it to learn a message's type before decoding the message.
 func (h *Header) UnmarshalBinary(b []byte) error {
-	if len(b) < HeaderLen {
-		return formatErr(MessageType(0xff), "header", 0, ErrTruncated)
+	if _, err := PeekMessageType(b); err != nil {
+		if len(b) >= HeaderLen {
+			h.decodeFields(b)
+		}
+		return err
 	}
-	_ = b[33]
+	h.decodeFields(b)
+	return nil
+}
+
+// decodeFields loads every header field from b, which the caller has
+// checked to hold at least HeaderLen octets.
+func (h *Header) decodeFields(b []byte) {
+	b = b[:HeaderLen]
 	h.MajorSdoID = b[0] >> 4
 	h.MessageType = MessageType(b[0] & 0x0f)
 	h.MinorVersionPTP = b[1] >> 4
@@ -202,23 +212,11 @@ func (h *Header) UnmarshalBinary(b []byte) error {
 	h.Flags = Flags(binary.BigEndian.Uint16(b[6:8]))
 	h.CorrectionField = TimeInterval(binary.BigEndian.Uint64(b[8:16]))
 	h.MessageTypeSpecific = binary.BigEndian.Uint32(b[16:20])
-	h.SourcePortIdentity.decode(b[20:30])
+	h.SourcePortIdentity.ClockIdentity = ClockIdentity(b[20:28])
+	h.SourcePortIdentity.PortNumber = binary.BigEndian.Uint16(b[28:30])
 	h.SequenceID = binary.BigEndian.Uint16(b[30:32])
 	h.ControlField = b[32]
 	h.LogMessageInterval = int8(b[33])
-	if h.VersionPTP != VersionPTP2 {
-		return formatErr(h.MessageType, "versionPTP", 1, ErrUnsupportedVersion)
-	}
-	if !h.MessageType.Known() {
-		return formatErr(h.MessageType, "messageType", 0, ErrUnknownMessageType)
-	}
-	if int(h.MessageLength) < HeaderLen {
-		return formatErr(h.MessageType, "messageLength", 2, ErrShortMessage)
-	}
-	if int(h.MessageLength) > len(b) {
-		return formatErr(h.MessageType, "messageLength", 2, ErrTruncated)
-	}
-	return nil
 }
 
 // appendHeader writes h with messageType t and messageLength n.

@@ -123,8 +123,26 @@ func (m *Management) Data(d ManagementData) error {
 // SetData replaces the message's TLVs with one MANAGEMENT TLV holding d,
 // padded to an even length as linuxptp does.
 func (m *Management) SetData(d ManagementData) error {
-	m.TLVs.Reset()
-	return m.TLVs.Add(managementTLV{d})
+	// Written in place rather than through TLVs.Add so that no adapter value
+	// escapes: building a response allocates nothing.
+	b := append(m.TLVs.b[:0], 0, 0, 0, 0)
+	binary.BigEndian.PutUint16(b[0:2], uint16(TLVManagement))
+	b = binary.BigEndian.AppendUint16(b, uint16(d.ManagementID()))
+	b, err := d.AppendData(b)
+	if err != nil {
+		m.TLVs.Reset()
+		return err
+	}
+	if len(b)%2 != 0 {
+		b = append(b, 0)
+	}
+	if len(b)-tlvHeaderLen > 0xfffe {
+		m.TLVs.Reset()
+		return formatErr(MessageManagement, "MANAGEMENT TLV", ManagementLen, ErrValueRange)
+	}
+	binary.BigEndian.PutUint16(b[2:4], uint16(len(b)-tlvHeaderLen))
+	m.TLVs.b = b
+	return nil
 }
 
 // SetEmpty replaces the message's TLVs with a MANAGEMENT TLV that carries
@@ -141,23 +159,6 @@ func (m *Management) ErrorStatus() (ManagementErrorStatus, bool, error) {
 	var es ManagementErrorStatus
 	ok, err := m.TLVs.Decode(&es)
 	return es, ok, err
-}
-
-// managementTLV adapts ManagementData to a TLVValue: managementId, then data.
-type managementTLV struct{ d ManagementData }
-
-func (t managementTLV) TLVType() TLVType { return TLVManagement }
-
-func (t managementTLV) AppendValue(b []byte) ([]byte, error) {
-	b = binary.BigEndian.AppendUint16(b, uint16(t.d.ManagementID()))
-	return t.d.AppendData(b)
-}
-
-func (t managementTLV) UnmarshalValue(v []byte) error {
-	if len(v) < 2 {
-		return ErrWrongLength
-	}
-	return t.d.UnmarshalData(v[2:])
 }
 
 // ManagementData is the dataField of one management ID: the data sets and

@@ -205,3 +205,54 @@ func ParseManagementID(s string) (ManagementID, error) {
 	}
 	return 0, fmt.Errorf("ptp: management ID %q is ambiguous: %s", s, strings.Join(names, ", "))
 }
+
+// NewManagementData returns a new, zero value of the data type that carries
+// id's dataField, or nil when the codec has no type for id (the data is then
+// passed on as raw octets).
+func NewManagementData(id ManagementID) ManagementData {
+	switch id {
+	case MIDNullManagement, MIDEnablePort, MIDDisablePort, MIDSaveInNonVolatileStorage,
+		MIDResetNonVolatileStorage, MIDInitialize, MIDFaultLogReset:
+		return NullManagement{}
+	case MIDClockDescription:
+		return new(ClockDescription)
+	case MIDUserDescription:
+		return new(UserDescription)
+	case MIDDefaultDataSet:
+		return new(DefaultDataSet)
+	case MIDCurrentDataSet:
+		return new(CurrentDataSet)
+	case MIDParentDataSet:
+		return new(ParentDataSet)
+	case MIDTimePropertiesDataSet:
+		return new(TimePropertiesDataSet)
+	case MIDPortDataSet:
+		return new(PortDataSet)
+	case MIDTimescaleProperties:
+		return new(TimescaleProperties)
+	case MIDUTCProperties:
+		return new(UTCProperties)
+	case MIDTimeStatusNP:
+		return new(TimeStatusNP)
+	case MIDGrandmasterSettingsNP:
+		return new(GrandmasterSettingsNP)
+	case MIDPortDataSetNP:
+		return new(PortDataSetNP)
+	case MIDSubscribeEventsNP:
+		return new(SubscribeEventsNP)
+	case MIDPortPropertiesNP:
+		return new(PortPropertiesNP)
+	case MIDPortStatsNP:
+		return new(PortStatsNP)
+	case MIDPortServiceStatsNP:
+		return new(PortServiceStatsNP)
+	case MIDPortHWClockNP:
+		return new(PortHWClockNP)
+	}
+	for _, d := range DatumIDs {
+		if d == id {
+			return &Datum{ID: id}
+		}
+	}
+	return nil
+}

@@ -1,6 +1,9 @@
 package ptp
 
-import "encoding"
+import (
+	"encoding"
+	"encoding/binary"
+)
 
 // Packet is implemented by the value of every message type: *Sync,
 // *DelayReq, *PdelayReq, *PdelayResp, *FollowUp, *DelayResp,
@@ -53,17 +56,30 @@ func MinLength(t MessageType) int {
 
 // decodeHeader decodes the header into h, checks that it is of type want and
 // at least fixed octets long, and returns the message cut to messageLength.
+// The checks run on the raw octets before anything is stored, and every
+// error is built in headerError, off the hot path.
 func decodeHeader(h *Header, b []byte, want MessageType, fixed int) ([]byte, error) {
+	if len(b) < HeaderLen || b[1]&0x0f != VersionPTP2 || MessageType(b[0]&0x0f) != want {
+		return nil, headerError(h, b, want, fixed)
+	}
+	n := int(binary.BigEndian.Uint16(b[2:4]))
+	if n < fixed || n > len(b) {
+		return nil, headerError(h, b, want, fixed)
+	}
+	h.decodeFields(b)
+	return b[:n], nil
+}
+
+// headerError says why decodeHeader refused b, checking in the order a
+// reader would: the header itself, then the type, then the length.
+func headerError(h *Header, b []byte, want MessageType, fixed int) error {
 	if err := h.UnmarshalBinary(b); err != nil {
-		return nil, err
+		return err
 	}
 	if h.MessageType != want {
-		return nil, formatErr(h.MessageType, "messageType", 0, ErrWrongMessageType)
+		return formatErr(h.MessageType, "messageType", 0, ErrWrongMessageType)
 	}
-	if int(h.MessageLength) < fixed {
-		return nil, formatErr(want, "messageLength", 2, ErrShortMessage)
-	}
-	return b[:h.MessageLength], nil
+	return formatErr(want, "messageLength", 2, ErrShortMessage)
 }
 
 // startEncode checks what every encoder checks and returns the message

@@ -130,12 +130,17 @@ func ParseTLVs(b []byte, t MessageType, offset int) (int, error) {
 	return n, nil
 }
 
-// set checks b and stores a copy of it.
+// set checks b and stores a copy of it. Most messages carry no TLVs, so
+// that case is small enough to inline.
 func (ts *TLVs) set(b []byte, t MessageType, offset int) error {
 	if len(b) == 0 {
 		ts.b = ts.b[:0]
 		return nil
 	}
+	return ts.setChecked(b, t, offset)
+}
+
+func (ts *TLVs) setChecked(b []byte, t MessageType, offset int) error {
 	if _, err := ParseTLVs(b, t, offset); err != nil {
 		ts.b = ts.b[:0]
 		return err
