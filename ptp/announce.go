@@ -31,10 +31,11 @@ func (m *Announce) Suffix() *TLVs { return &m.TLVs }
 
 // UnmarshalBinary decodes an Announce message.
 func (m *Announce) UnmarshalBinary(b []byte) error {
-	b, err := decodeHeader(&m.Header, b, MessageAnnounce, AnnounceLen)
-	if err != nil {
-		return err
+	n, ok := decodeHeader(&m.Header, b, MessageAnnounce, AnnounceLen)
+	if !ok {
+		return headerError(&m.Header, b, MessageAnnounce, AnnounceLen)
 	}
+	b = b[:n]
 	body := b[HeaderLen:AnnounceLen]
 	_ = body[29]
 	m.OriginTimestamp.decode(body[0:10])

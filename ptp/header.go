@@ -186,37 +186,14 @@ func ControlFieldFor(t MessageType) uint8 {
 // UnmarshalBinary decodes the 34-octet header at the start of b and checks
 // what every message needs: versionPTP 2, a known messageType, and a
 // messageLength that covers the header and fits in b. It does not look at the
-// body: use it to learn a message's type before decoding the message.
+// body: use it to learn a message's type before decoding the message. When a
+// check fails the fields are still decoded, for the error's context.
 func (h *Header) UnmarshalBinary(b []byte) error {
-	if _, err := PeekMessageType(b); err != nil {
-		if len(b) >= HeaderLen {
-			h.decodeFields(b)
-		}
-		return err
+	if len(b) >= HeaderLen {
+		decodeHeader(h, b, 0, HeaderLen)
 	}
-	h.decodeFields(b)
-	return nil
-}
-
-// decodeFields loads every header field from b, which the caller has
-// checked to hold at least HeaderLen octets.
-func (h *Header) decodeFields(b []byte) {
-	b = b[:HeaderLen]
-	h.MajorSdoID = b[0] >> 4
-	h.MessageType = MessageType(b[0] & 0x0f)
-	h.MinorVersionPTP = b[1] >> 4
-	h.VersionPTP = b[1] & 0x0f
-	h.MessageLength = binary.BigEndian.Uint16(b[2:4])
-	h.DomainNumber = b[4]
-	h.MinorSdoID = b[5]
-	h.Flags = Flags(binary.BigEndian.Uint16(b[6:8]))
-	h.CorrectionField = TimeInterval(binary.BigEndian.Uint64(b[8:16]))
-	h.MessageTypeSpecific = binary.BigEndian.Uint32(b[16:20])
-	h.SourcePortIdentity.ClockIdentity = ClockIdentity(b[20:28])
-	h.SourcePortIdentity.PortNumber = binary.BigEndian.Uint16(b[28:30])
-	h.SequenceID = binary.BigEndian.Uint16(b[30:32])
-	h.ControlField = b[32]
-	h.LogMessageInterval = int8(b[33])
+	_, err := PeekMessageType(b)
+	return err
 }
 
 // appendHeader writes h with messageType t and messageLength n.

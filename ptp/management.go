@@ -62,10 +62,11 @@ func (m *Management) Suffix() *TLVs { return &m.TLVs }
 // UnmarshalBinary decodes a Management message. The management TLV's data
 // is not decoded here: Data does that for the ID the caller expects.
 func (m *Management) UnmarshalBinary(b []byte) error {
-	b, err := decodeHeader(&m.Header, b, MessageManagement, ManagementLen)
-	if err != nil {
-		return err
+	n, ok := decodeHeader(&m.Header, b, MessageManagement, ManagementLen)
+	if !ok {
+		return headerError(&m.Header, b, MessageManagement, ManagementLen)
 	}
+	b = b[:n]
 	m.TargetPortIdentity.decode(b[HeaderLen : HeaderLen+portIdentityLen])
 	m.StartingBoundaryHops = b[44]
 	m.BoundaryHops = b[45]

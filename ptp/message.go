@@ -54,26 +54,39 @@ func MinLength(t MessageType) int {
 	return 0
 }
 
-// decodeHeader decodes the header into h, checks that it is of type want and
-// at least fixed octets long, and returns the message cut to messageLength.
-// The checks run on the raw octets before anything is stored, and every
-// error is built in headerError, off the hot path.
-func decodeHeader(h *Header, b []byte, want MessageType, fixed int) ([]byte, error) {
-	if len(b) < HeaderLen || b[1]&0x0f != VersionPTP2 || MessageType(b[0]&0x0f) != want {
-		return nil, headerError(h, b, want, fixed)
+// decodeHeader decodes the header into h and reports whether it is a
+// version 2 header of type want, with a messageLength of at least fixed
+// octets that fits in b; n is that messageLength. It runs for every message
+// received, so it is a leaf: no calls, no error values (the caller asks
+// headerError why on the cold path), and one bounds check for all loads.
+func decodeHeader(h *Header, b []byte, want MessageType, fixed int) (n int, ok bool) {
+	if len(b) < HeaderLen {
+		return 0, false
 	}
-	n := int(binary.BigEndian.Uint16(b[2:4]))
-	if n < fixed || n > len(b) {
-		return nil, headerError(h, b, want, fixed)
-	}
-	h.decodeFields(b)
-	return b[:n], nil
+	a := b[:HeaderLen]
+	h.MajorSdoID = a[0] >> 4
+	h.MessageType = MessageType(a[0] & 0x0f)
+	h.MinorVersionPTP = a[1] >> 4
+	h.VersionPTP = a[1] & 0x0f
+	h.MessageLength = binary.BigEndian.Uint16(a[2:4])
+	h.DomainNumber = a[4]
+	h.MinorSdoID = a[5]
+	h.Flags = Flags(binary.BigEndian.Uint16(a[6:8]))
+	h.CorrectionField = TimeInterval(binary.BigEndian.Uint64(a[8:16]))
+	h.MessageTypeSpecific = binary.BigEndian.Uint32(a[16:20])
+	h.SourcePortIdentity.ClockIdentity = ClockIdentity(a[20:28])
+	h.SourcePortIdentity.PortNumber = binary.BigEndian.Uint16(a[28:30])
+	h.SequenceID = binary.BigEndian.Uint16(a[30:32])
+	h.ControlField = a[32]
+	h.LogMessageInterval = int8(a[33])
+	n = int(h.MessageLength)
+	return n, h.VersionPTP == VersionPTP2 && h.MessageType == want && n >= fixed && n <= len(b)
 }
 
 // headerError says why decodeHeader refused b, checking in the order a
 // reader would: the header itself, then the type, then the length.
 func headerError(h *Header, b []byte, want MessageType, fixed int) error {
-	if err := h.UnmarshalBinary(b); err != nil {
+	if _, err := PeekMessageType(b); err != nil {
 		return err
 	}
 	if h.MessageType != want {

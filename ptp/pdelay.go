@@ -23,10 +23,11 @@ func (m *PdelayReq) Suffix() *TLVs { return &m.TLVs }
 
 // UnmarshalBinary decodes a Pdelay_Req message.
 func (m *PdelayReq) UnmarshalBinary(b []byte) error {
-	b, err := decodeHeader(&m.Header, b, MessagePdelayReq, PdelayReqLen)
-	if err != nil {
-		return err
+	n, ok := decodeHeader(&m.Header, b, MessagePdelayReq, PdelayReqLen)
+	if !ok {
+		return headerError(&m.Header, b, MessagePdelayReq, PdelayReqLen)
 	}
+	b = b[:n]
 	m.OriginTimestamp.decode(b[HeaderLen : HeaderLen+timestampLen])
 	copy(m.reserved[:], b[HeaderLen+timestampLen:PdelayReqLen])
 	return m.TLVs.set(b[PdelayReqLen:], MessagePdelayReq, PdelayReqLen)
@@ -71,10 +72,11 @@ func (m *PdelayResp) Suffix() *TLVs { return &m.TLVs }
 
 // UnmarshalBinary decodes a Pdelay_Resp message.
 func (m *PdelayResp) UnmarshalBinary(b []byte) error {
-	b, err := decodeHeader(&m.Header, b, MessagePdelayResp, PdelayRespLen)
-	if err != nil {
-		return err
+	n, ok := decodeHeader(&m.Header, b, MessagePdelayResp, PdelayRespLen)
+	if !ok {
+		return headerError(&m.Header, b, MessagePdelayResp, PdelayRespLen)
 	}
+	b = b[:n]
 	m.RequestReceiptTimestamp.decode(b[HeaderLen : HeaderLen+timestampLen])
 	m.RequestingPortIdentity.decode(b[HeaderLen+timestampLen : PdelayRespLen])
 	return m.TLVs.set(b[PdelayRespLen:], MessagePdelayResp, PdelayRespLen)
@@ -118,10 +120,11 @@ func (m *PdelayRespFollowUp) Suffix() *TLVs { return &m.TLVs }
 
 // UnmarshalBinary decodes a Pdelay_Resp_Follow_Up message.
 func (m *PdelayRespFollowUp) UnmarshalBinary(b []byte) error {
-	b, err := decodeHeader(&m.Header, b, MessagePdelayRespFollowUp, PdelayRespFollowUpLen)
-	if err != nil {
-		return err
+	n, ok := decodeHeader(&m.Header, b, MessagePdelayRespFollowUp, PdelayRespFollowUpLen)
+	if !ok {
+		return headerError(&m.Header, b, MessagePdelayRespFollowUp, PdelayRespFollowUpLen)
 	}
+	b = b[:n]
 	m.ResponseOriginTimestamp.decode(b[HeaderLen : HeaderLen+timestampLen])
 	m.RequestingPortIdentity.decode(b[HeaderLen+timestampLen : PdelayRespFollowUpLen])
 	return m.TLVs.set(b[PdelayRespFollowUpLen:], MessagePdelayRespFollowUp, PdelayRespFollowUpLen)

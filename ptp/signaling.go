@@ -20,10 +20,11 @@ func (m *Signaling) Suffix() *TLVs { return &m.TLVs }
 
 // UnmarshalBinary decodes a Signaling message.
 func (m *Signaling) UnmarshalBinary(b []byte) error {
-	b, err := decodeHeader(&m.Header, b, MessageSignaling, SignalingLen)
-	if err != nil {
-		return err
+	n, ok := decodeHeader(&m.Header, b, MessageSignaling, SignalingLen)
+	if !ok {
+		return headerError(&m.Header, b, MessageSignaling, SignalingLen)
 	}
+	b = b[:n]
 	m.TargetPortIdentity.decode(b[HeaderLen:SignalingLen])
 	return m.TLVs.set(b[SignalingLen:], MessageSignaling, SignalingLen)
 }

@@ -21,10 +21,11 @@ func (m *Sync) Suffix() *TLVs { return &m.TLVs }
 // UnmarshalBinary decodes a Sync message; bytes after messageLength are
 // ignored.
 func (m *Sync) UnmarshalBinary(b []byte) error {
-	b, err := decodeHeader(&m.Header, b, MessageSync, SyncLen)
-	if err != nil {
-		return err
+	n, ok := decodeHeader(&m.Header, b, MessageSync, SyncLen)
+	if !ok {
+		return headerError(&m.Header, b, MessageSync, SyncLen)
 	}
+	b = b[:n]
 	m.OriginTimestamp.decode(b[HeaderLen:SyncLen])
 	return m.TLVs.set(b[SyncLen:], MessageSync, SyncLen)
 }
@@ -66,10 +67,11 @@ func (m *DelayReq) Suffix() *TLVs { return &m.TLVs }
 
 // UnmarshalBinary decodes a Delay_Req message.
 func (m *DelayReq) UnmarshalBinary(b []byte) error {
-	b, err := decodeHeader(&m.Header, b, MessageDelayReq, DelayReqLen)
-	if err != nil {
-		return err
+	n, ok := decodeHeader(&m.Header, b, MessageDelayReq, DelayReqLen)
+	if !ok {
+		return headerError(&m.Header, b, MessageDelayReq, DelayReqLen)
 	}
+	b = b[:n]
 	m.OriginTimestamp.decode(b[HeaderLen:DelayReqLen])
 	return m.TLVs.set(b[DelayReqLen:], MessageDelayReq, DelayReqLen)
 }
@@ -111,10 +113,11 @@ func (m *FollowUp) Suffix() *TLVs { return &m.TLVs }
 
 // UnmarshalBinary decodes a Follow_Up message.
 func (m *FollowUp) UnmarshalBinary(b []byte) error {
-	b, err := decodeHeader(&m.Header, b, MessageFollowUp, FollowUpLen)
-	if err != nil {
-		return err
+	n, ok := decodeHeader(&m.Header, b, MessageFollowUp, FollowUpLen)
+	if !ok {
+		return headerError(&m.Header, b, MessageFollowUp, FollowUpLen)
 	}
+	b = b[:n]
 	m.PreciseOriginTimestamp.decode(b[HeaderLen:FollowUpLen])
 	return m.TLVs.set(b[FollowUpLen:], MessageFollowUp, FollowUpLen)
 }
@@ -156,10 +159,11 @@ func (m *DelayResp) Suffix() *TLVs { return &m.TLVs }
 
 // UnmarshalBinary decodes a Delay_Resp message.
 func (m *DelayResp) UnmarshalBinary(b []byte) error {
-	b, err := decodeHeader(&m.Header, b, MessageDelayResp, DelayRespLen)
-	if err != nil {
-		return err
+	n, ok := decodeHeader(&m.Header, b, MessageDelayResp, DelayRespLen)
+	if !ok {
+		return headerError(&m.Header, b, MessageDelayResp, DelayRespLen)
 	}
+	b = b[:n]
 	m.ReceiveTimestamp.decode(b[HeaderLen : HeaderLen+timestampLen])
 	m.RequestingPortIdentity.decode(b[HeaderLen+timestampLen : DelayRespLen])
 	return m.TLVs.set(b[DelayRespLen:], MessageDelayResp, DelayRespLen)
