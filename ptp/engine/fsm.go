@@ -103,10 +103,13 @@ type transition struct {
 type Machine struct {
 	name  string
 	table map[State]map[Event]State
+	// recalibrate sends a SLAVE port back to UNCALIBRATED when RS_SLAVE
+	// names a new master; the designated machines have no UNCALIBRATED.
+	recalibrate bool
 }
 
-func newMachine(name string, rows []transition) *Machine {
-	m := &Machine{name: name, table: map[State]map[Event]State{}}
+func newMachine(name string, recalibrate bool, rows []transition) *Machine {
+	m := &Machine{name: name, recalibrate: recalibrate, table: map[State]map[Event]State{}}
 	for _, r := range rows {
 		if m.table[r.from] == nil {
 			m.table[r.from] = map[Event]State{}
@@ -127,7 +130,7 @@ func (m *Machine) Next(state State, event Event, masterChanged bool) State {
 	if event == EventInitialize || event == EventPowerup {
 		return Initializing
 	}
-	if state == Slave && event == EventRSSlave {
+	if m.recalibrate && state == Slave && event == EventRSSlave {
 		if masterChanged {
 			return Uncalibrated
 		}
@@ -161,7 +164,7 @@ var commonStart = []transition{
 
 // Standard is the full state machine of IEEE 1588-2019 Figure 30, with
 // linuxptp's GRAND_MASTER state beside MASTER.
-var Standard = newMachine("ptp", concat(commonStart,
+var Standard = newMachine("ptp", true, concat(commonStart,
 	leaving(Listening, PreMaster, Master, GrandMaster, Passive, Uncalibrated, Slave),
 	[]transition{
 		{Listening, EventAnnounceReceiptTimeoutExpires, Master},
@@ -201,7 +204,7 @@ var Standard = newMachine("ptp", concat(commonStart,
 // SlaveOnly is the machine of a clientOnly (slaveOnly) clock, IEEE
 // 1588-2019 Figure 31: every road that would lead to MASTER or PASSIVE
 // leads back to LISTENING instead.
-var SlaveOnly = newMachine("slave-only", concat(commonStart,
+var SlaveOnly = newMachine("slave-only", true, concat(commonStart,
 	leaving(Listening, Uncalibrated, Slave),
 	[]transition{
 		{Listening, EventAnnounceReceiptTimeoutExpires, Listening},
@@ -225,7 +228,7 @@ var SlaveOnly = newMachine("slave-only", concat(commonStart,
 
 // DesignatedMaster is the machine of a serverOnly port whose BMCA is
 // "noop": straight to MASTER, leaving it only for FAULTY.
-var DesignatedMaster = newMachine("designated-master", []transition{
+var DesignatedMaster = newMachine("designated-master", false, []transition{
 	{Initializing, EventFaultDetected, Faulty},
 	{Initializing, EventInitComplete, Master},
 	{Faulty, EventFaultCleared, Initializing},
@@ -234,7 +237,7 @@ var DesignatedMaster = newMachine("designated-master", []transition{
 
 // DesignatedSlave is the machine of a clientOnly port whose BMCA is
 // "noop": straight to SLAVE, leaving it only for FAULTY.
-var DesignatedSlave = newMachine("designated-slave", []transition{
+var DesignatedSlave = newMachine("designated-slave", false, []transition{
 	{Initializing, EventFaultDetected, Faulty},
 	{Initializing, EventInitComplete, Slave},
 	{Faulty, EventFaultCleared, Initializing},
