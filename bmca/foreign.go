@@ -173,6 +173,17 @@ func (f *ForeignMasters) Prune(now time.Duration) {
 	f.records = kept
 }
 
+// Known reports whether sender has a record.
+func (f *ForeignMasters) Known(sender ptp.PortIdentity) bool { return f.find(sender) >= 0 }
+
+// Forget drops sender's counted messages, so that it must qualify again:
+// what a port does to the master whose Announce messages stopped.
+func (f *ForeignMasters) Forget(sender ptp.PortIdentity) {
+	if i := f.find(sender); i >= 0 {
+		f.records[i].n = 0
+	}
+}
+
 // Len returns the number of records.
 func (f *ForeignMasters) Len() int { return len(f.records) }
 

@@ -1,0 +1,131 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/roko-network/roko-ptpd/bmca"
+	"github.com/roko-network/roko-ptpd/ptp"
+)
+
+// ClockConfig is the configuration of a clock: its default data set and
+// clock-wide behaviour, under the names of ptp4l.conf's [global] options.
+// DefaultClockConfig gives linuxptp's defaults.
+type ClockConfig struct {
+	ClockIdentity ptp.ClockIdentity
+	Priority1     uint8            // priority1
+	Priority2     uint8            // priority2
+	ClockQuality  ptp.ClockQuality // clockClass, clockAccuracy, offsetScaledLogVariance
+	DomainNumber  uint8            // domainNumber
+	SlaveOnly     bool             // clientOnly (slaveOnly)
+	TwoStep       bool             // twoStepFlag
+	// LocalPriority is G.8275.defaultDS.localPriority.
+	LocalPriority uint8
+	// Comparison is dataset_comparison: bmca.IEEE1588 or bmca.G8275.
+	Comparison bmca.Comparison
+	// FreeRunning is free_running: measure, never adjust the clock.
+	FreeRunning bool
+	// Time properties announced while this clock is the grandmaster.
+	UTCOffset  int16          // utc_offset
+	TimeFlags  ptp.Flags      // leap61, leap59, currentUtcOffsetValid, ptpTimescale, traceable bits
+	TimeSource ptp.TimeSource // timeSource
+	// MaxStepsRemoved is maxStepsRemoved: Announce messages with
+	// stepsRemoved at or beyond it are not considered.
+	MaxStepsRemoved uint16
+	// FirstStepThreshold and StepThreshold are first_step_threshold and
+	// step_threshold in nanoseconds (0 disables); the servo applies them,
+	// the engine only carries them.
+	FirstStepThreshold int64
+	StepThreshold      int64
+	// MinorVersionPTP is ptp_minor_version: 1 sends version 2.1 headers.
+	MinorVersionPTP uint8
+	// MajorSdoID is transportSpecific (majorSdoId) for every port.
+	MajorSdoID uint8
+}
+
+// DefaultClockConfig returns linuxptp's defaults for identity id.
+func DefaultClockConfig(id ptp.ClockIdentity) ClockConfig {
+	return ClockConfig{
+		ClockIdentity:      id,
+		Priority1:          128,
+		Priority2:          128,
+		ClockQuality:       ptp.ClockQuality{ClockClass: 248, ClockAccuracy: ptp.AccuracyUnknown, OffsetScaledLogVariance: 0xffff},
+		TwoStep:            true,
+		LocalPriority:      128,
+		Comparison:         bmca.IEEE1588,
+		UTCOffset:          37,
+		TimeSource:         ptp.TimeSourceInternalOscillator,
+		MaxStepsRemoved:    255,
+		FirstStepThreshold: 20_000,
+		MinorVersionPTP:    1,
+	}
+}
+
+// PortConfig is the configuration of one port, under the names of
+// ptp4l.conf's per-port options. DefaultPortConfig gives linuxptp's
+// defaults.
+type PortConfig struct {
+	Name                    string // the interface, for log lines
+	LogAnnounceInterval     int8   // logAnnounceInterval
+	LogSyncInterval         int8   // logSyncInterval
+	LogMinDelayReqInterval  int8   // logMinDelayReqInterval
+	LogMinPdelayReqInterval int8   // logMinPdelayReqInterval
+	AnnounceReceiptTimeout  uint8  // announceReceiptTimeout
+	DelayMechanism          ptp.DelayMechanism
+	// DelayAsymmetry is delayAsymmetry in nanoseconds: how much longer the
+	// master-to-slave path is than the mean.
+	DelayAsymmetry    int64
+	MasterOnly        bool   // serverOnly (masterOnly)
+	NoopBMCA          bool   // BMCA noop
+	DelayFilter       string // delay_filter
+	DelayFilterLength int    // delay_filter_length
+	// FaultResetInterval is fault_reset_interval (log2 seconds);
+	// FaultResetASAP (−128) retries at once.
+	FaultResetInterval int8
+	// LocalPriority is G.8275.portDS.localPriority.
+	LocalPriority uint8
+	// IgnoreTransportSpecific is ignore_transport_specific.
+	IgnoreTransportSpecific bool
+}
+
+// FaultResetASAP is fault_reset_interval's "ASAP".
+const FaultResetASAP int8 = -128
+
+// DefaultPortConfig returns linuxptp's per-port defaults.
+func DefaultPortConfig(name string) PortConfig {
+	return PortConfig{
+		Name:                    name,
+		LogAnnounceInterval:     1,
+		LogSyncInterval:         0,
+		LogMinDelayReqInterval:  0,
+		LogMinPdelayReqInterval: 0,
+		AnnounceReceiptTimeout:  3,
+		DelayMechanism:          ptp.DelayMechanismE2E,
+		DelayFilter:             "moving_median",
+		DelayFilterLength:       10,
+		FaultResetInterval:      4,
+		LocalPriority:           128,
+	}
+}
+
+// validate reports configuration the engine cannot run with.
+func (c *ClockConfig) validate() error {
+	if c.Comparison == nil {
+		return fmt.Errorf("engine: no dataset_comparison")
+	}
+	if c.ClockIdentity == (ptp.ClockIdentity{}) {
+		return fmt.Errorf("engine: clock identity is all zero")
+	}
+	return nil
+}
+
+func (p *PortConfig) validate() error {
+	if p.AnnounceReceiptTimeout < 2 {
+		return fmt.Errorf("engine: port %s: announceReceiptTimeout %d is below 2", p.Name, p.AnnounceReceiptTimeout)
+	}
+	switch p.DelayMechanism {
+	case ptp.DelayMechanismE2E, ptp.DelayMechanismP2P, ptp.DelayMechanismNoMechanism:
+	default:
+		return fmt.Errorf("engine: port %s: delay mechanism %d is not supported", p.Name, p.DelayMechanism)
+	}
+	return nil
+}

@@ -1,0 +1,260 @@
+package engine
+
+import (
+	"container/heap"
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/roko-network/roko-ptpd/ptp"
+)
+
+// A small deterministic network for exercising the engine: simulated
+// clocks with an offset and a frequency error, links with a fixed delay per
+// direction, and an event queue in true time (nanoseconds). The servo
+// experiments of package servo use internal/sim; this harness only needs to
+// be exact enough to check protocol behaviour.
+
+type simClock struct {
+	offset  float64 // local − true, ns
+	freq    float64 // total frequency error, ppb (natural error + adjustment)
+	natural float64
+	lastT   int64
+	steps   int
+}
+
+func (c *simClock) advance(t int64) {
+	c.offset += c.freq * float64(t-c.lastT) / 1e9
+	c.lastT = t
+}
+
+func (c *simClock) local(t int64) int64 {
+	c.advance(t)
+	return t + int64(math.Round(c.offset))
+}
+
+type node struct {
+	name  string
+	clk   *Clock
+	sim   *simClock
+	links []*link // by port
+	down  bool    // silent: sends nothing
+	logs  []LogRecord
+}
+
+type link struct {
+	a, b      *node
+	pa, pb    int   // port indexes
+	delayAB   int64 // a → b
+	delayBA   int64
+	dropEvery int
+	sent      int
+}
+
+type event struct {
+	at  int64
+	seq int
+	run func()
+}
+
+type queue []event
+
+func (q queue) Len() int { return len(q) }
+func (q queue) Less(i, j int) bool {
+	if q[i].at != q[j].at {
+		return q[i].at < q[j].at
+	}
+	return q[i].seq < q[j].seq
+}
+func (q queue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *queue) Push(x any)   { *q = append(*q, x.(event)) }
+func (q *queue) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return e
+}
+
+type network struct {
+	t     *testing.T
+	now   int64
+	q     queue
+	seq   int
+	nodes []*node
+	// timer bookkeeping: one scheduled wake-up per node at a time
+	wake map[*node]int64
+}
+
+func newNetwork(t *testing.T) *network {
+	return &network{t: t, wake: map[*node]int64{}}
+}
+
+func (n *network) at(when int64, f func()) {
+	n.seq++
+	heap.Push(&n.q, event{at: when, seq: n.seq, run: f})
+}
+
+func (n *network) addNode(name string, cfg ClockConfig, ports []PortConfig, servo Servo, offset, freq float64) *node {
+	c, err := NewClock(cfg, ports, servo, uint64(len(n.nodes)+1))
+	require.NoError(n.t, err)
+	nd := &node{name: name, clk: c, sim: &simClock{offset: offset, freq: freq, natural: freq}, links: make([]*link, len(ports))}
+	n.nodes = append(n.nodes, nd)
+	return nd
+}
+
+func (n *network) connect(a *node, pa int, b *node, pb int, delayAB, delayBA int64) *link {
+	l := &link{a: a, b: b, pa: pa, pb: pb, delayAB: delayAB, delayBA: delayBA}
+	a.links[pa], b.links[pb] = l, l
+	return l
+}
+
+func (n *network) apply(nd *node, acts []Action) {
+	for _, a := range acts {
+		switch a.Kind {
+		case Send:
+			if nd.down {
+				continue
+			}
+			l := nd.links[a.Port]
+			l.sent++
+			if l.dropEvery > 0 && l.sent%l.dropEvery == 0 {
+				// lost, but the transmit timestamp still comes back
+			} else {
+				msg := append([]byte(nil), a.Msg...)
+				peer, port, d := l.b, l.pb, l.delayAB
+				if nd == l.b {
+					peer, port, d = l.a, l.pa, l.delayBA
+				}
+				n.at(n.now+d, func() {
+					rx := peer.sim.local(n.now)
+					n.apply(peer, peer.clk.Receive(port, msg, rx, Addr{}, n.now))
+					n.schedule(peer)
+				})
+			}
+			if a.Event {
+				ts := nd.sim.local(n.now)
+				mt, seq, port := a.MessageType, a.SequenceID, a.Port
+				n.at(n.now, func() {
+					n.apply(nd, nd.clk.TxTimestamp(port, mt, seq, ts, n.now))
+					n.schedule(nd)
+				})
+			}
+		case AdjustFrequency:
+			nd.sim.advance(n.now)
+			nd.sim.freq = nd.sim.natural + a.PPB
+		case Step:
+			nd.sim.advance(n.now)
+			nd.sim.offset += float64(a.StepNs)
+			nd.sim.steps++
+		case Log:
+			nd.logs = append(nd.logs, a.Log)
+		}
+	}
+}
+
+func (n *network) schedule(nd *node) {
+	d := nd.clk.Deadline()
+	if d == 0 {
+		return
+	}
+	if w, ok := n.wake[nd]; ok && w <= d && w >= n.now {
+		return
+	}
+	n.wake[nd] = d
+	n.at(d, func() {
+		if n.wake[nd] != d {
+			return
+		}
+		delete(n.wake, nd)
+		n.apply(nd, nd.clk.Tick(n.now))
+		n.schedule(nd)
+	})
+}
+
+func (n *network) start() {
+	for _, nd := range n.nodes {
+		n.apply(nd, nd.clk.Start(n.now))
+		n.schedule(nd)
+	}
+}
+
+// run advances true time to until, calling probe (if any) every step ns.
+func (n *network) run(until int64, step int64, probe func()) {
+	next := n.now + step
+	for n.q.Len() > 0 && n.q[0].at <= until {
+		e := heap.Pop(&n.q).(event)
+		for probe != nil && next <= e.at {
+			n.now = next
+			probe()
+			next += step
+		}
+		n.now = e.at
+		e.run()
+	}
+	for probe != nil && next <= until {
+		n.now = next
+		probe()
+		next += step
+	}
+	n.now = until
+}
+
+// trueError is the node's clock minus the grandmaster's, in ns.
+func trueError(nd, gm *node, now int64) float64 {
+	nd.sim.advance(now)
+	gm.sim.advance(now)
+	return nd.sim.offset - gm.sim.offset
+}
+
+// testPI is a plain PI servo in linuxptp's manner, enough to close the
+// loop in engine tests: the first sample is held, the second estimates the
+// frequency and steps if the offset is large, then proportional-integral.
+type testPI struct {
+	n         int
+	interval  float64
+	lastOff   int64
+	lastT     int64
+	drift     float64
+	stepLimit int64
+}
+
+func (s *testPI) SetSyncInterval(seconds float64) { s.interval = seconds }
+func (s *testPI) Reset()                          { s.n = 0; s.drift = 0 }
+func (s *testPI) Sample(offset, t int64) (float64, ServoState) {
+	s.n++
+	switch s.n {
+	case 1:
+		s.lastOff, s.lastT = offset, t
+		return s.drift, ServoUnlocked
+	case 2:
+		if dt := float64(t - s.lastT); dt > 0 {
+			s.drift -= float64(offset-s.lastOff) / dt * 1e9
+		}
+		if offset > s.stepLimit || offset < -s.stepLimit {
+			return s.drift, ServoJump
+		}
+	}
+	iv := s.interval
+	if iv == 0 {
+		iv = 1
+	}
+	kp, ki := 0.7/iv, 0.3/iv
+	s.drift -= ki * float64(offset)
+	return s.drift - kp*float64(offset), ServoLocked
+}
+
+func countStateChanges(logs []LogRecord, to State) int {
+	n := 0
+	for _, l := range logs {
+		if l.Kind == LogStateChange && l.To == to {
+			n++
+		}
+	}
+	return n
+}
+
+func cid(b byte) ptp.ClockIdentity { return ptp.ClockIdentity{0x02, 0, 0, 0xff, 0xfe, 0, 0, b} }
+
+const ms = int64(1e6)
+const sec = int64(1e9)
