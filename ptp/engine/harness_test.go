@@ -38,17 +38,26 @@ type node struct {
 	name  string
 	clk   *Clock
 	sim   *simClock
-	links []*link // by port
-	down  bool    // silent: sends nothing
+	ports []*member // by port index
+	down  bool      // silent: sends nothing
 	logs  []LogRecord
 }
 
-type link struct {
-	a, b      *node
-	pa, pb    int   // port indexes
-	delayAB   int64 // a → b
-	delayBA   int64
-	dropEvery int
+// member attaches one port of a node to a segment. up is the delay from the
+// node to the segment, down from the segment to the node: a path from a to b
+// takes a.up + b.down, so up ≠ down models an asymmetric link.
+type member struct {
+	nd       *node
+	port     int
+	up, down int64
+	seg      *segment
+}
+
+// segment is a shared medium, a bridge: what one member sends reaches
+// every other member. lossEvery > 0 drops every lossEvery-th delivery.
+type segment struct {
+	members   []*member
+	lossEvery int
 	sent      int
 }
 
@@ -98,15 +107,25 @@ func (n *network) at(when int64, f func()) {
 func (n *network) addNode(name string, cfg ClockConfig, ports []PortConfig, servo Servo, offset, freq float64) *node {
 	c, err := NewClock(cfg, ports, servo, uint64(len(n.nodes)+1))
 	require.NoError(n.t, err)
-	nd := &node{name: name, clk: c, sim: &simClock{offset: offset, freq: freq, natural: freq}, links: make([]*link, len(ports))}
+	nd := &node{name: name, clk: c, sim: &simClock{offset: offset, freq: freq, natural: freq}, ports: make([]*member, len(ports))}
 	n.nodes = append(n.nodes, nd)
 	return nd
 }
 
-func (n *network) connect(a *node, pa int, b *node, pb int, delayAB, delayBA int64) *link {
-	l := &link{a: a, b: b, pa: pa, pb: pb, delayAB: delayAB, delayBA: delayBA}
-	a.links[pa], b.links[pb] = l, l
-	return l
+// connect joins port pa of a and port pb of b by a point-to-point segment
+// with the given one-way delays.
+func (n *network) connect(a *node, pa int, b *node, pb int, delayAB, delayBA int64) *segment {
+	seg := &segment{}
+	n.attach(seg, a, pa, delayAB, delayBA)
+	n.attach(seg, b, pb, 0, 0)
+	return seg
+}
+
+// attach puts port of nd on seg.
+func (n *network) attach(seg *segment, nd *node, port int, up, down int64) {
+	m := &member{nd: nd, port: port, up: up, down: down, seg: seg}
+	seg.members = append(seg.members, m)
+	nd.ports[port] = m
 }
 
 func (n *network) apply(nd *node, acts []Action) {
@@ -116,20 +135,21 @@ func (n *network) apply(nd *node, acts []Action) {
 			if nd.down {
 				continue
 			}
-			l := nd.links[a.Port]
-			l.sent++
-			if l.dropEvery > 0 && l.sent%l.dropEvery == 0 {
-				// lost, but the transmit timestamp still comes back
-			} else {
-				msg := append([]byte(nil), a.Msg...)
-				peer, port, d := l.b, l.pb, l.delayAB
-				if nd == l.b {
-					peer, port, d = l.a, l.pa, l.delayBA
+			from := nd.ports[a.Port]
+			msg := append([]byte(nil), a.Msg...)
+			for _, to := range from.seg.members {
+				if to == from {
+					continue
 				}
-				n.at(n.now+d, func() {
-					rx := peer.sim.local(n.now)
-					n.apply(peer, peer.clk.Receive(port, msg, rx, Addr{}, n.now))
-					n.schedule(peer)
+				from.seg.sent++
+				if from.seg.lossEvery > 0 && from.seg.sent%from.seg.lossEvery == 0 {
+					continue
+				}
+				peer := to
+				n.at(n.now+from.up+to.down, func() {
+					rx := peer.nd.sim.local(n.now)
+					n.apply(peer.nd, peer.nd.clk.Receive(peer.port, msg, rx, Addr{}, n.now))
+					n.schedule(peer.nd)
 				})
 			}
 			if a.Event {

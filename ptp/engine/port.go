@@ -476,10 +476,14 @@ func (p *Port) receiveAnnounce(a *ptp.Announce, now int64) {
 		p.c.Stats.StepsRemovedLimit++
 		return
 	}
-	fromParent := a.SourcePortIdentity == p.c.parent.ParentPortIdentity && p.c.bestPort == p.idx
-	if fromParent && (p.state.IsSlave() || p.state == Passive) {
+	// A port that is not master refreshes its announce timer with the
+	// Announce of its own best foreign master: for a SLAVE port that is the
+	// parent, for a PASSIVE one the better master it defers to.
+	fromBest := p.erbest != nil && a.SourcePortIdentity == p.erbest.Sender
+	if fromBest && (p.state.IsSlave() || p.state == Passive) {
 		p.setAnnounceRxTimer(now)
 	}
+	fromParent := p.c.bestPort == p.idx && a.SourcePortIdentity == p.c.parent.ParentPortIdentity
 	if !p.fm.Known(a.SourcePortIdentity) {
 		r := p.logRecord(LogNewForeignMaster, LevelNotice)
 		r.Identity = a.SourcePortIdentity

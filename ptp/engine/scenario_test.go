@@ -1,0 +1,154 @@
+package engine
+
+import (
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/roko-network/roko-ptpd/ptp"
+)
+
+// parentGM returns the grandmaster a node currently follows.
+func parentGM(nd *node) ptp.ClockIdentity { return nd.clk.parent.GrandmasterIdentity }
+
+func following(nd, gm *node) bool {
+	return nd.clk.Port(0).State() == Slave && parentGM(nd) == gm.clk.cfg.ClockIdentity
+}
+
+// Two grandmasters on one bridge with three clients: everyone follows the
+// better one; when it goes silent every client moves to the backup within
+// announceReceiptTimeout announce intervals plus 2 s, without stepping; when
+// it returns they move back.
+func TestFailoverBetweenGrandmasters(t *testing.T) {
+	n := newNetwork(t)
+	seg := &segment{}
+	gm1cfg, gm2cfg := gmConfig(1), gmConfig(2)
+	gm2cfg.Priority1 = 2
+	gm1 := n.addNode("gm1", gm1cfg, []PortConfig{fastPort("gm1")}, &testPI{stepLimit: 20_000}, 0, 0)
+	gm2 := n.addNode("gm2", gm2cfg, []PortConfig{fastPort("gm2")}, &testPI{stepLimit: 20_000}, 0, 0)
+	n.attach(seg, gm1, 0, 1000, 1000)
+	n.attach(seg, gm2, 0, 1000, 1000)
+	var clients []*node
+	for i := 0; i < 3; i++ {
+		cl := n.addNode("cl", clientConfig(byte(10+i)), []PortConfig{fastPort("cl")}, &testPI{stepLimit: 20_000},
+			float64(i+1)*1e6, float64(i)*10_000)
+		n.attach(seg, cl, 0, 1500, 1500)
+		clients = append(clients, cl)
+	}
+	n.start()
+	n.run(30*sec, sec, nil)
+	for _, cl := range clients {
+		require.True(t, following(cl, gm1), "client %s follows gm1", cl.clk.cfg.ClockIdentity)
+	}
+	assert.Equal(t, Passive, gm2.clk.Port(0).State(), "the backup grandmaster waits in PASSIVE")
+	steps := make([]int, len(clients))
+	for i, cl := range clients {
+		steps[i] = cl.sim.steps
+	}
+
+	// gm1 goes silent.
+	silentAt := n.now
+	gm1.down = true
+	switched := make([]int64, len(clients))
+	n.run(silentAt+20*sec, 10*ms, func() {
+		for i, cl := range clients {
+			if switched[i] == 0 && following(cl, gm2) {
+				switched[i] = n.now - silentAt
+			}
+		}
+	})
+	limit := 3*sec + 2*sec // announceReceiptTimeout × 2^logAnnounceInterval + 2 s
+	for i, cl := range clients {
+		require.NotZero(t, switched[i], "client %d never moved to gm2", i)
+		t.Logf("client %d followed gm2 %.2f s after gm1 went silent", i, float64(switched[i])/1e9)
+		assert.LessOrEqual(t, switched[i], limit, "client %d failover time", i)
+		assert.Equal(t, steps[i], cl.sim.steps, "client %d stepped during failover", i)
+	}
+
+	// gm1 returns; everyone goes back to it.
+	gm1.down = false
+	n.run(n.now+20*sec, sec, nil)
+	for i, cl := range clients {
+		assert.True(t, following(cl, gm1), "client %d back on gm1", i)
+		assert.Equal(t, steps[i], cl.sim.steps, "client %d stepped on the way back", i)
+	}
+	assert.Equal(t, Passive, gm2.clk.Port(0).State())
+}
+
+// Grandmaster → boundary clock → client: stepsRemoved is 2 at the client,
+// and it tracks the grandmaster through the boundary clock.
+func TestBoundaryClockChain(t *testing.T) {
+	for _, mech := range []ptp.DelayMechanism{ptp.DelayMechanismE2E, ptp.DelayMechanismP2P} {
+		t.Run(map[ptp.DelayMechanism]string{ptp.DelayMechanismE2E: "E2E", ptp.DelayMechanismP2P: "P2P"}[mech], func(t *testing.T) {
+			port := func(name string) PortConfig {
+				p := fastPort(name)
+				p.DelayMechanism = mech
+				p.LogMinPdelayReqInterval = -2
+				return p
+			}
+			n := newNetwork(t)
+			gm := n.addNode("gm", gmConfig(1), []PortConfig{port("gm0")}, &testPI{stepLimit: 20_000}, 0, 0)
+			bcCfg := DefaultClockConfig(cid(5))
+			bcCfg.DomainNumber = 24
+			bc := n.addNode("bc", bcCfg, []PortConfig{port("bc0"), port("bc1")}, &testPI{stepLimit: 20_000}, 5e6, 20_000)
+			cl := n.addNode("cl", clientConfig(9), []PortConfig{port("cl0")}, &testPI{stepLimit: 20_000}, -3e6, -15_000)
+			n.connect(gm, 0, bc, 0, 3000, 3000)
+			n.connect(bc, 1, cl, 0, 4000, 4000)
+			n.start()
+			var worst float64
+			n.run(90*sec, 100*ms, func() {
+				if n.now > 60*sec {
+					worst = math.Max(worst, math.Abs(trueError(cl, gm, n.now)))
+				}
+			})
+			assert.Equal(t, Slave, bc.clk.Port(0).State())
+			assert.Equal(t, Master, bc.clk.Port(1).State())
+			assert.Equal(t, Slave, cl.clk.Port(0).State())
+			assert.EqualValues(t, 1, bc.clk.stepsRemoved)
+			assert.EqualValues(t, 2, cl.clk.stepsRemoved, "stepsRemoved at the client")
+			assert.Equal(t, gm.clk.cfg.ClockIdentity, parentGM(cl))
+			assert.Equal(t, bc.clk.Port(1).Identity(), cl.clk.parent.ParentPortIdentity)
+			assert.Less(t, worst, 200.0, "client true error through the boundary clock, ns")
+			if mech == ptp.DelayMechanismP2P {
+				assert.InDelta(t, 4000, cl.clk.Port(0).PeerMeanPathDelay(), 2)
+				assert.InDelta(t, 3000, bc.clk.Port(0).PeerMeanPathDelay(), 2)
+			}
+			t.Logf("worst client true error after 60 s: %.1f ns", worst)
+		})
+	}
+}
+
+// 5 % loss on every link, and a 10 % delay asymmetry that delayAsymmetry
+// cancels.
+func TestLossAndAsymmetry(t *testing.T) {
+	run := func(asymmetry int64) float64 {
+		n := newNetwork(t)
+		gm := n.addNode("gm", gmConfig(1), []PortConfig{fastPort("gm0")}, &testPI{stepLimit: 20_000}, 0, 0)
+		pc := fastPort("cl0")
+		pc.DelayAsymmetry = asymmetry
+		cl := n.addNode("cl", clientConfig(2), []PortConfig{pc}, &testPI{stepLimit: 20_000}, 1e6, 10_000)
+		// Master to slave 11 µs, slave to master 9 µs: mean 10 µs, asymmetry 1 µs.
+		seg := n.connect(gm, 0, cl, 0, 11_000, 9_000)
+		seg.lossEvery = 20
+		n.start()
+		var sum float64
+		var k int
+		n.run(90*sec, 100*ms, func() {
+			if n.now > 60*sec {
+				sum += trueError(cl, gm, n.now)
+				k++
+			}
+		})
+		require.Equal(t, Slave, cl.clk.Port(0).State())
+		return sum / float64(k)
+	}
+	uncorrected := run(0)
+	corrected := run(1000)
+	t.Logf("mean true error: %.1f ns without delayAsymmetry, %.1f ns with it", uncorrected, corrected)
+	// The servo zeroes the measured offset, which the longer downstream
+	// path inflates by 1 µs: the true error settles at −1 µs.
+	assert.InDelta(t, -1000, uncorrected, 50, "an uncorrected 1 µs asymmetry shows as a 1 µs error")
+	assert.InDelta(t, 0, corrected, 50, "delayAsymmetry cancels it")
+}
