@@ -40,6 +40,15 @@ type ClockConfig struct {
 	MinorVersionPTP uint8
 	// MajorSdoID is transportSpecific (majorSdoId) for every port.
 	MajorSdoID uint8
+	// SpikeLimit (nanoseconds; 0 disables) and SpikeTolerance are a roko
+	// extension with no linuxptp equivalent: once a port is SLAVE, a
+	// measured offset beyond SpikeLimit is set aside instead of being fed
+	// to the servo, unless SpikeTolerance such samples arrive in a row
+	// (then the master really moved, and the servo and step_threshold
+	// decide). One forged or corrupted Sync therefore cannot drag a locked
+	// clock.
+	SpikeLimit     int64
+	SpikeTolerance int
 }
 
 // DefaultClockConfig returns linuxptp's defaults for identity id.
@@ -57,6 +66,8 @@ func DefaultClockConfig(id ptp.ClockIdentity) ClockConfig {
 		MaxStepsRemoved:    255,
 		FirstStepThreshold: 20_000,
 		MinorVersionPTP:    1,
+		SpikeLimit:         1_000_000,
+		SpikeTolerance:     3,
 	}
 }
 

@@ -38,8 +38,9 @@ type node struct {
 	name  string
 	clk   *Clock
 	sim   *simClock
-	ports []*member // by port index
-	down  bool      // silent: sends nothing
+	ports []*member                // by port index
+	down  bool                     // silent: sends nothing
+	mute  map[ptp.MessageType]bool // message types it never gets out
 	logs  []LogRecord
 }
 
@@ -137,12 +138,15 @@ func (n *network) apply(nd *node, acts []Action) {
 			}
 			from := nd.ports[a.Port]
 			msg := append([]byte(nil), a.Msg...)
+			if nd.mute[a.MessageType] {
+				msg = nil
+			}
 			for _, to := range from.seg.members {
 				if to == from {
 					continue
 				}
 				from.seg.sent++
-				if from.seg.lossEvery > 0 && from.seg.sent%from.seg.lossEvery == 0 {
+				if msg == nil || from.seg.lossEvery > 0 && from.seg.sent%from.seg.lossEvery == 0 {
 					continue
 				}
 				peer := to
@@ -278,3 +282,15 @@ func cid(b byte) ptp.ClockIdentity { return ptp.ClockIdentity{0x02, 0, 0, 0xff, 
 
 const ms = int64(1e6)
 const sec = int64(1e9)
+
+// inject delivers a forged message to every member of seg at true time at.
+func (n *network) inject(seg *segment, at int64, msg []byte) {
+	for _, m := range seg.members {
+		peer := m
+		n.at(at+m.down, func() {
+			rx := peer.nd.sim.local(n.now)
+			n.apply(peer.nd, peer.nd.clk.Receive(peer.port, msg, rx, Addr{}, n.now))
+			n.schedule(peer.nd)
+		})
+	}
+}

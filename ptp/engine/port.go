@@ -34,6 +34,7 @@ type Port struct {
 	delay      DelayFilter
 	delayValid bool
 	pathDelay  int64
+	spikes     int // consecutive offsets beyond SpikeLimit
 
 	// Peer delay.
 	pdelay       pendingPdelay
@@ -71,9 +72,11 @@ type PortStats struct {
 	NotFromParent uint64
 	// AnnounceTimeouts counts announce receipt timeouts.
 	AnnounceTimeouts uint64
-	// Rejected counts event messages that failed sanity checks (a
-	// timestamp out of range, for one).
+	// Rejected counts Sync measurements with an impossible timestamp.
 	Rejected uint64
+	// Spikes counts offsets set aside by the spike guard
+	// (ClockConfig.SpikeLimit).
+	Spikes uint64
 }
 
 const (
@@ -546,12 +549,6 @@ func (p *Port) receiveFollowUp(f *ptp.FollowUp, now int64) {
 	p.fup = pendingFollowUp{valid: true, seq: f.SequenceID, src: f.SourcePortIdentity, t1: t1, corr: corr}
 }
 
-// maxTimestampJump bounds how far a master's time may be from ours before
-// its Sync is treated as hostile rather than as an offset to remove: one
-// day. Larger offsets are left to the operator (first_step_threshold and
-// step_threshold still apply below it).
-const maxTimestampJump = 86400 * int64(1e9)
-
 // sample completes one Sync measurement: t1 and its corrections, t2.
 func (p *Port) sample(t1, c1, t2, now int64) {
 	if t1 <= 0 {
@@ -573,11 +570,14 @@ func (p *Port) sample(t1, c1, t2, now int64) {
 		delay = p.peerDelay
 	}
 	offset := OffsetFromMaster(t1, c1, t2, delay)
-	if offset > maxTimestampJump || offset < -maxTimestampJump {
-		if p.c.servo != nil && p.state == Slave {
-			p.Stats.Rejected++
+	if lim := p.c.cfg.SpikeLimit; lim > 0 && p.state == Slave && (offset > lim || offset < -lim) {
+		p.spikes++
+		if p.spikes <= p.c.cfg.SpikeTolerance {
+			p.Stats.Spikes++
 			return
 		}
+	} else {
+		p.spikes = 0
 	}
 	p.c.synchronize(p, t2, offset, delay, now)
 }
