@@ -1,0 +1,217 @@
+package config
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func parse(t *testing.T, text string) *Config {
+	t.Helper()
+	c, err := Parse(strings.NewReader(text), "test.conf")
+	require.NoError(t, err)
+	return c
+}
+
+func warnings(c *Config) []string {
+	var out []string
+	for _, w := range c.Warnings {
+		out = append(out, w.String())
+	}
+	return out
+}
+
+// The operator guide's client config loads, with its values and the
+// warnings it deserves.
+func TestSeedClientConfig(t *testing.T) {
+	c, err := Load("../../testdata/seed/ptp4l.conf")
+	require.NoError(t, err)
+	assert.EqualValues(t, 24, c.Int("", "domainNumber"))
+	assert.True(t, c.Bool("", "clientOnly"), "slaveOnly is clientOnly")
+	assert.EqualValues(t, 128, c.Int("", "priority1"))
+	assert.EqualValues(t, -4, c.Int("", "logSyncInterval"), "a trailing comment is a comment")
+	assert.EqualValues(t, 0x21, c.Int("", "clockAccuracy"))
+	assert.EqualValues(t, 0xffff, c.Int("", "offsetScaledLogVariance"))
+	assert.Equal(t, "L2", c.String("", "network_transport"))
+	assert.Equal(t, "UDPv4", c.String("eth0", "network_transport"), "the interface's section wins")
+	assert.Equal(t, "linreg", c.String("", "clock_servo"))
+	assert.InDelta(t, 0.00002, c.Float("", "step_threshold"), 1e-12)
+	assert.EqualValues(t, 100, c.Int("", "tx_timestamp_timeout"))
+	assert.True(t, c.Bool("", "check_fup_sync"))
+	assert.EqualValues(t, -4, c.Int("eth0", "operLogPdelayReqInterval"))
+	assert.False(t, c.Bool("eth0", "serverOnly"))
+	assert.Equal(t, []string{"eth0"}, c.Interfaces())
+	assert.Equal(t, []string{
+		"../../testdata/seed/ptp4l.conf:4: option slaveOnly: option slaveOnly is deprecated, please use clientOnly instead",
+		"../../testdata/seed/ptp4l.conf:29: option assumeReversible: accepted and ignored: it is not a linuxptp option and roko-ptpd has nothing it could control",
+		"../../testdata/seed/ptp4l.conf:46: option masterOnly: option masterOnly is deprecated, please use serverOnly instead",
+	}, warnings(c))
+}
+
+// The operator guide's grandmaster config loads.
+func TestSeedGrandmasterConfig(t *testing.T) {
+	c, err := Load("../../testdata/seed/gm.conf")
+	require.NoError(t, err)
+	assert.EqualValues(t, 1, c.Int("", "priority1"))
+	assert.EqualValues(t, 6, c.Int("", "clockClass"))
+	assert.EqualValues(t, 0x20, c.Int("", "clockAccuracy"))
+	assert.EqualValues(t, 0x4e5d, c.Int("", "offsetScaledLogVariance"))
+	assert.EqualValues(t, 0x20, c.Int("", "timeSource"))
+	assert.EqualValues(t, -6, c.Int("", "logSyncInterval"))
+	assert.Equal(t, "ptp", c.String("", "BMCA"))
+	assert.Equal(t, "G.8275.x", c.String("", "dataset_comparison"))
+	assert.Equal(t, []string{"/dev/pps0"}, c.PPSInputs())
+	assert.Empty(t, c.Interfaces(), "a PPS input is not a network port")
+	assert.Equal(t, []string{
+		"../../testdata/seed/gm.conf:3: option slaveOnly: option slaveOnly is deprecated, please use clientOnly instead",
+		"../../testdata/seed/gm.conf:22: option bmca: read as BMCA (ptp4l spells it BMCA and would reject bmca)",
+		"../../testdata/seed/gm.conf:26: option dataset_comparison: dataset_comparison applies to the whole clock, not to the PPS input /dev/pps0; set it in [global]",
+	}, warnings(c))
+}
+
+func TestDefaults(t *testing.T) {
+	c := New("none")
+	for _, tc := range []struct {
+		option string
+		want   any
+	}{
+		{"domainNumber", int64(0)},
+		{"priority1", int64(128)},
+		{"clockClass", int64(248)},
+		{"clockAccuracy", int64(0xfe)},
+		{"logAnnounceInterval", int64(1)},
+		{"announceReceiptTimeout", int64(3)},
+		{"tx_timestamp_timeout", int64(10)},
+		{"uds_file_mode", int64(0o660)},
+		{"timeSource", int64(0xa0)},
+		{"max_frequency", int64(900000000)},
+		{"uds_address", "/var/run/ptp4l"},
+		{"network_transport", "UDPv4"},
+		{"delay_mechanism", "E2E"},
+		{"time_stamping", "hardware"},
+		{"clock_servo", "pi"},
+		{"first_step_threshold", 0.00002},
+		{"ptp_dst_mac", "01:1B:19:00:00:00"},
+	} {
+		v := c.Lookup("", tc.option)
+		switch want := tc.want.(type) {
+		case int64:
+			assert.Equal(t, want, v.Int, tc.option)
+		case string:
+			assert.Equal(t, want, v.Raw, tc.option)
+		case float64:
+			assert.InDelta(t, want, v.Float, 1e-12, tc.option)
+		}
+		assert.False(t, c.IsSet("", tc.option))
+	}
+	// Every default of the table parses.
+	for _, o := range Options() {
+		assert.NotPanics(t, func() { c.Lookup("", o.Name) }, o.Name)
+	}
+}
+
+func TestParserRules(t *testing.T) {
+	c := parse(t, `
+# a comment
+   [ global ]
+domainNumber    0x18
+clockAccuracy	0x21	# tab-separated, with a comment
+uds_file_mode   0600
+uds_address     /run/x#not-a-comment
+delay_mechanism p2p
+fault_reset_interval ASAP
+message_tag     two words
+[eth1]
+logSyncInterval -3
+[eth0]
+delay_mechanism E2E
+`)
+	assert.EqualValues(t, 24, c.Int("", "domainNumber"), "[ global ] is the global section")
+	assert.EqualValues(t, 0x21, c.Int("", "clockAccuracy"))
+	assert.EqualValues(t, 0o600, c.Int("", "uds_file_mode"), "a leading 0 is octal, as strtol reads it")
+	assert.Equal(t, "/run/x#not-a-comment", c.String("", "uds_address"))
+	assert.Equal(t, "P2P", c.String("", "delay_mechanism"), "enums are case-insensitive and stored canonically")
+	assert.Equal(t, "E2E", c.String("eth0", "delay_mechanism"))
+	assert.Equal(t, "P2P", c.String("eth1", "delay_mechanism"))
+	assert.EqualValues(t, -128, c.Int("eth0", "fault_reset_interval"))
+	assert.Equal(t, "two words", c.String("", "message_tag"))
+	assert.EqualValues(t, -3, c.Int("eth1", "logSyncInterval"))
+	assert.EqualValues(t, 0, c.Int("eth0", "logSyncInterval"))
+	assert.Equal(t, []string{"eth1", "eth0"}, c.Interfaces())
+	assert.True(t, c.IsSet("eth1", "logSyncInterval"))
+	assert.Empty(t, c.Warnings)
+}
+
+func TestParserErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, text, want string
+	}{
+		{"unknown option", "[global]\nfooBar 1\n", "test.conf:2: unknown option fooBar at line 2 in global section"},
+		{"option names are case-sensitive", "[global]\ndomainnumber 1\n", "unknown option domainnumber at line 2"},
+		{"clock option in a port section", "[eth0]\npriority1 1\n", "test.conf:2: unknown option priority1 at line 2 in eth0 section (priority1 is a [global] option)"},
+		{"malformed integer", "[global]\n\ndomainNumber x\n", "test.conf:3: x is a malformed value for option domainNumber at line 3 (want an integer from 0 to 255)"},
+		{"out of range", "[global]\ndomainNumber 300\n", "300 is an out of range value for option domainNumber at line 2 (want an integer from 0 to 255)"},
+		{"out of int64", "[global]\ndelayAsymmetry 99999999999999999999\n", "is an out of range value for option delayAsymmetry"},
+		{"bad enum", "[global]\ndelay_mechanism E3E\n", "E3E is a bad value for option delay_mechanism at line 2 (want one of Auto, COMMON_P2P, E2E, P2P, NONE)"},
+		{"malformed float", "[global]\nstep_threshold fast\n", "fast is a malformed value for option step_threshold"},
+		{"negative float", "[global]\nstep_threshold -1\n", "-1 is an out of range value for option step_threshold"},
+		{"no value", "[global]\npriority1\n", "test.conf:2: could not parse line 2 in global section: option priority1 has no value"},
+		{"no section", "priority1 1\n", "test.conf:1: line 1 is not in a section"},
+		{"bad section", "[eth0\n", "could not parse section name on line 1"},
+		{"section name with spaces", "[eth0 eth1]\n", "could not parse port name on line 1"},
+		{"port option for a PPS input", "[/dev/pps0]\nlogSyncInterval 1\n", "option logSyncInterval at line 2 cannot be set for the PPS input /dev/pps0"},
+		{"unicast table without an id", "[unicast_master_table]\nUDPv4 198.18.0.1\n", "table_id must be the first line"},
+		{"unicast table bad line", "[unicast_master_table]\ntable_id 1\nfoo 1\n", "unknown unicast master table line"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse(strings.NewReader(tc.text), "test.conf")
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+			var ce *Error
+			require.ErrorAs(t, err, &ce)
+			assert.Equal(t, "test.conf", ce.File)
+		})
+	}
+}
+
+func TestUnicastMasterTable(t *testing.T) {
+	c := parse(t, `[unicast_master_table]
+table_id 1
+logQueryInterval 2
+UDPv4 198.18.0.1
+UDPv4 198.18.0.2
+[eth0]
+unicast_master_table 1
+`)
+	tabs := c.UnicastMasterTables()
+	require.Len(t, tabs, 1)
+	assert.Equal(t, 1, tabs[0].ID)
+	assert.Equal(t, 2, tabs[0].LogQueryInterval)
+	assert.Equal(t, []UnicastMaster{{"UDPv4", "198.18.0.1"}, {"UDPv4", "198.18.0.2"}}, tabs[0].Entries)
+	assert.EqualValues(t, 1, c.Int("eth0", "unicast_master_table"))
+}
+
+// Command-line values beat [global], as in ptp4l; an interface's section
+// still wins for port options.
+func TestCommandLineLocks(t *testing.T) {
+	c := New("test.conf")
+	require.NoError(t, c.Set("domainNumber", "7"))
+	require.NoError(t, c.Set("logSyncInterval", "0"))
+	require.NoError(t, c.Set("slaveOnly", "1"))
+	// Read the file into the configuration that already holds the flags.
+	require.NoError(t, c.Read(strings.NewReader("[global]\ndomainNumber 24\nlogSyncInterval -4\n[eth0]\nlogSyncInterval -5\n")))
+	got := c
+	assert.EqualValues(t, 7, got.Int("", "domainNumber"))
+	assert.EqualValues(t, 0, got.Int("", "logSyncInterval"))
+	assert.EqualValues(t, -5, got.Int("eth0", "logSyncInterval"))
+	assert.True(t, got.Bool("", "clientOnly"))
+
+	require.Error(t, c.Set("nosuch", "1"))
+	err := c.Set("priority1", "256")
+	require.ErrorContains(t, err, "256 is an out of range value for option priority1")
+	c.AddInterface("eth3")
+	c.AddInterface("eth3")
+	assert.Equal(t, []string{"eth0", "eth3"}, got.Interfaces())
+}
