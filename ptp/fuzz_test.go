@@ -17,7 +17,7 @@ import (
 // corpus, one of each message type first so that every decoder is seeded.
 func seedFromCaptures(f *testing.F, add func(msg []byte)) {
 	f.Helper()
-	for _, root := range []string{sharedCaptures, "../testdata/pcap"} {
+	for _, root := range []string{repoCaptures} {
 		_ = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
 			if err != nil || !(strings.HasSuffix(path, ".pcap") || strings.HasSuffix(path, ".pcapng")) {
 				return nil

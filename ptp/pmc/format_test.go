@@ -13,17 +13,8 @@ import (
 	"github.com/roko-network/roko-ptpd/ptp"
 )
 
-const captures = "../../../shared/testdata/pcap/linuxptp/"
-
-func needShared(t *testing.T, path string) {
-	t.Helper()
-	if _, err := os.Stat(path); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared test data missing: %v", err)
-		}
-		t.Skipf("shared test data not found (%v); it sits beside the repository", err)
-	}
-}
+// captures are the repository's copies of the shared linuxptp captures.
+const captures = "../../testdata/pcap/linuxptp/"
 
 // responseBlocks splits pmc's output into the blocks of each response: its
 // header line (one tab) and its field lines (two tabs), newline-terminated.
@@ -54,7 +45,6 @@ func responseBlocks(text string) []string {
 // Our rendering of ptp4l's own responses is byte-identical to what
 // linuxptp's pmc printed for them.
 func TestTextMatchesLinuxptpPmc(t *testing.T) {
-	needShared(t, captures+"udp4-mgmt.pmc.txt")
 	want, err := os.ReadFile(captures + "udp4-mgmt.pmc.txt")
 	require.NoError(t, err)
 	blocks := responseBlocks(string(want))
