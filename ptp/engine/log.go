@@ -94,9 +94,13 @@ func (r *LogRecord) AppendFormat(b []byte, style PortStyle) []byte {
 			b = append(b, " (FT_UNSPECIFIED)"...)
 		}
 	case LogOffset:
-		// "master offset %10lld s%d freq %+7.0f path delay %9lld"
+		// "master offset %10lld s%d freq %+7.0f path delay %9lld". ptp4l
+		// prints its servo's output, which is the negation of the
+		// frequency it sets on the clock; scrapers and dashboards built on
+		// ptp4l expect that sign, so we print it too. 0-x, not -x, keeps
+		// a zero as "+0" the way ptp4l shows it.
 		b = fmt.Appendf(b, "master offset %10d s%d freq %+7.0f path delay %9d",
-			r.Offset, uint8(r.ServoState), r.Freq, r.PathDelay)
+			r.Offset, uint8(r.ServoState), 0-r.Freq, r.PathDelay)
 	case LogNewForeignMaster:
 		b = r.appendPort(b, style)
 		b = append(b, "new foreign master "...)
