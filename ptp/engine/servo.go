@@ -1,19 +1,22 @@
 package engine
 
+import "github.com/roko-network/roko-ptpd/servo"
+
 // ServoState is the state a servo reports with each sample, numbered as
-// linuxptp prints it in "s%d".
-type ServoState uint8
+// linuxptp prints it in "s%d". It is package servo's State, so that servo's
+// servos satisfy Servo as they are.
+type ServoState = servo.State
 
 // Servo states.
 const (
-	ServoUnlocked     ServoState = 0 // s0: still learning; nothing to apply yet
-	ServoJump         ServoState = 1 // s1: step the clock, then set the frequency
-	ServoLocked       ServoState = 2 // s2: set the frequency
-	ServoLockedStable ServoState = 3 // s3: locked, and the offset has stayed small
+	ServoUnlocked     = servo.Unlocked     // s0: still learning; nothing to apply yet
+	ServoJump         = servo.Jump         // s1: step the clock, then set the frequency
+	ServoLocked       = servo.Locked       // s2: set the frequency
+	ServoLockedStable = servo.LockedStable // s3: locked, and the offset has stayed small
 )
 
 // Servo is what the engine needs of a clock servo. Package servo's servos
-// satisfy it through a small adapter; tests use simple ones.
+// satisfy it; tests also use simple ones.
 type Servo interface {
 	// Sample takes the measured offset of the local clock from its master
 	// (local minus master, in nanoseconds) and the local time of the
@@ -27,3 +30,10 @@ type Servo interface {
 	// Reset forgets everything learned (a new master, an external step).
 	Reset()
 }
+
+// The servo package's servos plug into the engine as they are.
+var (
+	_ Servo = (*servo.LinReg)(nil)
+	_ Servo = (*servo.PI)(nil)
+	_ Servo = (*servo.Filter)(nil)
+)

@@ -1,0 +1,273 @@
+package sim
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/roko-network/roko-ptpd/servo"
+)
+
+// Oscillator describes the client's free-running clock.
+type Oscillator struct {
+	// Offset is the clock's time error at the start, ns (positive ahead).
+	Offset float64
+	// Frequency is its frequency error at the start, ppb (positive fast).
+	Frequency float64
+	// Wander is the random-walk frequency noise, in ppb per √s: 1 means a
+	// fractional frequency random walk of 1e-9/√s.
+	Wander float64
+	// StepEvery and StepSize model temperature-like frequency jumps: every
+	// StepEvery the frequency error moves by StepSize ppb, alternately up
+	// and down so that it stays bounded.
+	StepEvery time.Duration
+	StepSize  float64
+}
+
+// Network describes the path between master and client, the same in both
+// directions.
+type Network struct {
+	Delay     time.Duration // base one-way delay
+	Jitter    time.Duration // mean of an exponential extra delay per message
+	SpikeProb float64       // probability that a message is delayed by Spike more
+	Spike     time.Duration
+	Loss      float64 // probability that a message is lost
+}
+
+// Scenario is one simulated run.
+type Scenario struct {
+	Name string
+	// SyncRate is Sync messages per second.
+	SyncRate float64
+	// DelayReqInterval is the time between Delay_Req messages (linuxptp's
+	// default logMinDelayReqInterval 0 is one second).
+	DelayReqInterval time.Duration
+	// DelayFilterLength is the moving-median window over path delays
+	// (delay_filter_length, 10 in linuxptp).
+	DelayFilterLength int
+	// TimestampNoise is the RMS of white noise added to each of t1..t4, ns.
+	TimestampNoise float64
+	Oscillator     Oscillator
+	Network        Network
+	Duration       time.Duration
+	Seed           uint64
+}
+
+// Result is what a run measured.
+type Result struct {
+	// Errors holds the client's true time error (ns) at each Sync
+	// transmission, and Times when it was taken (s from the start).
+	Errors []float64
+	Times  []float64
+	// TimeTo1us and TimeTo100ns are when |true error| first fell below
+	// 1 µs and 100 ns; negative if it never did.
+	TimeTo1us, TimeTo100ns time.Duration
+	// SteadyRMS and SteadyMax are the RMS and largest |true error| over the
+	// second half of the run, ns.
+	SteadyRMS, SteadyMax float64
+	// Steps counts the steps the servo asked for; StepTimes says when.
+	Steps     int
+	StepTimes []time.Duration
+	// FinalFrequencyError is the client's frequency error at the end with
+	// the servo's correction applied, ppb.
+	FinalFrequencyError float64
+	// Samples is how many offsets reached the servo; Lost how many Sync
+	// or Delay_Req messages the network dropped.
+	Samples, Lost int
+	// PathDelayRMS is the RMS error of the filtered meanPathDelay over the
+	// second half, ns: it passes straight into the measured offset, so no
+	// servo can do better than it.
+	PathDelayRMS float64
+}
+
+// epoch is the simulated start of time on the master's clock: timestamps
+// are large numbers, as real ones are, without float64 ever holding them.
+const epoch = int64(1_790_000_000) * 1e9
+
+// client is the simulated clock: true time error phase (ns) evolving at a
+// rate set by the oscillator and the servo's correction.
+type client struct {
+	now    float64 // true time, ns since the start
+	phase  float64 // clock minus true time, ns
+	osc    float64 // oscillator frequency error, ppb
+	adj    float64 // frequency correction set by the servo, ppb
+	wander float64
+	rng    *rand.Rand
+}
+
+// advance moves true time to t, integrating the clock's rate and the
+// oscillator's random walk.
+func (c *client) advance(t float64) {
+	dt := t - c.now
+	if dt <= 0 {
+		return
+	}
+	if c.wander > 0 {
+		c.osc += c.wander * math.Sqrt(dt/1e9) * c.rng.NormFloat64()
+	}
+	c.phase += c.rate() * dt
+	c.now = t
+}
+
+// rate is the clock's rate error: (1+osc)(1+adj) − 1.
+func (c *client) rate() float64 {
+	return c.osc/1e9 + c.adj/1e9 + c.osc*c.adj/1e18
+}
+
+// read returns the clock's reading at the current true time, with noise.
+func (c *client) read(noise float64) int64 {
+	return epoch + int64(math.Round(c.now+c.phase+noise))
+}
+
+// Run plays the scenario against s, which starts with the scenario's
+// initial frequency unknown to it, as a daemon's servo does.
+func Run(sc Scenario, s servo.Servo) (Result, error) {
+	if !(sc.SyncRate > 0) || sc.Duration <= 0 {
+		return Result{}, fmt.Errorf("sim: scenario %q: SyncRate and Duration must be positive", sc.Name)
+	}
+	if sc.DelayReqInterval <= 0 {
+		sc.DelayReqInterval = time.Second
+	}
+	if sc.DelayFilterLength <= 0 {
+		sc.DelayFilterLength = 10
+	}
+	rng := rand.New(rand.NewPCG(sc.Seed, 0x9e3779b97f4a7c15))
+	c := &client{phase: sc.Oscillator.Offset, osc: sc.Oscillator.Frequency, wander: sc.Oscillator.Wander, rng: rng}
+	noise := func() float64 { return sc.TimestampNoise * rng.NormFloat64() }
+	lost := func() bool { return sc.Network.Loss > 0 && rng.Float64() < sc.Network.Loss }
+	delay := func() float64 {
+		d := float64(sc.Network.Delay)
+		if sc.Network.Jitter > 0 {
+			d += float64(sc.Network.Jitter) * rng.ExpFloat64()
+		}
+		if sc.Network.SpikeProb > 0 && rng.Float64() < sc.Network.SpikeProb {
+			d += float64(sc.Network.Spike)
+		}
+		return d
+	}
+
+	interval := 1e9 / sc.SyncRate
+	s.SetSyncInterval(interval / 1e9)
+	n := int(float64(sc.Duration) / interval)
+	res := Result{TimeTo1us: -1, TimeTo100ns: -1, Errors: make([]float64, 0, n), Times: make([]float64, 0, n)}
+	med := newMedian(sc.DelayFilterLength)
+	var (
+		nextDelayReq float64
+		havePath     bool
+		pathDelay    int64
+		nextStep     = float64(sc.Oscillator.StepEvery)
+		stepSign     = 1.0
+		// the mean one-way delay, which a perfect filter would report
+		trueDelay = float64(sc.Network.Delay + sc.Network.Jitter)
+		pdSum2    float64
+		pdN       int
+	)
+	for k := 0; k < n; k++ {
+		t1 := float64(k) * interval
+		for sc.Oscillator.StepEvery > 0 && t1 >= nextStep {
+			c.advance(nextStep)
+			c.osc += stepSign * sc.Oscillator.StepSize
+			stepSign = -stepSign
+			nextStep += float64(sc.Oscillator.StepEvery)
+		}
+		c.advance(t1)
+		e := c.phase
+		res.Errors = append(res.Errors, e)
+		res.Times = append(res.Times, t1/1e9)
+		if res.TimeTo1us < 0 && math.Abs(e) < 1e3 {
+			res.TimeTo1us = time.Duration(t1)
+		}
+		if res.TimeTo100ns < 0 && math.Abs(e) < 100 {
+			res.TimeTo100ns = time.Duration(t1)
+		}
+
+		if lost() {
+			res.Lost++
+			continue
+		}
+		ts1 := epoch + int64(math.Round(t1+noise()))
+		c.advance(t1 + delay())
+		ts2 := c.read(noise())
+
+		if t1 >= nextDelayReq {
+			nextDelayReq = t1 + float64(sc.DelayReqInterval)
+			if lost() {
+				res.Lost++
+			} else {
+				ts3 := c.read(noise())
+				ts4 := epoch + int64(math.Round(c.now+delay()+noise()))
+				med.add(((ts2 - ts1) + (ts4 - ts3)) / 2)
+				pathDelay, havePath = med.value(), true
+			}
+		}
+		if !havePath {
+			continue
+		}
+		offset := ts2 - ts1 - pathDelay
+		res.Samples++
+		if k >= n/2 {
+			d := float64(pathDelay) - trueDelay
+			pdSum2 += d * d
+			pdN++
+		}
+		ppb, state := s.Sample(offset, ts2)
+		switch state {
+		case servo.Jump:
+			c.phase -= float64(offset)
+			c.adj = ppb
+			res.Steps++
+			res.StepTimes = append(res.StepTimes, time.Duration(c.now))
+		case servo.Locked, servo.LockedStable:
+			c.adj = ppb
+		}
+	}
+	res.FinalFrequencyError = c.rate() * 1e9
+	half := res.Errors[len(res.Errors)/2:]
+	var sum2 float64
+	for _, e := range half {
+		sum2 += e * e
+		res.SteadyMax = max(res.SteadyMax, math.Abs(e))
+	}
+	res.SteadyRMS = math.Sqrt(sum2 / float64(len(half)))
+	if pdN > 0 {
+		res.PathDelayRMS = math.Sqrt(pdSum2 / float64(pdN))
+	}
+	return res, nil
+}
+
+// median is a moving median of the last n path delays.
+type median struct {
+	ring   []int64
+	next   int
+	full   bool
+	sorted []int64
+}
+
+func newMedian(n int) *median { return &median{ring: make([]int64, n), sorted: make([]int64, 0, n)} }
+
+func (m *median) add(v int64) {
+	m.ring[m.next] = v
+	m.next++
+	if m.next == len(m.ring) {
+		m.next, m.full = 0, true
+	}
+}
+
+func (m *median) value() int64 {
+	n := m.next
+	if m.full {
+		n = len(m.ring)
+	}
+	m.sorted = append(m.sorted[:0], m.ring[:n]...)
+	// insertion sort: n is at most a few dozen
+	for i := 1; i < len(m.sorted); i++ {
+		for j := i; j > 0 && m.sorted[j] < m.sorted[j-1]; j-- {
+			m.sorted[j], m.sorted[j-1] = m.sorted[j-1], m.sorted[j]
+		}
+	}
+	if n%2 == 1 {
+		return m.sorted[n/2]
+	}
+	return (m.sorted[n/2-1] + m.sorted[n/2]) / 2
+}
