@@ -10,7 +10,7 @@ STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 
 CMDS := $(notdir $(wildcard cmd/*))
 
-.PHONY: all build test test-short bench fuzz lint deps demo install clean
+.PHONY: all build test test-short bench bench-compare servo-report fuzz lint deps demo install clean
 
 all: build
 
@@ -31,6 +31,7 @@ deps:
 test: deps
 	$(GO) vet $(PKGS)
 	$(GO) test -race -count=1 -timeout 12m $(PKGS)
+	cd bench && $(GO) test -count=1 .
 
 ## test-short: the suite without the slow namespace and interop tests
 test-short:
@@ -39,6 +40,17 @@ test-short:
 ## bench: every benchmark with allocation figures
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) $(PKGS)
+
+## bench-compare: our codec against facebook/time's on the same bytes
+## (module bench/), as the benchstat table in the README
+bench-compare:
+	@[ -x "$$($(GO) env GOPATH)/bin/benchstat" ] || $(GO) install golang.org/x/perf/cmd/benchstat@latest
+	cd bench && $(GO) test -run '^$$' -bench . -benchmem -count 10 . > ../bench-compare.txt
+	"$$($(GO) env GOPATH)/bin/benchstat" -col /impl bench-compare.txt
+
+## servo-report: the servo table of the README (ten simulated minutes per row)
+servo-report:
+	$(GO) test ./servo/ -run '^TestServoReport$$' -count=1 -v
 
 ## fuzz: run every fuzz target for FUZZTIME each
 fuzz:
