@@ -268,16 +268,6 @@ func (s *testPI) Sample(offset, t int64) (float64, ServoState) {
 	return s.drift - kp*float64(offset), ServoLocked
 }
 
-func countStateChanges(logs []LogRecord, to State) int {
-	n := 0
-	for _, l := range logs {
-		if l.Kind == LogStateChange && l.To == to {
-			n++
-		}
-	}
-	return n
-}
-
 func cid(b byte) ptp.ClockIdentity { return ptp.ClockIdentity{0x02, 0, 0, 0xff, 0xfe, 0, 0, b} }
 
 const ms = int64(1e6)
