@@ -220,6 +220,16 @@ var options = []Option{
 	in("utc_offset", Global, "37", 0, i32max),
 	in("verbose", Global, "0", 0, 1),
 	in("write_phase_mode", Global, "0", 0, 1),
+
+	// roko-ptpd's own options, after linuxptp's.
+	ext(in("servo_spike_filter", Global, "1", 0, 1)),
+	ext(in("linreg_max_points", Global, "1024", 4, 1024)),
+}
+
+// ext marks an option as roko-ptpd's own.
+func ext(o Option) Option {
+	o.Extension = true
+	return o
 }
 
 // renamed maps the names linuxptp deprecated to the ones that replaced
