@@ -1,0 +1,166 @@
+package transport
+
+import (
+	"fmt"
+	"net"
+
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Config says how to open a port's transport. Zero fields take ptp4l's
+// defaults.
+type Config struct {
+	// Interface is the network interface, for example "eth0".
+	Interface string
+	// Timestamping is time_stamping (default Hardware, as in ptp4l).
+	Timestamping Timestamping
+	// TxTimestampTimeout is tx_timestamp_timeout (default 10 ms, linuxptp
+	// 4.x's).
+	TxTimestampTimeout time.Duration
+	// PTPDstMAC and P2PDstMAC are ptp_dst_mac and p2p_dst_mac (L2).
+	PTPDstMAC, P2PDstMAC net.HardwareAddr
+	// TTL is udp_ttl (default 1).
+	TTL int
+	// DSCPEvent and DSCPGeneral are dscp_event and dscp_general (default 0).
+	DSCPEvent, DSCPGeneral int
+	// UDP6Scope is udp6_scope (default 0x0E).
+	UDP6Scope uint8
+}
+
+func (c Config) withDefaults() Config {
+	if c.Timestamping == 0 {
+		c.Timestamping = Hardware
+	}
+	if c.TxTimestampTimeout == 0 {
+		c.TxTimestampTimeout = 10 * time.Millisecond
+	}
+	if c.PTPDstMAC == nil {
+		c.PTPDstMAC = L2PrimaryMAC
+	}
+	if c.P2PDstMAC == nil {
+		c.P2PDstMAC = L2PeerDelayMAC
+	}
+	if c.TTL == 0 {
+		c.TTL = 1
+	}
+	if c.UDP6Scope == 0 {
+		c.UDP6Scope = 0x0e
+	}
+	return c
+}
+
+// Transport is one port's pair of endpoints: event messages (Sync,
+// Delay_Req, Pdelay_Req, Pdelay_Resp) through Event, general ones through
+// General. On L2 both are the same socket.
+type Transport struct {
+	Event   *Conn
+	General *Conn
+	// Primary and PeerDelay are the multicast destinations for this
+	// transport (PTP's primary address and the peer delay address). For
+	// UDP they carry no port: each connection sends to its own (319 for
+	// Event, 320 for General).
+	Primary, PeerDelay Addr
+	// Interface is the network interface the transport is bound to.
+	Interface string
+}
+
+// Conns returns the distinct connections, for one receiving goroutine each.
+func (t *Transport) Conns() []*Conn {
+	if t.General == nil || t.General == t.Event {
+		return []*Conn{t.Event}
+	}
+	return []*Conn{t.Event, t.General}
+}
+
+// Close closes every connection.
+func (t *Transport) Close() error {
+	var first error
+	for _, c := range t.Conns() {
+		if err := c.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// interfaceByName wraps net.InterfaceByName with an error that says what is
+// missing and what to do.
+func interfaceByName(name string) (*net.Interface, error) {
+	if name == "" {
+		return nil, fmt.Errorf("transport: no interface given (ptp4l -i, or an [interface] section)")
+	}
+	ifi, err := net.InterfaceByName(name)
+	if err != nil {
+		return nil, fmt.Errorf("transport: interface %q not found: check the name with 'ip link' (%w)", name, err)
+	}
+	return ifi, nil
+}
+
+// checkTimestamping asks the interface (ETHTOOL_GET_TS_INFO) whether it can
+// timestamp as asked and, for hardware modes, turns hardware timestamping
+// on (SIOCSHWTSTAMP) with the receive filter for the transport.
+func checkTimestamping(ifname string, mode Timestamping, l2 bool) error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("transport: %w", err)
+	}
+	defer unix.Close(fd)
+	info, err := unix.IoctlGetEthtoolTsInfo(fd, ifname)
+	if err != nil {
+		return fmt.Errorf("transport: ETHTOOL_GET_TS_INFO on %s: %w", ifname, err)
+	}
+	return applyTimestamping(fd, ifname, mode, l2, info)
+}
+
+// unsupported is ptp4l's wording, with the way out.
+func unsupported(ifname string, mode Timestamping) error {
+	hint := "use software timestamping (time_stamping software, or -S)"
+	if mode == Software {
+		hint = "the driver timestamps nothing; use another interface"
+	}
+	return fmt.Errorf("interface '%s' does not support requested timestamping mode (%s): %s; 'ethtool -T %s' shows what it supports",
+		ifname, mode, hint, ifname)
+}
+
+func applyTimestamping(fd int, ifname string, mode Timestamping, l2 bool, info *unix.EthtoolTsInfo) error {
+	if mode == Software {
+		const need = unix.SOF_TIMESTAMPING_SOFTWARE | unix.SOF_TIMESTAMPING_TX_SOFTWARE | unix.SOF_TIMESTAMPING_RX_SOFTWARE
+		if info.So_timestamping&need != need {
+			return unsupported(ifname, mode)
+		}
+		return nil
+	}
+	const need = unix.SOF_TIMESTAMPING_TX_HARDWARE | unix.SOF_TIMESTAMPING_RX_HARDWARE | unix.SOF_TIMESTAMPING_RAW_HARDWARE
+	if info.So_timestamping&need != need {
+		return unsupported(ifname, mode)
+	}
+	tx := int32(unix.HWTSTAMP_TX_ON)
+	if mode == OneStep {
+		tx = unix.HWTSTAMP_TX_ONESTEP_SYNC
+	}
+	if info.Tx_types&(1<<uint(tx)) == 0 {
+		return unsupported(ifname, mode)
+	}
+	// Prefer the narrowest filter that catches PTP event messages: a filter
+	// of ALL timestamps every packet, which costs CPU on busy hosts.
+	filters := []int32{unix.HWTSTAMP_FILTER_PTP_V2_L4_EVENT, unix.HWTSTAMP_FILTER_PTP_V2_EVENT, unix.HWTSTAMP_FILTER_ALL}
+	if l2 {
+		filters[0] = unix.HWTSTAMP_FILTER_PTP_V2_L2_EVENT
+	}
+	for _, f := range filters {
+		if info.Rx_filters&(1<<uint(f)) == 0 {
+			continue
+		}
+		cfg := unix.HwTstampConfig{Tx_type: tx, Rx_filter: f}
+		if err := unix.IoctlSetHwTstamp(fd, ifname, &cfg); err != nil {
+			if err == unix.EPERM {
+				return fmt.Errorf("transport: SIOCSHWTSTAMP on %s: %w: run as root or grant CAP_NET_ADMIN", ifname, err)
+			}
+			return fmt.Errorf("transport: SIOCSHWTSTAMP on %s: %w", ifname, err)
+		}
+		return nil
+	}
+	return unsupported(ifname, mode)
+}

@@ -1,0 +1,472 @@
+package transport
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Errors callers test for with errors.Is.
+var (
+	// ErrTxTimestampTimeout: no transmit timestamp came back within
+	// tx_timestamp_timeout. ptp4l reports this as "timed out while polling
+	// for tx timestamp" and faults the port.
+	ErrTxTimestampTimeout = errors.New("timed out while polling for tx timestamp")
+	// ErrClosed: the connection was closed.
+	ErrClosed = errors.New("transport: use of closed connection")
+)
+
+// Stats are a connection's counters. All are cumulative.
+type Stats struct {
+	Received      uint64 // messages delivered by Receive
+	Sent          uint64 // messages sent
+	Dropped       uint64 // frames or datagrams Receive dropped (malformed, truncated, foreign)
+	NoRxTimestamp uint64 // messages received without a timestamp
+	TxTimestamps  uint64 // transmit timestamps delivered
+	TxTimeouts    uint64 // SendEvent calls that gave up waiting (ErrTxTimestampTimeout)
+	TxLate        uint64 // timestamps that arrived after their SendEvent gave up
+	TxMismatched  uint64 // error-queue entries that matched no packet we sent
+}
+
+// RxInfo describes a received message.
+type RxInfo struct {
+	// Time is the receive timestamp, ns since the Unix epoch on the clock
+	// that took it (the NIC's PHC for hardware timestamps, CLOCK_REALTIME
+	// for software ones); HasTime is false when the kernel gave none.
+	Time    int64
+	HasTime bool
+	Src     Addr
+}
+
+// Conn is one socket with timestamping: the engine of every transport. Its
+// receive path uses raw recvmsg on buffers it owns, through the runtime
+// poller (syscall.RawConn), so that it allocates nothing; its error-queue
+// path polls the descriptor directly, because a goroutine blocked in a
+// poller read holds the descriptor's read lock and would starve it.
+type Conn struct {
+	name     string // for messages: "eth0 event" etc.
+	rc       syscall.RawConn
+	closer   io.Closer
+	family   int
+	hardware bool
+	l2       bool
+	port     uint16 // UDP: the port a destination without one gets
+	// l2hdr is the Ethernet header prepended to every L2 send (destination
+	// filled in per send).
+	l2hdr [14]byte
+	// timeout bounds the wait for a transmit timestamp.
+	timeout time.Duration
+
+	stats struct {
+		received, sent, dropped, noRx, txTS, txTimeouts, txLate, txMismatched atomic.Uint64
+	}
+
+	// receive state, owned by the one goroutine that calls Receive
+	rx struct {
+		msg   unix.Msghdr
+		iov   unix.Iovec
+		name  unix.RawSockaddrAny
+		oob   [512]byte
+		n     int
+		oobn  int
+		flags int
+		err   syscall.Errno
+		fn    func(fd uintptr) bool
+		ci    controlInfo
+		frame [2048]byte // L2 frames arrive with their Ethernet header
+	}
+
+	// send state, guarded by txMu: sends are serialised so that the
+	// OPT_ID keys we expect match the kernel's counter.
+	txMu sync.Mutex
+	tx   struct {
+		msg      unix.Msghdr
+		iov      [2]unix.Iovec
+		to4      unix.RawSockaddrInet4
+		to6      unix.RawSockaddrInet6
+		nextKey  uint32 // OPT_ID the next send will carry
+		gaveUp   [16]uint32
+		gaveUpN  int
+		eq       unix.Msghdr
+		eqOOB    [512]byte
+		eqData   [64]byte
+		eqIov    unix.Iovec
+		n        int
+		err      syscall.Errno
+		sendFn   func(fd uintptr) bool
+		eqFn     func(fd uintptr)
+		eqWait   time.Duration
+		eqGot    bool
+		eqErr    error
+		ci       controlInfo
+		frameBuf [2048]byte
+	}
+	closed atomic.Bool
+}
+
+func newConn(name string, rc syscall.RawConn, closer io.Closer, family int, mode Timestamping, timeout time.Duration) *Conn {
+	c := &Conn{name: name, rc: rc, closer: closer, family: family, hardware: mode != Software, timeout: timeout}
+	c.rx.fn = c.recvOnce
+	c.tx.sendFn = c.sendOnce
+	c.tx.eqFn = c.eqOnce
+	return c
+}
+
+// enableTimestamping sets SO_TIMESTAMPING for mode and asks for error-queue
+// readiness as POLLPRI, so a wait for a transmit timestamp is not woken by
+// ordinary errors alone.
+func (c *Conn) enableTimestamping(mode Timestamping) error {
+	var serr error
+	err := c.rc.Control(func(fd uintptr) {
+		if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPING, int(sockFlags(mode))); serr != nil {
+			serr = fmt.Errorf("SO_TIMESTAMPING: %w", serr)
+			return
+		}
+		if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_SELECT_ERR_QUEUE, 1); serr != nil {
+			serr = fmt.Errorf("SO_SELECT_ERR_QUEUE: %w", serr)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	// OPT_ID's counter starts at zero when the option is set.
+	c.tx.nextKey = 0
+	return serr
+}
+
+// Stats returns the counters.
+func (c *Conn) Stats() Stats {
+	return Stats{
+		Received: c.stats.received.Load(), Sent: c.stats.sent.Load(), Dropped: c.stats.dropped.Load(),
+		NoRxTimestamp: c.stats.noRx.Load(), TxTimestamps: c.stats.txTS.Load(), TxTimeouts: c.stats.txTimeouts.Load(),
+		TxLate: c.stats.txLate.Load(), TxMismatched: c.stats.txMismatched.Load(),
+	}
+}
+
+// SyscallConn returns the socket for options the transport does not set.
+func (c *Conn) SyscallConn() (syscall.RawConn, error) { return c.rc, nil }
+
+// Close closes the socket; a blocked Receive returns ErrClosed.
+func (c *Conn) Close() error {
+	if c.closed.Swap(true) {
+		return nil
+	}
+	return c.closer.Close()
+}
+
+func (c *Conn) recvOnce(fd uintptr) bool {
+	r := &c.rx
+	n, _, e := unix.Syscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&r.msg)), 0)
+	if e == unix.EAGAIN || e == unix.EINTR {
+		return false
+	}
+	r.n, r.err = int(n), e
+	r.oobn, r.flags = int(r.msg.Controllen), int(r.msg.Flags)
+	return true
+}
+
+// Receive waits for the next message and copies it into b, returning its
+// length. Malformed or truncated messages are counted and skipped. Only one
+// goroutine may call Receive at a time.
+func (c *Conn) Receive(b []byte, info *RxInfo) (int, error) {
+	r := &c.rx
+	for {
+		buf := b
+		if c.l2 {
+			buf = r.frame[:]
+		}
+		if len(buf) == 0 {
+			return 0, fmt.Errorf("transport: %s: empty receive buffer", c.name)
+		}
+		r.iov.Base = &buf[0]
+		r.iov.SetLen(len(buf))
+		r.msg = unix.Msghdr{
+			Name:    (*byte)(unsafe.Pointer(&r.name)),
+			Namelen: uint32(unsafe.Sizeof(r.name)),
+			Iov:     &r.iov,
+			Iovlen:  1,
+			Control: &r.oob[0],
+		}
+		r.msg.SetControllen(len(r.oob))
+		if err := c.rc.Read(r.fn); err != nil {
+			if c.closed.Load() {
+				return 0, ErrClosed
+			}
+			return 0, fmt.Errorf("transport: %s: receive: %w", c.name, err)
+		}
+		if r.err != 0 {
+			if c.closed.Load() {
+				return 0, ErrClosed
+			}
+			return 0, fmt.Errorf("transport: %s: recvmsg: %w", c.name, r.err)
+		}
+		if r.flags&(unix.MSG_TRUNC|unix.MSG_CTRUNC) != 0 {
+			c.stats.dropped.Add(1) // larger than any PTP message we accept
+			continue
+		}
+		if err := parseControl(r.oob[:r.oobn], c.hardware, &r.ci); err != nil {
+			c.stats.dropped.Add(1)
+			continue
+		}
+		info.Time, info.HasTime = r.ci.ts, r.ci.hasTS
+		n := r.n
+		if c.l2 {
+			// Raw frames: destination, source, EtherType, then the message.
+			// A VLAN tag, if the driver left one in, sits before the
+			// EtherType.
+			f := r.frame[:n]
+			off := 12
+			if len(f) >= 18 && f[12] == 0x81 && f[13] == 0x00 {
+				off = 16
+			}
+			if len(f) < off+2 || f[off] != EtherType>>8 || f[off+1] != EtherType&0xff {
+				c.stats.dropped.Add(1)
+				continue
+			}
+			info.Src = Addr{L2: true}
+			copy(info.Src.MAC[:], f[6:12])
+			n = copy(b, f[off+2:])
+			if n < len(f)-off-2 {
+				c.stats.dropped.Add(1)
+				continue
+			}
+		} else {
+			info.Src = sockaddrToAddr(&r.name)
+		}
+		if !info.HasTime {
+			c.stats.noRx.Add(1)
+		}
+		c.stats.received.Add(1)
+		return n, nil
+	}
+}
+
+func sockaddrToAddr(sa *unix.RawSockaddrAny) Addr {
+	switch sa.Addr.Family {
+	case unix.AF_INET:
+		p := (*unix.RawSockaddrInet4)(unsafe.Pointer(sa))
+		return Addr{IP: netip.AddrFrom4(p.Addr), Port: ntohs(p.Port)}
+	case unix.AF_INET6:
+		p := (*unix.RawSockaddrInet6)(unsafe.Pointer(sa))
+		return Addr{IP: netip.AddrFrom16(p.Addr), Port: ntohs(p.Port)}
+	}
+	return Addr{}
+}
+
+func ntohs(v uint16) uint16 { return v>>8 | v<<8 }
+
+func (c *Conn) sendOnce(fd uintptr) bool {
+	n, _, e := unix.Syscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&c.tx.msg)), 0)
+	if e == unix.EAGAIN || e == unix.EINTR {
+		return false
+	}
+	c.tx.n, c.tx.err = int(n), e
+	return true
+}
+
+// send transmits b to dst. The caller holds txMu.
+func (c *Conn) send(b []byte, dst Addr) error {
+	if c.closed.Load() {
+		return ErrClosed
+	}
+	t := &c.tx
+	t.msg = unix.Msghdr{}
+	if c.l2 {
+		if !dst.L2 {
+			return fmt.Errorf("transport: %s: %s is not a MAC address", c.name, dst)
+		}
+		copy(c.l2hdr[0:6], dst.MAC[:])
+		t.iov[0].Base = &c.l2hdr[0]
+		t.iov[0].SetLen(len(c.l2hdr))
+		t.iov[1].Base = &b[0]
+		t.iov[1].SetLen(len(b))
+		t.msg.Iov, t.msg.Iovlen = &t.iov[0], 2
+	} else {
+		port := dst.Port
+		if port == 0 {
+			port = c.port
+		}
+		switch {
+		case c.family == unix.AF_INET && dst.IP.Is4():
+			t.to4 = unix.RawSockaddrInet4{Family: unix.AF_INET, Port: ntohs(port), Addr: dst.IP.As4()}
+			t.msg.Name = (*byte)(unsafe.Pointer(&t.to4))
+			t.msg.Namelen = unix.SizeofSockaddrInet4
+		case c.family == unix.AF_INET6 && dst.IP.Is6():
+			t.to6 = unix.RawSockaddrInet6{Family: unix.AF_INET6, Port: ntohs(port), Addr: dst.IP.As16()}
+			t.msg.Name = (*byte)(unsafe.Pointer(&t.to6))
+			t.msg.Namelen = unix.SizeofSockaddrInet6
+		default:
+			return fmt.Errorf("transport: %s: cannot send to %s", c.name, dst)
+		}
+		t.iov[0].Base = &b[0]
+		t.iov[0].SetLen(len(b))
+		t.msg.Iov, t.msg.Iovlen = &t.iov[0], 1
+	}
+	if err := c.rc.Write(t.sendFn); err != nil {
+		return fmt.Errorf("transport: %s: send to %s: %w", c.name, c.effective(dst), err)
+	}
+	if t.err != 0 {
+		return fmt.Errorf("transport: %s: send to %s: %w", c.name, c.effective(dst), t.err)
+	}
+	// Every datagram on a socket with transmit timestamping takes a key,
+	// whether or not the caller waits for its timestamp.
+	t.nextKey++
+	c.stats.sent.Add(1)
+	return nil
+}
+
+// effective is dst with the connection's port filled in, for messages.
+func (c *Conn) effective(dst Addr) Addr {
+	if !c.l2 && dst.Port == 0 {
+		dst.Port = c.port
+	}
+	return dst
+}
+
+// Send transmits b to dst without waiting for a timestamp.
+func (c *Conn) Send(b []byte, dst Addr) error {
+	if len(b) == 0 {
+		return fmt.Errorf("transport: %s: empty message", c.name)
+	}
+	c.txMu.Lock()
+	defer c.txMu.Unlock()
+	return c.send(b, dst)
+}
+
+// SendEvent transmits b to dst and returns its transmit timestamp (ns since
+// the epoch), waiting at most the connection's tx_timestamp_timeout.
+func (c *Conn) SendEvent(b []byte, dst Addr) (int64, error) {
+	if len(b) == 0 {
+		return 0, fmt.Errorf("transport: %s: empty message", c.name)
+	}
+	c.txMu.Lock()
+	defer c.txMu.Unlock()
+	key := c.tx.nextKey
+	if err := c.send(b, dst); err != nil {
+		return 0, err
+	}
+	return c.waitTxTimestamp(key)
+}
+
+// gaveUpOn remembers a key whose wait timed out, so that its late
+// timestamp is counted as late rather than as a stranger.
+func (c *Conn) gaveUpOn(key uint32) {
+	t := &c.tx
+	t.gaveUp[t.gaveUpN%len(t.gaveUp)] = key
+	t.gaveUpN++
+}
+
+func (c *Conn) wasGivenUp(key uint32) bool {
+	t := &c.tx
+	for i := 0; i < min(t.gaveUpN, len(t.gaveUp)); i++ {
+		if t.gaveUp[i] == key {
+			return true
+		}
+	}
+	return false
+}
+
+// waitTxTimestamp reads the error queue until the timestamp with key comes
+// back. Older keys (sends nobody waited for, or waits that gave up) are
+// drained on the way. The caller holds txMu.
+func (c *Conn) waitTxTimestamp(key uint32) (int64, error) {
+	deadline := time.Now().Add(c.timeout)
+	t := &c.tx
+	for {
+		remaining := time.Until(deadline)
+		if remaining < 0 {
+			remaining = 0
+		}
+		var (
+			got  bool
+			perr error
+			cerr error
+		)
+		cerr = c.rc.Control(func(fd uintptr) {
+			got, perr = c.readErrQueue(int(fd), remaining)
+		})
+		if cerr != nil {
+			return 0, fmt.Errorf("transport: %s: %w", c.name, cerr)
+		}
+		if perr != nil {
+			return 0, fmt.Errorf("transport: %s: error queue: %w", c.name, perr)
+		}
+		if got {
+			if k, ok := t.ci.isTxTimestamp(); ok {
+				switch {
+				case k == key:
+					c.stats.txTS.Add(1)
+					return t.ci.ts, nil
+				case int32(k-key) < 0:
+					if c.wasGivenUp(k) {
+						c.stats.txLate.Add(1)
+					}
+				default:
+					// A key from the future: our count and the kernel's
+					// disagree. Resynchronise on the kernel's.
+					c.stats.txMismatched.Add(1)
+					t.nextKey = k + 1
+					return 0, fmt.Errorf("transport: %s: tx timestamp key %d while waiting for %d", c.name, k, key)
+				}
+			}
+			continue
+		}
+		if remaining == 0 {
+			c.stats.txTimeouts.Add(1)
+			c.gaveUpOn(key)
+			return 0, fmt.Errorf("transport: %s: %w (tx_timestamp_timeout %v)", c.name, ErrTxTimestampTimeout, c.timeout)
+		}
+	}
+}
+
+func (c *Conn) eqOnce(fd uintptr) {
+	c.tx.eqGot, c.tx.eqErr = c.readErrQueue(int(fd), c.tx.eqWait)
+}
+
+// readErrQueue waits up to d for the error queue to have an entry and reads
+// one. It runs inside RawConn.Control, beside a goroutine that may be
+// blocked reading the socket, so it must not go through the poller.
+func (c *Conn) readErrQueue(fd int, d time.Duration) (bool, error) {
+	t := &c.tx
+	pfd := [1]unix.PollFd{{Fd: int32(fd), Events: unix.POLLPRI}}
+	ms := int(d.Milliseconds())
+	if d > 0 && ms == 0 {
+		ms = 1
+	}
+	for {
+		n, err := unix.Poll(pfd[:], ms)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		if n == 0 {
+			return false, nil
+		}
+		break
+	}
+	t.eqIov.Base = &t.eqData[0]
+	t.eqIov.SetLen(len(t.eqData))
+	t.eq = unix.Msghdr{Iov: &t.eqIov, Iovlen: 1, Control: &t.eqOOB[0]}
+	t.eq.SetControllen(len(t.eqOOB))
+	_, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&t.eq)), unix.MSG_ERRQUEUE|unix.MSG_DONTWAIT)
+	if e == unix.EAGAIN || e == unix.EINTR {
+		return false, nil
+	}
+	if e != 0 {
+		return false, e
+	}
+	if err := parseControl(t.eqOOB[:t.eq.Controllen], c.hardware, &t.ci); err != nil {
+		return false, err
+	}
+	return true, nil
+}

@@ -1,0 +1,133 @@
+package transport
+
+import (
+	"fmt"
+	"net"
+
+	"github.com/mdlayher/socket"
+	"golang.org/x/sys/unix"
+)
+
+// OpenUDPv4 opens a port's UDP/IPv4 transport (IEEE 1588-2019 Annex C):
+// the event socket on port 319 and the general socket on 320, bound to the
+// interface, members of 224.0.1.129 and 224.0.0.107 there, sending with
+// udp_ttl and the DSCP values, multicast loop off.
+func OpenUDPv4(cfg Config) (*Transport, error) {
+	return openUDP(cfg.withDefaults(), unix.AF_INET)
+}
+
+// OpenUDPv6 opens a port's UDP/IPv6 transport (Annex D): ports 319 and 320,
+// groups ff0X::181 (X from udp6_scope) and ff02::6b on the interface.
+func OpenUDPv6(cfg Config) (*Transport, error) {
+	return openUDP(cfg.withDefaults(), unix.AF_INET6)
+}
+
+func openUDP(cfg Config, family int) (*Transport, error) {
+	ifi, err := interfaceByName(cfg.Interface)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkTimestamping(ifi.Name, cfg.Timestamping, false); err != nil {
+		return nil, err
+	}
+	t := &Transport{Interface: ifi.Name}
+	if family == unix.AF_INET {
+		t.Primary = Addr{IP: IPv4Primary}
+		t.PeerDelay = Addr{IP: IPv4PeerDelay}
+	} else {
+		t.Primary = Addr{IP: IPv6Primary(cfg.UDP6Scope)}
+		t.PeerDelay = Addr{IP: IPv6PeerDelay}
+	}
+	t.Event, err = openUDPSocket(cfg, family, ifi, EventPort, cfg.DSCPEvent)
+	if err != nil {
+		return nil, err
+	}
+	t.General, err = openUDPSocket(cfg, family, ifi, GeneralPort, cfg.DSCPGeneral)
+	if err != nil {
+		t.Event.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+func openUDPSocket(cfg Config, family int, ifi *net.Interface, port, dscp int) (*Conn, error) {
+	name := fmt.Sprintf("%s udp%d/%d", ifi.Name, map[int]int{unix.AF_INET: 4, unix.AF_INET6: 6}[family], port)
+	s, err := socket.Socket(family, unix.SOCK_DGRAM, unix.IPPROTO_UDP, "udp", nil)
+	if err != nil {
+		return nil, fmt.Errorf("transport: %s: socket: %w", name, err)
+	}
+	fail := func(what string, err error) (*Conn, error) {
+		s.Close()
+		if err == unix.EPERM || err == unix.EACCES {
+			return nil, fmt.Errorf("transport: %s: %s: %w: ports 319 and 320 need root or CAP_NET_BIND_SERVICE", name, what, err)
+		}
+		return nil, fmt.Errorf("transport: %s: %s: %w", name, what, err)
+	}
+	rc, err := s.SyscallConn()
+	if err != nil {
+		return fail("SyscallConn", err)
+	}
+	var serr error
+	step := func(what string, f func(fd int) error) {
+		if serr != nil {
+			return
+		}
+		if err := rc.Control(func(fd uintptr) {
+			if e := f(int(fd)); e != nil {
+				serr = fmt.Errorf("%s: %w", what, e)
+			}
+		}); err != nil && serr == nil {
+			serr = err
+		}
+	}
+	// Several ports may share 319/320 on different interfaces.
+	step("SO_REUSEADDR", func(fd int) error { return unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1) })
+	step("SO_BINDTODEVICE", func(fd int) error { return unix.BindToDevice(fd, ifi.Name) })
+	tos := dscp << 2
+	if family == unix.AF_INET {
+		step("bind", func(fd int) error { return unix.Bind(fd, &unix.SockaddrInet4{Port: port}) })
+		step("IP_MULTICAST_IF", func(fd int) error {
+			return unix.SetsockoptIPMreqn(fd, unix.IPPROTO_IP, unix.IP_MULTICAST_IF, &unix.IPMreqn{Ifindex: int32(ifi.Index)})
+		})
+		for _, g := range []Addr{{IP: IPv4Primary}, {IP: IPv4PeerDelay}} {
+			step("IP_ADD_MEMBERSHIP "+g.IP.String(), func(fd int) error {
+				return unix.SetsockoptIPMreqn(fd, unix.IPPROTO_IP, unix.IP_ADD_MEMBERSHIP,
+					&unix.IPMreqn{Multiaddr: g.IP.As4(), Ifindex: int32(ifi.Index)})
+			})
+		}
+		step("IP_MULTICAST_LOOP", func(fd int) error { return unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_MULTICAST_LOOP, 0) })
+		step("IP_MULTICAST_TTL", func(fd int) error { return unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_MULTICAST_TTL, cfg.TTL) })
+		if tos != 0 {
+			step("IP_TOS", func(fd int) error { return unix.SetsockoptInt(fd, unix.IPPROTO_IP, unix.IP_TOS, tos) })
+		}
+	} else {
+		step("bind", func(fd int) error { return unix.Bind(fd, &unix.SockaddrInet6{Port: port}) })
+		step("IPV6_MULTICAST_IF", func(fd int) error {
+			return unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_IF, ifi.Index)
+		})
+		for _, g := range []Addr{{IP: IPv6Primary(cfg.UDP6Scope)}, {IP: IPv6PeerDelay}} {
+			step("IPV6_ADD_MEMBERSHIP "+g.IP.String(), func(fd int) error {
+				return unix.SetsockoptIPv6Mreq(fd, unix.IPPROTO_IPV6, unix.IPV6_ADD_MEMBERSHIP,
+					&unix.IPv6Mreq{Multiaddr: g.IP.As16(), Interface: uint32(ifi.Index)})
+			})
+		}
+		step("IPV6_MULTICAST_LOOP", func(fd int) error { return unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_LOOP, 0) })
+		step("IPV6_MULTICAST_HOPS", func(fd int) error {
+			return unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_HOPS, cfg.TTL)
+		})
+		if tos != 0 {
+			step("IPV6_TCLASS", func(fd int) error { return unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_TCLASS, tos) })
+		}
+	}
+	if serr != nil {
+		return fail("setup", serr)
+	}
+	c := newConn(name, rc, s, family, cfg.Timestamping, cfg.TxTimestampTimeout)
+	// The general socket gets receive timestamps too: they cost nothing
+	// and tell when a Follow_Up arrived.
+	if err := c.enableTimestamping(cfg.Timestamping); err != nil {
+		return fail("timestamping", err)
+	}
+	c.port = uint16(port)
+	return c, nil
+}
