@@ -385,14 +385,9 @@ func (c *Conn) waitTxTimestamp(key uint32) (int64, error) {
 		if remaining < 0 {
 			remaining = 0
 		}
-		var (
-			got  bool
-			perr error
-			cerr error
-		)
-		cerr = c.rc.Control(func(fd uintptr) {
-			got, perr = c.readErrQueue(int(fd), remaining)
-		})
+		t.eqWait = remaining
+		cerr := c.rc.Control(t.eqFn)
+		got, perr := t.eqGot, t.eqErr
 		if cerr != nil {
 			return 0, fmt.Errorf("transport: %s: %w", c.name, cerr)
 		}

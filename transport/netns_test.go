@@ -2,6 +2,7 @@ package transport_test
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -253,4 +254,38 @@ func TestHardwareTimestampingOnVeth(t *testing.T) {
 		return err
 	})
 	assert.ErrorContains(t, err, `interface "nosuch0" not found`)
+}
+
+// TestBridgeMulticast: three ports on one bridge. A message to the primary
+// and to the peer delay destination reaches both other ports, on L2 (the
+// bridge forwards 01:80:C2:00:00:0E only with group_fwd_mask) and UDPv4.
+func TestBridgeMulticast(t *testing.T) {
+	sw := netns.New(t)
+	var hosts, bridgePorts []netns.Link
+	for i := range 3 {
+		h, p := netns.Veth(t, netns.New(t), fmt.Sprintf("198.18.0.%d", i+1), sw, "")
+		hosts, bridgePorts = append(hosts, h), append(bridgePorts, p)
+	}
+	netns.Bridge(t, sw, bridgePorts...)
+	for _, o := range openers[:2] {
+		t.Run(o.name, func(t *testing.T) {
+			var trs []*transport.Transport
+			var evs []<-chan received
+			for _, h := range hosts {
+				tr := openIn(t, h, o)
+				trs = append(trs, tr)
+				ev, _ := chans(tr)
+				evs = append(evs, ev)
+			}
+			for i, dst := range []transport.Addr{trs[0].Primary, trs[0].PeerDelay} {
+				msg := message(0x02, uint16(i))
+				_, err := trs[0].Event.SendEvent(msg, dst)
+				require.NoError(t, err)
+				for _, ch := range evs[1:] {
+					r := next(t, ch)
+					assert.Equal(t, msg, r.msg, "to %s", dst)
+				}
+			}
+		})
+	}
 }
