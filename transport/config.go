@@ -66,6 +66,25 @@ type Transport struct {
 	Interface string
 }
 
+// SendEvent sends an event message to dst through the event connection and
+// returns its transmit timestamp (ns since the epoch).
+func (t *Transport) SendEvent(b []byte, dst Addr) (int64, error) { return t.Event.SendEvent(b, dst) }
+
+// SendGeneral sends a general message to dst through the general
+// connection.
+func (t *Transport) SendGeneral(b []byte, dst Addr) error { return t.General.Send(b, dst) }
+
+// Endpoint is what a port's event loop needs of a transport; *Transport is
+// one, and tests can put a fake in its place.
+type Endpoint interface {
+	SendEvent(b []byte, dst Addr) (int64, error)
+	SendGeneral(b []byte, dst Addr) error
+	Conns() []*Conn
+	Close() error
+}
+
+var _ Endpoint = (*Transport)(nil)
+
 // Conns returns the distinct connections, for one receiving goroutine each.
 func (t *Transport) Conns() []*Conn {
 	if t.General == nil || t.General == t.Event {

@@ -289,3 +289,20 @@ func TestBridgeMulticast(t *testing.T) {
 		})
 	}
 }
+
+// TestOversizedDatagramDropped: a datagram larger than the receive buffer
+// is counted and dropped, and the next message still arrives.
+func TestOversizedDatagramDropped(t *testing.T) {
+	p := newPair(t)
+	ta, tb := openIn(t, p.la, openers[1]), openIn(t, p.lb, openers[1])
+	require.NoError(t, ta.SendGeneral(make([]byte, 2000), ta.Primary))
+	require.NoError(t, ta.SendGeneral(message(0x0b, 9), ta.Primary))
+	buf := make([]byte, 1500)
+	var info transport.RxInfo
+	n, err := tb.General.Receive(buf, &info)
+	require.NoError(t, err)
+	assert.Equal(t, message(0x0b, 9), buf[:n])
+	s := tb.General.Stats()
+	assert.Equal(t, uint64(1), s.Dropped)
+	assert.Equal(t, uint64(1), s.Received)
+}
