@@ -224,6 +224,11 @@ var options = []Option{
 	// roko-ptpd's own options, after linuxptp's.
 	ext(in("servo_spike_filter", Global, "1", 0, 1)),
 	ext(in("linreg_max_points", Global, "1024", 4, 1024)),
+	// The virtual clock (package phc) in place of a PHC: for machines
+	// without PTP hardware, tests and the demo.
+	ext(in("virtual_clock", Global, "0", 0, 1)),
+	ext(fl("virtual_clock_offset", Global, "0.0", -1e9, 1e9)),
+	ext(fl("virtual_clock_frequency", Global, "0.0", -1e8, 1e8)),
 }
 
 // ext marks an option as roko-ptpd's own.

@@ -38,7 +38,8 @@ func fastPort(name string) PortConfig {
 func TestGrandmasterAndClient(t *testing.T) {
 	n := newNetwork(t)
 	gm := n.addNode("gm", gmConfig(1), []PortConfig{fastPort("gm0")}, &testPI{stepLimit: 20_000}, 0, 0)
-	cl := n.addNode("cl", clientConfig(2), []PortConfig{fastPort("cl0")}, &testPI{stepLimit: 20_000}, 37e6, 40_000)
+	clServo := &testPI{stepLimit: 20_000}
+	cl := n.addNode("cl", clientConfig(2), []PortConfig{fastPort("cl0")}, clServo, 37e6, 40_000)
 	n.connect(gm, 0, cl, 0, 5000, 5000)
 	n.start()
 
@@ -55,6 +56,8 @@ func TestGrandmasterAndClient(t *testing.T) {
 	assert.Equal(t, Slave, cl.clk.Port(0).State(), "client state")
 	assert.Equal(t, 1, cl.sim.steps, "exactly one step")
 	assert.Zero(t, gm.sim.steps)
+	assert.Equal(t, math.Ldexp(1, int(fastPort("x").LogSyncInterval)), clServo.interval,
+		"the servo learns the master's logSyncInterval")
 	assert.Less(t, worst, 100.0, "true error after 30 s, ns")
 	off, delay := cl.clk.Offset()
 	assert.InDelta(t, 5000, delay, 1)

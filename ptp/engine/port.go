@@ -3,6 +3,7 @@ package engine
 import (
 	"github.com/roko-network/roko-ptpd/bmca"
 	"github.com/roko-network/roko-ptpd/ptp"
+	"math"
 )
 
 // Port is one PTP port of a Clock: its state machine, foreign masters,
@@ -15,6 +16,10 @@ type Port struct {
 	state   State
 	machine *Machine
 	fm      bmca.ForeignMasters
+	// syncInterval is the master's logSyncInterval the servo was last told
+	// of; haveSyncInterval is false until then.
+	syncInterval     int8
+	haveSyncInterval bool
 
 	erbest    *bmca.Dataset
 	erbestDS  bmca.Dataset
@@ -517,6 +522,13 @@ func (p *Port) receiveSync(s *ptp.Sync, rx, now int64) {
 	}
 	if !p.syncSeq.Observe(s.SequenceID) {
 		return
+	}
+	// The servo's gains and linreg's phase correction depend on the
+	// interval between samples: follow the master's logSyncInterval (0x7F,
+	// unspecified, and nonsense values are ignored).
+	if iv := s.LogMessageInterval; iv >= -10 && iv <= 10 && (!p.haveSyncInterval || iv != p.syncInterval) {
+		p.syncInterval, p.haveSyncInterval = iv, true
+		p.c.servo.SetSyncInterval(math.Ldexp(1, int(iv)))
 	}
 	corr := int64(s.CorrectionField.Duration()) + p.cfg.DelayAsymmetry
 	if !s.Flags.Has(ptp.FlagTwoStep) {
