@@ -1,0 +1,63 @@
+// Command roko-ptpd is a PTP (IEEE 1588-2019) daemon that takes ptp4l's
+// command line, configuration files and log format. See -h.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/roko-network/roko-ptpd/internal/ptpd"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
+
+func main() {
+	prog := filepath.Base(os.Args[0])
+	cmd, err := ptpd.ParseArgs(os.Args[1:])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", prog, err)
+		os.Exit(2)
+	}
+	switch {
+	case cmd.Help:
+		fmt.Printf(ptpd.Usage, prog)
+		return
+	case cmd.Version:
+		fmt.Println(version)
+		return
+	}
+	c := cmd.Config
+	for _, w := range c.Warnings {
+		fmt.Fprintln(os.Stderr, w.String())
+	}
+	var stdout io.Writer
+	if c.Bool("global", "verbose") {
+		stdout = os.Stdout
+	}
+	// ptp4l sends everything to syslog unless -q; roko-ptpd leaves that
+	// to the service manager, which collects stderr.
+	log := ptpd.NewLogger(prog, int(c.Int("global", "logging_level")), c.String("global", "message_tag"), stdout, os.Stderr)
+	opt := ptpd.Options{Config: c, Log: log}
+	if c.Bool("global", "virtual_clock") {
+		opt.TrueErrorEvery = time.Second
+	}
+	d, err := ptpd.New(opt)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", prog, err)
+		os.Exit(1)
+	}
+	defer d.Close()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := d.Run(ctx); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", prog, err)
+		os.Exit(1)
+	}
+}

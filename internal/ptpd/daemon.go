@@ -1,0 +1,342 @@
+package ptpd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/roko-network/roko-ptpd/phc"
+	"github.com/roko-network/roko-ptpd/ptp"
+	"github.com/roko-network/roko-ptpd/ptp/config"
+	"github.com/roko-network/roko-ptpd/ptp/engine"
+	"github.com/roko-network/roko-ptpd/transport"
+)
+
+// Options are what the command line adds to the configuration.
+type Options struct {
+	Config *config.Config
+	Log    *Logger
+	// Clock, when set, is steered instead of the one the configuration
+	// names (tests pass a virtual clock they can inspect).
+	Clock phc.Clock
+	// TrueErrorEvery, when positive and the clock is virtual, prints the
+	// virtual clock's true error against CLOCK_REALTIME that often.
+	TrueErrorEvery time.Duration
+}
+
+// timebase turns kernel software timestamps (CLOCK_REALTIME) into the
+// steered clock's time.
+type timebase interface {
+	FromRealtime(ns int64) (int64, error)
+}
+
+// port is one engine port with its transport.
+type port struct {
+	idx int
+	tr  *transport.Transport
+}
+
+// rx is a message a reader goroutine received.
+type rx struct {
+	port int
+	msg  []byte
+	info transport.RxInfo
+	err  error
+}
+
+// Daemon is one running clock.
+type Daemon struct {
+	opt   Options
+	log   *Logger
+	clk   phc.Clock
+	tb    timebase
+	eng   *engine.Clock
+	ports []port
+	rxCh  chan rx
+	pool  chan []byte
+}
+
+// New opens everything the configuration names. Close releases it.
+func New(opt Options) (*Daemon, error) {
+	cfg := opt.Config
+	ifaces := cfg.Interfaces()
+	if len(ifaces) == 0 {
+		return nil, errors.New("no interface specified: use -i or an [interface] section")
+	}
+	first, err := net.InterfaceByName(ifaces[0])
+	if err != nil {
+		return nil, fmt.Errorf("interface %q: %w", ifaces[0], err)
+	}
+	cc, pcs, err := cfg.Engine(first.HardwareAddr)
+	if err != nil {
+		return nil, err
+	}
+	d := &Daemon{opt: opt, log: opt.Log, rxCh: make(chan rx, 256), pool: make(chan []byte, 256)}
+
+	mode := transport.Hardware
+	switch cfg.String("global", "time_stamping") {
+	case "software":
+		mode = transport.Software
+	case "onestep":
+		mode = transport.OneStep
+	case "hardware":
+	default:
+		return nil, fmt.Errorf("time_stamping %s: roko-ptpd has hardware, software and onestep", cfg.String("global", "time_stamping"))
+	}
+
+	// The clock to steer.
+	switch {
+	case opt.Clock != nil:
+		d.clk = opt.Clock
+	case cfg.Bool("global", "virtual_clock"):
+		v, err := phc.NewVirtual(phc.VirtualConfig{
+			Name:           "virtual",
+			Offset:         time.Duration(cfg.Float("global", "virtual_clock_offset") * 1e9),
+			FrequencyError: cfg.Float("global", "virtual_clock_frequency"),
+		})
+		if err != nil {
+			return nil, err
+		}
+		d.clk = v
+	case mode == transport.Software:
+		s, err := phc.NewSystem()
+		if err != nil {
+			return nil, err
+		}
+		d.clk = s
+	default:
+		return nil, fmt.Errorf("hardware timestamping needs the interface's PTP hardware clock, which this build cannot open yet: use -S (software timestamping on CLOCK_REALTIME) or virtual_clock 1")
+	}
+	if v, ok := d.clk.(timebase); ok {
+		// A virtual clock reads the kernel's software timestamps.
+		d.tb = v
+		mode = transport.Software
+	}
+
+	settings, err := cfg.Servo(d.clk.MaxFrequency())
+	if err != nil {
+		return nil, err
+	}
+	freq, err := d.clk.Frequency()
+	if err != nil {
+		return nil, err
+	}
+	sv, err := settings.NewServo(freq)
+	if err != nil {
+		return nil, err
+	}
+	d.eng, err = engine.NewClock(cc, pcs, sv, rand.Uint64())
+	if err != nil {
+		return nil, err
+	}
+
+	nt := cfg.String("global", "network_transport")
+	for i, name := range ifaces {
+		if s := cfg.String(name, "network_transport"); s != "" {
+			nt = s
+		}
+		tc := transport.Config{
+			Interface:          name,
+			Timestamping:       mode,
+			TxTimestampTimeout: time.Duration(cfg.Int("global", "tx_timestamp_timeout")) * time.Millisecond,
+			TTL:                int(cfg.Int(name, "udp_ttl")),
+			DSCPEvent:          int(cfg.Int("global", "dscp_event")),
+			DSCPGeneral:        int(cfg.Int("global", "dscp_general")),
+			UDP6Scope:          uint8(cfg.Int(name, "udp6_scope")),
+		}
+		var tr *transport.Transport
+		switch strings.ToUpper(nt) {
+		case "L2":
+			tr, err = transport.OpenL2(tc)
+		case "UDPV4":
+			tr, err = transport.OpenUDPv4(tc)
+		case "UDPV6":
+			tr, err = transport.OpenUDPv6(tc)
+		default:
+			err = fmt.Errorf("network_transport %s: want L2, UDPv4 or UDPv6", nt)
+		}
+		if err != nil {
+			d.Close()
+			return nil, err
+		}
+		d.ports = append(d.ports, port{idx: i, tr: tr})
+	}
+	return d, nil
+}
+
+// Engine returns the engine, for management and tests.
+func (d *Daemon) Engine() *engine.Clock { return d.eng }
+
+// Clock returns the steered clock.
+func (d *Daemon) Clock() phc.Clock { return d.clk }
+
+// Close closes the transports.
+func (d *Daemon) Close() {
+	for _, p := range d.ports {
+		p.tr.Close()
+	}
+}
+
+func now() int64 {
+	var ts unix.Timespec
+	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	return ts.Nano()
+}
+
+// toClock converts a kernel timestamp into the steered clock's time.
+func (d *Daemon) toClock(ts int64) int64 {
+	if d.tb == nil || ts == 0 {
+		return ts
+	}
+	v, err := d.tb.FromRealtime(ts)
+	if err != nil {
+		return 0
+	}
+	return v
+}
+
+func (d *Daemon) reader(idx int, c *transport.Conn) {
+	for {
+		var buf []byte
+		select {
+		case buf = <-d.pool:
+		default:
+			buf = make([]byte, 1500)
+		}
+		var info transport.RxInfo
+		n, err := c.Receive(buf, &info)
+		if err != nil {
+			d.rxCh <- rx{port: idx, err: err}
+			return
+		}
+		d.rxCh <- rx{port: idx, msg: buf[:n], info: info}
+	}
+}
+
+func engineAddr(a transport.Addr) engine.Addr {
+	if a.L2 {
+		return engine.Addr{MAC: a.MAC}
+	}
+	return engine.Addr{IP: netip.AddrPortFrom(a.IP, a.Port)}
+}
+
+func (d *Daemon) dest(p port, act *engine.Action) transport.Addr {
+	switch act.Dest {
+	case engine.DestPeer:
+		return p.tr.PeerDelay
+	case engine.DestUnicast:
+		if act.To.IP.IsValid() {
+			return transport.Addr{IP: act.To.IP.Addr(), Port: act.To.IP.Port()}
+		}
+		return transport.Addr{MAC: act.To.MAC, L2: true}
+	}
+	return p.tr.Primary
+}
+
+// txDone is a transmit timestamp to hand back to the engine.
+type txDone struct {
+	port int
+	typ  ptp.MessageType
+	seq  uint16
+	ts   int64
+	err  error
+}
+
+// apply carries out the engine's actions. Messages alias engine memory
+// until the next call into the engine, so every send happens before any
+// transmit timestamp goes back in.
+func (d *Daemon) apply(acts []engine.Action) {
+	var done []txDone
+	for i := range acts {
+		a := &acts[i]
+		switch a.Kind {
+		case engine.Send:
+			p := d.ports[a.Port]
+			dst := d.dest(p, a)
+			if a.Event {
+				ts, err := p.tr.SendEvent(a.Msg, dst)
+				done = append(done, txDone{a.Port, a.MessageType, a.SequenceID, d.toClock(ts), err})
+			} else if err := p.tr.SendGeneral(a.Msg, dst); err != nil {
+				d.log.Printf(engine.LevelErr, "port %d (%s): send %s failed: %v", a.Port+1, p.tr.Interface, a.MessageType, err)
+			}
+		case engine.AdjustFrequency:
+			if err := d.clk.AdjustFrequency(a.PPB); err != nil {
+				d.log.Printf(engine.LevelErr, "failed to adjust the clock: %v", err)
+			}
+		case engine.Step:
+			if err := d.clk.Step(time.Duration(a.StepNs)); err != nil {
+				d.log.Printf(engine.LevelErr, "failed to step clock: %v", err)
+			}
+		case engine.Log, engine.Fault:
+			d.log.Record(a.Log)
+		}
+	}
+	for _, t := range done {
+		if t.err != nil {
+			if errors.Is(t.err, transport.ErrTxTimestampTimeout) {
+				d.log.Printf(engine.LevelErr, "timed out while polling for tx timestamp")
+				d.log.Printf(engine.LevelErr, "increasing tx_timestamp_timeout may correct this issue, but it is likely caused by a driver bug")
+			} else {
+				d.log.Printf(engine.LevelErr, "port %d: send %s failed: %v", t.port+1, t.typ, t.err)
+			}
+			d.apply(d.eng.Fault(t.port, now()))
+			continue
+		}
+		d.apply(d.eng.TxTimestamp(t.port, t.typ, t.seq, t.ts, now()))
+	}
+}
+
+// Run runs the clock until ctx ends.
+func (d *Daemon) Run(ctx context.Context) error {
+	for _, p := range d.ports {
+		for _, c := range p.tr.Conns() {
+			go d.reader(p.idx, c)
+		}
+	}
+	d.apply(d.eng.Start(now()))
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	var trueErr <-chan time.Time
+	if v, ok := d.clk.(*phc.Virtual); ok && d.opt.TrueErrorEvery > 0 {
+		tk := time.NewTicker(d.opt.TrueErrorEvery)
+		defer tk.Stop()
+		trueErr = tk.C
+		_ = v
+	}
+	for {
+		wait := time.Duration(d.eng.Deadline() - now())
+		if wait < 0 {
+			wait = 0
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case r := <-d.rxCh:
+			if r.err != nil {
+				if errors.Is(r.err, transport.ErrClosed) {
+					return nil
+				}
+				return r.err
+			}
+			d.apply(d.eng.Receive(r.port, r.msg, d.toClock(r.info.Time), engineAddr(r.info.Src), now()))
+			select {
+			case d.pool <- r.msg[:cap(r.msg)]:
+			default:
+			}
+		case <-timer.C:
+			d.apply(d.eng.Tick(now()))
+		case <-trueErr:
+			if e, err := d.clk.(*phc.Virtual).TrueError(); err == nil {
+				d.log.Printf(engine.LevelInfo, "virtual clock true error %+d ns", e.Nanoseconds())
+			}
+		}
+	}
+}
