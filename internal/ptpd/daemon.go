@@ -120,6 +120,15 @@ func New(opt Options) (*Daemon, error) {
 		mode = transport.Software
 	}
 
+	// A clock that keeps UTC (CLOCK_REALTIME, or the virtual clock that
+	// follows it) serves the arbitrary timescale, as ptp4l does with
+	// software timestamps: announcing PTP's (TAI) timescale would make
+	// clients add the UTC offset to its time.
+	switch d.clk.(type) {
+	case *phc.System, *phc.Virtual:
+		cc.TimeFlags &^= ptp.FlagPTPTimescale
+	}
+
 	settings, err := cfg.Servo(d.clk.MaxFrequency())
 	if err != nil {
 		return nil, err

@@ -157,13 +157,15 @@ func ParseArgs(args []string) (*Command, error) {
 	if cmd.Help || cmd.Version {
 		return cmd, nil
 	}
+	// As ptp4l: -i interfaces come first (port 1 is the first -i), then
+	// the file's interface sections.
+	for _, i := range ifaces {
+		c.AddInterface(i)
+	}
 	if cmd.File != "" {
 		if err := c.ReadFile(cmd.File); err != nil {
 			return nil, err
 		}
-	}
-	for _, i := range ifaces {
-		c.AddInterface(i)
 	}
 	return cmd, nil
 }

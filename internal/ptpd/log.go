@@ -20,7 +20,6 @@ type Logger struct {
 	stdout  io.Writer
 	stderr  io.Writer
 	tag     string
-	portV3  bool
 	scratch []byte
 }
 

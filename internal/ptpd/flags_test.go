@@ -1,0 +1,46 @@
+package ptpd
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseArgs(t *testing.T) {
+	conf := filepath.Join(t.TempDir(), "ptp4l.conf")
+	require.NoError(t, os.WriteFile(conf, []byte("[global]\npriority1 99\nlogging_level 5\n[eth2]\nlogSyncInterval -3\n"), 0o644))
+
+	cmd, err := ParseArgs([]string{"-2m", "-i", "eth0", "-i", "eth2", "-ieth1", "-S", "-s", "-f", conf, "--priority1=7", "--domainNumber", "24", "-l", "7"})
+	require.NoError(t, err)
+	c := cmd.Config
+	assert.Equal(t, []string{"eth0", "eth2", "eth1"}, c.Interfaces(), "in -i order, as ptp4l numbers ports; eth2 keeps its file section")
+	assert.Equal(t, "L2", c.String("global", "network_transport"))
+	assert.Equal(t, "software", c.String("global", "time_stamping"))
+	assert.True(t, c.Bool("global", "verbose"))
+	assert.True(t, c.Bool("global", "clientOnly"))
+	assert.Equal(t, int64(7), c.Int("global", "priority1"), "the command line beats the file's [global]")
+	assert.Equal(t, int64(24), c.Int("global", "domainNumber"))
+	assert.Equal(t, int64(7), c.Int("global", "logging_level"))
+	assert.Equal(t, int64(-3), c.Int("eth2", "logSyncInterval"))
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-x"}, "invalid option -- 'x'"},
+		{[]string{"-i"}, "option -i requires an argument"},
+		{[]string{"--nosuch=1"}, "unknown option nosuch"},
+		{[]string{"--priority1=300"}, "priority1"},
+		{[]string{"eth0"}, `unexpected argument "eth0"`},
+		{[]string{"-f", "/nonexistent/ptp4l.conf"}, "failed to open configuration file"},
+	} {
+		_, err := ParseArgs(tc.args)
+		assert.ErrorContains(t, err, tc.want, "%v", tc.args)
+	}
+	cmd, err = ParseArgs([]string{"-h"})
+	require.NoError(t, err)
+	assert.True(t, cmd.Help)
+}
