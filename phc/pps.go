@@ -1,0 +1,124 @@
+package phc
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// PPS is a /dev/ppsN source (RFC 2783 as Linux implements it): the kernel
+// timestamps each pulse on CLOCK_REALTIME.
+type PPS struct {
+	path string
+	f    *os.File
+}
+
+// PPSParams are a source's parameters (PPS_GETPARAMS/SETPARAMS).
+type PPSParams struct {
+	Mode         int32         // PPSCapture*, PPSOffset*, PPSEcho*, PPSTsfmt*
+	AssertOffset time.Duration // compensation for assert events
+	ClearOffset  time.Duration // compensation for clear events
+}
+
+// PPSEvent is what PPS_FETCH returns: the last assert and clear edges and
+// their sequence numbers.
+type PPSEvent struct {
+	AssertSequence uint32
+	Assert         int64 // ns since the epoch, CLOCK_REALTIME
+	ClearSequence  uint32
+	Clear          int64
+	Mode           int32
+}
+
+// OpenPPS opens a PPS source.
+func OpenPPS(path string) (*PPS, error) {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%s: %w: no such PPS source: load the driver that provides it (pps-gpio, pps-ldisc) or timestamp the pulse on the PHC's EXTTS pin instead", path, ErrNoDevice)
+		}
+		return nil, openErr(path, err)
+	}
+	return &PPS{path: path, f: f}, nil
+}
+
+// Close closes the source.
+func (p *PPS) Close() error { return p.f.Close() }
+
+func (p *PPS) ioctl(name string, req uintptr, arg unsafe.Pointer) error {
+	rc, err := p.f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var e unix.Errno
+	if err := rc.Control(func(fd uintptr) { _, _, e = unix.Syscall(unix.SYS_IOCTL, fd, req, uintptr(arg)) }); err != nil {
+		return err
+	}
+	if e != 0 {
+		return ioctlErr(p.path, name, e)
+	}
+	return nil
+}
+
+// Caps returns the source's capability bits (PPS_GETCAP).
+func (p *PPS) Caps() (int32, error) {
+	var c int32
+	err := p.ioctl("PPS_GETCAP", ppsGetcap, unsafe.Pointer(&c))
+	return c, err
+}
+
+func ktimeNs(k ppsKtime) int64 { return k.Sec*1e9 + int64(k.Nsec) }
+func nsKtime(d time.Duration) ppsKtime {
+	return ppsKtime{Sec: int64(d / time.Second), Nsec: int32(d % time.Second)}
+}
+func durKtime(k ppsKtime) time.Duration { return time.Duration(ktimeNs(k)) }
+
+// Params reads the parameters.
+func (p *PPS) Params() (PPSParams, error) {
+	var k ppsKparams
+	if err := p.ioctl("PPS_GETPARAMS", ppsGetparams, unsafe.Pointer(&k)); err != nil {
+		return PPSParams{}, err
+	}
+	return PPSParams{Mode: k.Mode, AssertOffset: durKtime(k.AssertOffTu), ClearOffset: durKtime(k.ClearOffTu)}, nil
+}
+
+// SetParams sets the parameters (needs CAP_SYS_TIME).
+func (p *PPS) SetParams(pp PPSParams) error {
+	k := ppsKparams{APIVersion: ppsAPIVers1, Mode: pp.Mode, AssertOffTu: nsKtime(pp.AssertOffset), ClearOffTu: nsKtime(pp.ClearOffset)}
+	return p.ioctl("PPS_SETPARAMS", ppsSetparams, unsafe.Pointer(&k))
+}
+
+// fetchArg builds PPS_FETCH's argument: a negative timeout waits forever.
+func fetchArg(timeout time.Duration) ppsFdata {
+	var f ppsFdata
+	if timeout < 0 {
+		f.Timeout.Flags = ppsTimeInvalid
+	} else {
+		f.Timeout = nsKtime(timeout)
+	}
+	return f
+}
+
+func decodeFetch(f *ppsFdata) PPSEvent {
+	return PPSEvent{
+		AssertSequence: f.Info.AssertSequence, Assert: ktimeNs(f.Info.AssertTu),
+		ClearSequence: f.Info.ClearSequence, Clear: ktimeNs(f.Info.ClearTu), Mode: f.Info.CurrentMode,
+	}
+}
+
+// Fetch waits up to timeout (negative: forever) for the next event and
+// returns the latest edges (PPS_FETCH).
+func (p *PPS) Fetch(timeout time.Duration) (PPSEvent, error) {
+	f := fetchArg(timeout)
+	if err := p.ioctl("PPS_FETCH", ppsFetch, unsafe.Pointer(&f)); err != nil {
+		if errors.Is(err, unix.ETIMEDOUT) {
+			return PPSEvent{}, fmt.Errorf("%s: no pulse within %v: %w", p.path, timeout, err)
+		}
+		return PPSEvent{}, err
+	}
+	return decodeFetch(&f), nil
+}
