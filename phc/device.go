@@ -51,7 +51,7 @@ func fdToClockID(fd int) int32 { return int32((^uint32(fd) << 3) | 3) }
 func openErr(path string, err error) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("%s: %w: no such PTP hardware clock: check that the NIC driver exposes one ('ethtool -T <interface>'), or use software timestamping (-S) or the virtual clock (virtual_clock 1)", path, ErrNoDevice)
+		return fmt.Errorf("%s: %w: check that the NIC driver exposes a PTP hardware clock ('ethtool -T <interface>'), or use software timestamping (-S) or the virtual clock (virtual_clock 1)", path, ErrNoDevice)
 	case errors.Is(err, fs.ErrPermission), errors.Is(err, unix.EPERM):
 		return fmt.Errorf("%s: %w: run as root or grant CAP_SYS_TIME and access to the device", path, ErrPermission)
 	}

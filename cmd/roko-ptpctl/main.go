@@ -1,0 +1,181 @@
+// Command roko-ptpctl reads and steers clocks, like linuxptp's phc_ctl:
+//
+//	roko-ptpctl CLOCK COMMAND...
+//
+// CLOCK is /dev/ptpN, a network interface (its PHC), or CLOCK_REALTIME.
+// Commands run in order:
+//
+//	caps          print the PHC's capabilities
+//	tsinfo        print what the interface can timestamp (as ethtool -T)
+//	get           print the clock's time
+//	cmp           print the clock's offset from CLOCK_REALTIME, and how it was measured
+//	freq [PPB]    print, or set, the frequency adjustment
+//	adj SECONDS   step the clock by SECONDS
+//	pins          list the PHC's pins
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/roko-network/roko-ptpd/phc"
+)
+
+const usage = `usage: roko-ptpctl CLOCK COMMAND...
+  CLOCK    /dev/ptpN, a network interface (its PHC), or CLOCK_REALTIME
+  caps | tsinfo | get | cmp | freq [PPB] | adj SECONDS | pins
+`
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintf(os.Stderr, "roko-ptpctl: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func open(name string) (phc.Clock, *phc.Device, error) {
+	switch {
+	case name == "CLOCK_REALTIME":
+		s, err := phc.NewSystem()
+		return s, nil, err
+	case strings.HasPrefix(name, "/dev/"):
+		d, err := phc.Open(name)
+		return d, d, err
+	}
+	d, err := phc.OpenInterface(name)
+	return d, d, err
+}
+
+func run(args []string) error {
+	if len(args) < 2 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Print(usage)
+		if len(args) < 2 {
+			return errors.New("need a clock and a command")
+		}
+		return nil
+	}
+	name, cmds := args[0], args[1:]
+	// tsinfo needs no clock: an interface without a PHC can still be asked.
+	if len(cmds) == 1 && cmds[0] == "tsinfo" {
+		return tsinfo(name)
+	}
+	clk, dev, err := open(name)
+	if err != nil {
+		return err
+	}
+	if dev != nil {
+		defer dev.Close()
+	}
+	for i := 0; i < len(cmds); i++ {
+		switch cmds[i] {
+		case "caps":
+			if dev == nil {
+				return fmt.Errorf("caps: %s is not a PTP hardware clock", clk.Name())
+			}
+			c := dev.Caps()
+			fmt.Printf("capabilities of %s:\n  %d maximum frequency adjustment (ppb)\n  %d programmable alarms\n  %d external time stamp channels\n  %d programmable periodic signals\n  %d pulse per second\n  %d programmable pins\n  %d cross timestamping\n  %d adjust phase\n  %d maximum phase adjustment (ns)\n",
+				clk.Name(), c.MaxAdj, c.NAlarm, c.NExtTS, c.NPerOut, b2i(c.PPS), c.NPins, b2i(c.CrossTimestamping), b2i(c.AdjustPhase), c.MaxPhaseAdj)
+		case "tsinfo":
+			if err := tsinfo(name); err != nil {
+				return err
+			}
+		case "get":
+			t, err := clk.Now()
+			if err != nil {
+				return err
+			}
+			fmt.Printf("clock time is %d.%09d or %s\n", t.Unix(), t.Nanosecond(), t.UTC().Format(time.ANSIC))
+		case "cmp":
+			var o phc.SysOffset
+			if dev != nil {
+				o, err = dev.SysOffset(25)
+			} else {
+				var sys *phc.System
+				if sys, err = phc.NewSystem(); err == nil {
+					o, err = phc.CompareClocks(clk, sys, 25)
+				}
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Printf("offset from CLOCK_REALTIME is %dns (delay %dns, method %s)\n", o.Offset.Nanoseconds(), o.Delay.Nanoseconds(), o.Method)
+		case "freq":
+			if i+1 < len(cmds) {
+				if ppb, err := strconv.ParseFloat(cmds[i+1], 64); err == nil {
+					i++
+					if err := clk.AdjustFrequency(ppb); err != nil {
+						return err
+					}
+					fmt.Printf("adjusted clock frequency offset to %.0fppb\n", ppb)
+					continue
+				}
+			}
+			f, err := clk.Frequency()
+			if err != nil {
+				return err
+			}
+			fmt.Printf("clock frequency offset is %.0fppb\n", f)
+		case "adj":
+			if i+1 >= len(cmds) {
+				return errors.New("adj: give the step in seconds")
+			}
+			i++
+			s, err := strconv.ParseFloat(cmds[i], 64)
+			if err != nil {
+				return fmt.Errorf("adj %q: %w", cmds[i], err)
+			}
+			if err := clk.Step(time.Duration(s * 1e9)); err != nil {
+				return err
+			}
+			fmt.Printf("adjusted clock by %.9f seconds\n", s)
+		case "pins":
+			if dev == nil {
+				return fmt.Errorf("pins: %s is not a PTP hardware clock", clk.Name())
+			}
+			pins, err := dev.Pins()
+			if err != nil {
+				return err
+			}
+			for _, p := range pins {
+				fmt.Printf("pin %d %q: %s channel %d\n", p.Index, p.Name, p.Function, p.Channel)
+			}
+		default:
+			return fmt.Errorf("unknown command %q\n%s", cmds[i], usage)
+		}
+	}
+	return nil
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// tsinfo prints an interface's timestamping capabilities as ethtool -T.
+func tsinfo(ifname string) error {
+	info, err := phc.InterfaceTimestamping(ifname)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("Time stamping parameters for %s:\nCapabilities:\n", ifname)
+	names := []string{"hardware-transmit", "software-transmit", "hardware-receive", "software-receive",
+		"software-system-clock", "hardware-legacy-clock", "hardware-raw-clock"}
+	for i, n := range names {
+		if info.SoTimestamping&(1<<i) != 0 {
+			fmt.Printf("\t%s\n", n)
+		}
+	}
+	if info.PHCIndex < 0 {
+		fmt.Println("PTP Hardware Clock: none")
+	} else {
+		fmt.Printf("PTP Hardware Clock: %d\n", info.PHCIndex)
+	}
+	fmt.Printf("Hardware Transmit Timestamp Modes: %#x\nHardware Receive Filter Modes: %#x\n", info.TxTypes, info.RxFilters)
+	return nil
+}
