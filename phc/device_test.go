@@ -8,6 +8,8 @@ import (
 	"time"
 	"unsafe"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -184,4 +186,29 @@ func TestMissingDevices(t *testing.T) {
 	_, err = OpenInterface("lo")
 	require.ErrorIs(t, err, ErrNotSupported)
 	assert.Equal(t, "no PTP hardware clock for lo: not supported by the device: the driver reports none; use software timestamping (-S) or the virtual clock (virtual_clock 1)", err.Error())
+}
+
+// TestErrorMapping: what an unprivileged caller or an unsupported ioctl
+// gets back, without needing either situation on this machine.
+func TestErrorMapping(t *testing.T) {
+	err := openErr("/dev/ptp0", os.ErrPermission)
+	require.ErrorIs(t, err, ErrPermission)
+	assert.Contains(t, err.Error(), "run as root or grant CAP_SYS_TIME")
+	err = ioctlErr("/dev/ptp0", "PTP_SYS_OFFSET_EXTENDED2", unix.EOPNOTSUPP)
+	require.ErrorIs(t, err, ErrNotSupported)
+	assert.Contains(t, err.Error(), "/dev/ptp0: PTP_SYS_OFFSET_EXTENDED2")
+	err = ioctlErr("/dev/ptp0", "PTP_PIN_SETFUNC2", unix.EPERM)
+	require.ErrorIs(t, err, ErrPermission)
+	d := &Device{path: "/dev/ptp0"}
+	err = d.adjErr("set the frequency", unix.EPERM)
+	require.ErrorIs(t, err, ErrPermission)
+	assert.Equal(t, "/dev/ptp0: cannot set the frequency: permission denied: run as root or grant CAP_SYS_TIME", err.Error())
+	s := &System{}
+	require.ErrorIs(t, s.adjErr("step", unix.EPERM), ErrPermission)
+	// Channels the device does not have are refused before any ioctl.
+	d.caps = Caps{NExtTS: 1, NPerOut: 1, NPins: 2}
+	assert.ErrorIs(t, d.EnableExtTS(1, RisingEdge), ErrNotSupported)
+	assert.ErrorIs(t, d.SetPPSOutput(3, 0, time.Millisecond), ErrNotSupported)
+	assert.ErrorIs(t, d.SetPin(2, PinExtTS, 0), ErrNotSupported)
+	assert.ErrorIs(t, d.EnablePPS(true), ErrNotSupported)
 }
