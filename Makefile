@@ -72,5 +72,14 @@ lint:
 demo: deps build
 	@./scripts/demo.sh
 
+## install: the commands into $(PREFIX)/sbin and the systemd units
+PREFIX     ?= /usr/local
+SYSTEMDDIR ?= /etc/systemd/system
+install: build
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(SYSTEMDDIR)
+	@for c in $(CMDS); do [ -f $(BIN)/$$c ] && install -m 0755 $(BIN)/$$c $(DESTDIR)$(PREFIX)/sbin/ || true; done
+	install -m 0644 dist/systemd/roko-ptpd.service dist/systemd/roko-ptpd@.service $(DESTDIR)$(SYSTEMDDIR)/
+	@[ -n "$(DESTDIR)" ] || systemctl daemon-reload 2>/dev/null || true
+
 clean:
 	rm -rf $(BIN)

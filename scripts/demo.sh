@@ -1,9 +1,10 @@
 #!/bin/sh
 # sudo make demo: a roko-ptpd grandmaster and a roko-ptpd client in two
 # network namespaces joined by a veth pair (198.18.0.1 and .2), each on a
-# virtual clock. The client's clock starts 5 ms ahead and 30 ppm fast; watch
-# it step, lock and converge, and read its true error against the
-# grandmaster's time once a second. Nothing touches this machine's clock or
+# virtual clock. The client's clock starts 37 ms ahead and 40 ppm fast;
+# watch it step, lock and converge (one summary line a second, as ptp4l
+# prints them), and read its true error against the grandmaster's time,
+# then a one-line verdict. Nothing touches this machine's clock or
 # leaves the namespaces, and everything is removed at the end.
 #
 # Environment: DURATION (seconds, default 30), SERVO (linreg or pi),
@@ -26,7 +27,7 @@ cleanup() {
 	[ -n "${GMPID:-}" ] && kill "$GMPID" 2>/dev/null || true
 	ip netns del "$GM" 2>/dev/null || true
 	ip netns del "$CL" 2>/dev/null || true
-	rm -f "${CONF:-}"
+	rm -f "${CONF:-}" "${LOG:-}"
 }
 trap cleanup EXIT INT TERM
 cleanup
@@ -57,8 +58,21 @@ CONF
 echo "== grandmaster: roko-ptpd -f $CONF -i veth-gm $TRANSPORT -m --priority1=1 --serverOnly=1 (namespace $GM)"
 ip netns exec "$GM" "$BIN" -f "$CONF" -i veth-gm "$TRANSPORT" -m --priority1=1 --serverOnly=1 >/dev/null 2>&1 &
 GMPID=$!
-echo "== client: roko-ptpd -f $CONF -i veth-client $TRANSPORT -m -s --virtual_clock_offset=0.005 --virtual_clock_frequency=30000 (namespace $CL)"
-echo "== its clock starts 5 ms ahead and 30 ppm fast; ${DURATION}s"
+echo "== client: roko-ptpd -f $CONF -i veth-client $TRANSPORT -m -s --virtual_clock_offset=0.037 --virtual_clock_frequency=40000 (namespace $CL)"
+echo "== its clock starts 37 ms ahead and 40 ppm fast; ${DURATION}s"
+LOG=$(mktemp /tmp/roko-demo.XXXXXX.log)
 ip netns exec "$CL" timeout "$DURATION" "$BIN" -f "$CONF" -i veth-client "$TRANSPORT" -m -s \
-	--virtual_clock_offset=0.005 --virtual_clock_frequency=30000 || true
-echo "== done: namespaces removed"
+	--virtual_clock_offset=0.037 --virtual_clock_frequency=40000 2>&1 | tee "$LOG" || true
+# The verdict: the client's last true error against the grandmaster.
+last=$(grep 'virtual clock true error' "$LOG" | tail -1 | sed 's/.*true error \([-+0-9]*\) ns.*/\1/')
+if [ -z "$last" ]; then
+	echo "== verdict: FAILED: the client never reported its true error" >&2
+	exit 1
+fi
+abs=${last#[-+]}
+if grep -q 'to SLAVE on MASTER_CLOCK_SELECTED' "$LOG" && [ "$abs" -lt 100000 ]; then
+	echo "== verdict: synchronised: the client is SLAVE and its true error is ${last} ns after ${DURATION}s (it started 37 ms and 40 ppm off)"
+else
+	echo "== verdict: NOT synchronised: true error ${last} ns after ${DURATION}s" >&2
+	exit 1
+fi

@@ -117,6 +117,37 @@ func interfaceByName(name string) (*net.Interface, error) {
 	return ifi, nil
 }
 
+// CheckTimestamping reports whether ifname can timestamp in mode, with
+// ptp4l's message when it cannot, without changing anything.
+func CheckTimestamping(ifname string, mode Timestamping) error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("transport: %w", err)
+	}
+	defer unix.Close(fd)
+	info, err := unix.IoctlGetEthtoolTsInfo(fd, ifname)
+	if err != nil {
+		return fmt.Errorf("transport: ETHTOOL_GET_TS_INFO on %s: %w", ifname, err)
+	}
+	return supports(ifname, mode, info)
+}
+
+// supports checks the capabilities without configuring anything.
+func supports(ifname string, mode Timestamping, info *unix.EthtoolTsInfo) error {
+	if mode == Software {
+		const need = unix.SOF_TIMESTAMPING_SOFTWARE | unix.SOF_TIMESTAMPING_TX_SOFTWARE | unix.SOF_TIMESTAMPING_RX_SOFTWARE
+		if info.So_timestamping&need != need {
+			return unsupported(ifname, mode)
+		}
+		return nil
+	}
+	const need = unix.SOF_TIMESTAMPING_TX_HARDWARE | unix.SOF_TIMESTAMPING_RX_HARDWARE | unix.SOF_TIMESTAMPING_RAW_HARDWARE
+	if info.So_timestamping&need != need {
+		return unsupported(ifname, mode)
+	}
+	return nil
+}
+
 // checkTimestamping asks the interface (ETHTOOL_GET_TS_INFO) whether it can
 // timestamp as asked and, for hardware modes, turns hardware timestamping
 // on (SIOCSHWTSTAMP) with the receive filter for the transport.
@@ -144,16 +175,8 @@ func unsupported(ifname string, mode Timestamping) error {
 }
 
 func applyTimestamping(fd int, ifname string, mode Timestamping, l2 bool, info *unix.EthtoolTsInfo) error {
-	if mode == Software {
-		const need = unix.SOF_TIMESTAMPING_SOFTWARE | unix.SOF_TIMESTAMPING_TX_SOFTWARE | unix.SOF_TIMESTAMPING_RX_SOFTWARE
-		if info.So_timestamping&need != need {
-			return unsupported(ifname, mode)
-		}
-		return nil
-	}
-	const need = unix.SOF_TIMESTAMPING_TX_HARDWARE | unix.SOF_TIMESTAMPING_RX_HARDWARE | unix.SOF_TIMESTAMPING_RAW_HARDWARE
-	if info.So_timestamping&need != need {
-		return unsupported(ifname, mode)
+	if err := supports(ifname, mode, info); err != nil || mode == Software {
+		return err
 	}
 	tx := int32(unix.HWTSTAMP_TX_ON)
 	if mode == OneStep {

@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/syslog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -44,6 +45,16 @@ func main() {
 	// ptp4l sends everything to syslog unless -q; roko-ptpd leaves that
 	// to the service manager, which collects stderr.
 	log := ptpd.NewLogger(prog, int(c.Int("global", "logging_level")), c.String("global", "message_tag"), stdout, os.Stderr)
+	// ptp4l prints a summary every 2^summary_interval seconds instead of
+	// each sample when that spans more than one Sync.
+	if shift := c.Int("global", "summary_interval") - minSyncInterval(c); shift > 0 && shift < 31 {
+		log.SetSummary(1 << shift)
+	}
+	if c.Bool("global", "use_syslog") {
+		if w, err := syslog.New(syslog.LOG_DAEMON|syslog.LOG_INFO, prog); err == nil {
+			log.SetSyslog(w)
+		}
+	}
 	opt := ptpd.Options{Config: c, Log: log}
 	if c.Bool("global", "virtual_clock") {
 		opt.TrueErrorEvery = time.Second
@@ -60,4 +71,16 @@ func main() {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", prog, err)
 		os.Exit(1)
 	}
+}
+
+// minSyncInterval is the smallest logSyncInterval of the ports.
+func minSyncInterval(c interface {
+	Interfaces() []string
+	Int(section, option string) int64
+}) int64 {
+	m := c.Int("global", "logSyncInterval")
+	for _, i := range c.Interfaces() {
+		m = min(m, c.Int(i, "logSyncInterval"))
+	}
+	return m
 }

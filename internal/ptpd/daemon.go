@@ -61,6 +61,7 @@ type Daemon struct {
 	ports []port
 	rxCh  chan rx
 	pool  chan []byte
+	dev   *phc.Device // the PHC, when the clock is one
 }
 
 // New opens everything the configuration names. Close releases it.
@@ -112,7 +113,17 @@ func New(opt Options) (*Daemon, error) {
 		}
 		d.clk = s
 	default:
-		return nil, fmt.Errorf("hardware timestamping needs the interface's PTP hardware clock, which this build cannot open yet: use -S (software timestamping on CLOCK_REALTIME) or virtual_clock 1")
+		// Hardware timestamps: the clock is the first interface's PHC.
+		// Ask the transport first, so that an interface without hardware
+		// timestamping gets ptp4l's own message.
+		if err := transport.CheckTimestamping(ifaces[0], mode); err != nil {
+			return nil, err
+		}
+		dev, err := phc.OpenInterface(ifaces[0])
+		if err != nil {
+			return nil, err
+		}
+		d.clk, d.dev = dev, dev
 	}
 	if v, ok := d.clk.(timebase); ok {
 		// A virtual clock reads the kernel's software timestamps.
@@ -186,10 +197,14 @@ func (d *Daemon) Engine() *engine.Clock { return d.eng }
 // Clock returns the steered clock.
 func (d *Daemon) Clock() phc.Clock { return d.clk }
 
-// Close closes the transports.
+// Close closes the transports and the PHC. The clock keeps the frequency
+// it was last given and is never stepped on the way out.
 func (d *Daemon) Close() {
 	for _, p := range d.ports {
 		p.tr.Close()
+	}
+	if d.dev != nil {
+		d.dev.Close()
 	}
 }
 

@@ -3,6 +3,7 @@ package ptpd
 import (
 	"fmt"
 	"io"
+	"math"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -21,7 +22,65 @@ type Logger struct {
 	stderr  io.Writer
 	tag     string
 	scratch []byte
+	syslog  io.Writer
+	sum     summary
 }
+
+// summary accumulates per-sample offset lines into ptp4l's summary_interval
+// lines: "rms %4.0f max %4.0f freq %+6.0f +/- %3.0f delay %5.0f +/- %3.0f".
+type summary struct {
+	every             int // samples per line; 0 or 1 prints every sample
+	n                 int
+	offSq, offMax     float64
+	freqSum, freqSq   float64
+	delayN            int
+	delaySum, delaySq float64
+}
+
+func (s *summary) add(r engine.LogRecord) {
+	o := float64(r.Offset)
+	s.n++
+	s.offSq += o * o
+	s.offMax = max(s.offMax, math.Abs(o))
+	f := 0 - r.Freq // ptp4l's sign, as in the per-sample line
+	s.freqSum += f
+	s.freqSq += f * f
+	if r.PathDelay != 0 {
+		d := float64(r.PathDelay)
+		s.delayN++
+		s.delaySum += d
+		s.delaySq += d * d
+	}
+}
+
+func meanStd(sum, sq float64, n int) (float64, float64) {
+	m := sum / float64(n)
+	return m, math.Sqrt(max(0, sq/float64(n)-m*m))
+}
+
+func (s *summary) line() []byte {
+	fm, fs := meanStd(s.freqSum, s.freqSq, s.n)
+	b := fmt.Appendf(nil, "rms %4.0f max %4.0f freq %+6.0f +/- %3.0f", math.Sqrt(s.offSq/float64(s.n)), s.offMax, fm, fs)
+	if s.delayN > 0 {
+		dm, ds := meanStd(s.delaySum, s.delaySq, s.delayN)
+		b = fmt.Appendf(b, " delay %5.0f +/- %3.0f", dm, ds)
+	}
+	*s = summary{every: s.every}
+	return b
+}
+
+// SetSummary makes the logger print one summary line every n offset
+// samples instead of a line per sample, as ptp4l does when
+// 2^(summary_interval − logSyncInterval) > 1.
+func (l *Logger) SetSummary(n int) {
+	l.mu.Lock()
+	l.sum.every = n
+	l.mu.Unlock()
+}
+
+// SetSyslog sends every line also to w (a syslog writer), as ptp4l does
+// unless -q.
+func (l *Logger) SetSyslog(w io.Writer) { l.syslog = w }
 
 // NewLogger returns a logger for the program name prog at logging_level
 // level; nil writers silence the stream.
@@ -45,10 +104,15 @@ func (l *Logger) emit(level engine.LogLevel, line []byte) {
 	if level <= engine.LevelWarning {
 		w = l.stderr
 	}
+	sec, ms := monotonic()
+	if l.syslog != nil {
+		// syslog adds the program and PID; ptp4l puts the monotonic time
+		// in brackets in front of the message.
+		_, _ = l.syslog.Write(fmt.Appendf(nil, "[%d.%03d] %s", sec, ms, line))
+	}
 	if w == nil {
 		return
 	}
-	sec, ms := monotonic()
 	b := fmt.Appendf(l.scratch[:0], "%s[%d.%03d]: ", l.prog, sec, ms)
 	if l.tag != "" {
 		b = append(b, l.tag...)
@@ -62,8 +126,20 @@ func (l *Logger) emit(level engine.LogLevel, line []byte) {
 
 // Record prints an engine log record.
 func (l *Logger) Record(r engine.LogRecord) {
-	style := engine.PortStyleV4
-	l.emit(r.Level, r.AppendFormat(nil, style))
+	if r.Kind == engine.LogOffset && l.sum.every > 1 {
+		l.mu.Lock()
+		l.sum.add(r)
+		var line []byte
+		if l.sum.n >= l.sum.every {
+			line = l.sum.line()
+		}
+		l.mu.Unlock()
+		if line != nil {
+			l.emit(engine.LevelInfo, line)
+		}
+		return
+	}
+	l.emit(r.Level, r.AppendFormat(nil, engine.PortStyleV4))
 }
 
 // Printf prints a line of its own at level.
