@@ -62,6 +62,7 @@ type Daemon struct {
 	rxCh  chan rx
 	pool  chan []byte
 	dev   *phc.Device // the PHC, when the clock is one
+	query chan func()
 }
 
 // New opens everything the configuration names. Close releases it.
@@ -79,7 +80,7 @@ func New(opt Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Daemon{opt: opt, log: opt.Log, rxCh: make(chan rx, 256), pool: make(chan []byte, 256)}
+	d := &Daemon{opt: opt, log: opt.Log, rxCh: make(chan rx, 256), pool: make(chan []byte, 256), query: make(chan func())}
 
 	mode := transport.Hardware
 	switch cfg.String("global", "time_stamping") {
@@ -191,8 +192,21 @@ func New(opt Options) (*Daemon, error) {
 	return d, nil
 }
 
-// Engine returns the engine, for management and tests.
+// Engine returns the engine. Once Run has started, only Do may touch it.
 func (d *Daemon) Engine() *engine.Clock { return d.eng }
+
+// Do runs f on the event loop, where the engine may be read safely, and
+// waits for it. It returns false if the loop has stopped.
+func (d *Daemon) Do(ctx context.Context, f func(e *engine.Clock)) bool {
+	done := make(chan struct{})
+	select {
+	case d.query <- func() { f(d.eng); close(done) }:
+	case <-ctx.Done():
+		return false
+	}
+	<-done
+	return true
+}
 
 // Clock returns the steered clock.
 func (d *Daemon) Clock() phc.Clock { return d.clk }
@@ -357,6 +371,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 			}
 		case <-timer.C:
 			d.apply(d.eng.Tick(now()))
+		case f := <-d.query:
+			f()
 		case <-trueErr:
 			if e, err := d.clk.(*phc.Virtual).TrueError(); err == nil {
 				d.log.Printf(engine.LevelInfo, "virtual clock true error %+d ns", e.Nanoseconds())
