@@ -75,7 +75,9 @@ func NewVirtual(cfg VirtualConfig) (*Virtual, error) {
 func rawAndRealtime() (raw, rt int64, err error) {
 	var a, b, r unix.Timespec
 	best := int64(math.MaxInt64)
-	for range 3 {
+	// Two tries: the narrower window wins; a third rarely helps and each
+	// read is a system call (CLOCK_MONOTONIC_RAW has no vDSO path in Go).
+	for range 2 {
 		if err = unix.ClockGettime(unix.CLOCK_MONOTONIC_RAW, &a); err != nil {
 			break
 		}
@@ -99,11 +101,29 @@ func rawAndRealtime() (raw, rt int64, err error) {
 // realtimeFrequency returns CLOCK_REALTIME's frequency correction in ppb
 // (0 if it cannot be read).
 func realtimeFrequency() float64 {
+	// Read at most every 100 ms: steering changes it a few times a second
+	// at most, and over a timestamp's milliseconds of age a stale value
+	// costs picoseconds.
+	rtFreq.mu.Lock()
+	defer rtFreq.mu.Unlock()
+	t := readRaw()
+	if rtFreq.at != 0 && t-rtFreq.at < 100e6 {
+		return rtFreq.ppb
+	}
 	var tx unix.Timex
 	if _, err := unix.ClockAdjtime(unix.CLOCK_REALTIME, &tx); err != nil {
 		return 0
 	}
-	return (&System{hz: userHZ, nominalTick: (1_000_000 + userHZ/2) / userHZ}).joinFrequency(tx.Tick, tx.Freq)
+	rtFreq.ppb = (&System{hz: userHZ, nominalTick: (1_000_000 + userHZ/2) / userHZ}).joinFrequency(tx.Tick, tx.Freq)
+	rtFreq.at = t
+	return rtFreq.ppb
+}
+
+// rtFreq caches realtimeFrequency.
+var rtFreq struct {
+	mu  sync.Mutex
+	at  int64
+	ppb float64
 }
 
 func readRaw() int64 {

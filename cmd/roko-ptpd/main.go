@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -58,6 +59,14 @@ func main() {
 	opt := ptpd.Options{Config: c, Log: log}
 	if c.Bool("global", "virtual_clock") {
 		opt.TrueErrorEvery = time.Second
+	}
+	// ROKO_CPUPROFILE=file writes a CPU profile, for measuring the daemon.
+	if path := os.Getenv("ROKO_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				defer pprof.StopCPUProfile()
+			}
+		}
 	}
 	d, err := ptpd.New(opt)
 	if err != nil {

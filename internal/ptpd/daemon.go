@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/roko-network/roko-ptpd/phc"
 	"github.com/roko-network/roko-ptpd/ptp"
 	"github.com/roko-network/roko-ptpd/ptp/config"
@@ -222,11 +220,12 @@ func (d *Daemon) Close() {
 	}
 }
 
-func now() int64 {
-	var ts unix.Timespec
-	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-	return ts.Nano()
-}
+// epoch anchors the engine's time; time.Since reads the monotonic clock
+// through the vDSO, without a system call.
+var epoch = time.Now()
+
+// now is the engine's notion of time: monotonic nanoseconds.
+func now() int64 { return int64(time.Since(epoch)) + 1 }
 
 // toClock converts a kernel timestamp into the steered clock's time.
 func (d *Daemon) toClock(ts int64) int64 {

@@ -104,6 +104,9 @@ func (l *Logger) emit(level engine.LogLevel, line []byte) {
 	if level <= engine.LevelWarning {
 		w = l.stderr
 	}
+	if w == nil && l.syslog == nil {
+		return
+	}
 	sec, ms := monotonic()
 	if l.syslog != nil {
 		// syslog adds the program and PID; ptp4l puts the monotonic time
