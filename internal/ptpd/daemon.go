@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -61,6 +62,14 @@ type Daemon struct {
 	pool  chan []byte
 	dev   *phc.Device // the PHC, when the clock is one
 	query chan func()
+	uds   []*udsServer
+}
+
+// udsServer is one management socket: uds_address (read-write) or
+// uds_ro_address (read-only).
+type udsServer struct {
+	sock     *transport.UDS
+	readOnly bool
 }
 
 // New opens everything the configuration names. Close releases it.
@@ -156,6 +165,12 @@ func New(opt Options) (*Daemon, error) {
 		return nil, err
 	}
 
+	if mode == transport.Software {
+		cc.Timestamping = ptp.TimestampingSoftware
+	} else {
+		cc.Timestamping = ptp.TimestampingHardware
+	}
+
 	nt := cfg.String("global", "network_transport")
 	for i, name := range ifaces {
 		if s := cfg.String(name, "network_transport"); s != "" {
@@ -187,6 +202,23 @@ func New(opt Options) (*Daemon, error) {
 		}
 		d.ports = append(d.ports, port{idx: i, tr: tr})
 	}
+	// The management sockets, as ptp4l: uds_address read-write and
+	// uds_ro_address read-only; an empty address opens none.
+	for _, u := range []struct {
+		addr, mode string
+		ro         bool
+	}{{"uds_address", "uds_file_mode", false}, {"uds_ro_address", "uds_ro_file_mode", true}} {
+		path := cfg.String("global", u.addr)
+		if path == "" {
+			continue
+		}
+		sock, err := transport.ListenUDS(path, fs.FileMode(cfg.Int("global", u.mode)))
+		if err != nil {
+			d.Close()
+			return nil, err
+		}
+		d.uds = append(d.uds, &udsServer{sock: sock, readOnly: u.ro})
+	}
 	return d, nil
 }
 
@@ -217,6 +249,42 @@ func (d *Daemon) Close() {
 	}
 	if d.dev != nil {
 		d.dev.Close()
+	}
+	for _, u := range d.uds {
+		u.sock.Close()
+	}
+}
+
+// serveUDS answers management requests on one socket until it closes. The
+// engine is consulted on the event loop; replies go to each sender's own
+// address, as pmc expects.
+func (d *Daemon) serveUDS(ctx context.Context, u *udsServer) {
+	buf := make([]byte, 1500)
+	var out []byte
+	for {
+		n, from, err := u.sock.Receive(buf)
+		if err != nil {
+			return
+		}
+		var req ptp.Management
+		if err := req.UnmarshalBinary(buf[:n]); err != nil {
+			d.log.Printf(engine.LevelDebug, "management: dropped a malformed message: %v", err)
+			continue
+		}
+		var resps []*ptp.Management
+		ok := d.Do(ctx, func(e *engine.Clock) {
+			var acts []engine.Action
+			resps, acts = e.Manage(&req, engine.Via{UDS: true, ReadOnly: u.readOnly}, now())
+			d.apply(acts)
+		})
+		if !ok {
+			return
+		}
+		for _, r := range resps {
+			if out, err = r.AppendBinary(out[:0]); err == nil {
+				_ = u.sock.Reply(out, from)
+			}
+		}
 	}
 }
 
@@ -336,6 +404,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		for _, c := range p.tr.Conns() {
 			go d.reader(p.idx, c)
 		}
+	}
+	for _, u := range d.uds {
+		go d.serveUDS(ctx, u)
 	}
 	d.apply(d.eng.Start(now()))
 	timer := time.NewTimer(time.Hour)

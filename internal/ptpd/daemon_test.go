@@ -57,7 +57,9 @@ func startDaemon(t *testing.T, link netns.Link, clk *phc.Virtual, args ...string
 
 func startStoppable(t *testing.T, link netns.Link, clk *phc.Virtual, args ...string) (*Daemon, *syncBuffer, func()) {
 	t.Helper()
-	cmd, err := ParseArgs(append(append([]string{"-i", link.Name, "-S", "-m"}, fast...), args...))
+	dir := t.TempDir()
+	base := []string{"-i", link.Name, "-S", "-m", "--uds_address=" + filepath.Join(dir, "ptp4l"), "--uds_ro_address=" + filepath.Join(dir, "ptp4lro")}
+	cmd, err := ParseArgs(append(append(base, fast...), args...))
 	require.NoError(t, err)
 	out := &syncBuffer{}
 	opt := Options{Config: cmd.Config, Log: NewLogger("roko-ptpd", 6, "", out, out), Clock: clk}

@@ -38,6 +38,9 @@ type Clock struct {
 	meanPathDelay    int64
 	ingressTime      int64
 	frequency        float64 // the last frequency the servo set, ppb
+	// reselect asks for a state decision after management changed the
+	// clock's own data set.
+	reselect bool
 
 	acts  []Action
 	arena []byte

@@ -49,6 +49,8 @@ type ClockConfig struct {
 	// clock.
 	SpikeLimit     int64
 	SpikeTolerance int
+	// Timestamping is reported in PORT_PROPERTIES_NP.
+	Timestamping ptp.Timestamping
 }
 
 // DefaultClockConfig returns linuxptp's defaults for identity id.

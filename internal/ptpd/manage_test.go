@@ -1,0 +1,164 @@
+package ptpd
+
+import (
+	"context"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/roko-network/roko-ptpd/internal/testenv"
+	"github.com/roko-network/roko-ptpd/phc"
+	"github.com/roko-network/roko-ptpd/ptp"
+	"github.com/roko-network/roko-ptpd/ptp/engine"
+	"github.com/roko-network/roko-ptpd/transport"
+)
+
+// udsPath returns the daemon's uds_address.
+func udsPath(d *Daemon) string { return d.opt.Config.String("global", "uds_address") }
+
+// TestPMCAgainstUs: linuxptp's pmc reads a running roko-ptpd client over
+// its UNIX socket, and what it prints matches the daemon's state.
+func TestPMCAgainstUs(t *testing.T) {
+	pmc := testenv.RequireCommand(t, "pmc", "linuxptp")
+	la, lb := pair(t)
+	gmClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "gm"})
+	require.NoError(t, err)
+	gm, _ := startDaemon(t, la, gmClock, "--priority1=1", "--serverOnly=1", "--domainNumber=24")
+	clClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "client", Offset: time.Millisecond})
+	require.NoError(t, err)
+	cl, _ := startDaemon(t, lb, clClock, "-s", "--domainNumber=24", "--priority2=77")
+	watchClient(t, cl, clClock, 0)
+
+	var gmID, clID string
+	gm.Do(context.Background(), func(e *engine.Clock) { gmID = e.DefaultDS().ClockIdentity.String() })
+	cl.Do(context.Background(), func(e *engine.Clock) { clID = e.DefaultDS().ClockIdentity.String() })
+
+	run := func(sock string, cmds ...string) string {
+		args := append([]string{"-u", "-b", "0", "-d", "24", "-s", sock}, cmds...)
+		out, err := exec.Command(pmc, args...).CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		return string(out)
+	}
+	out := run(udsPath(cl), "GET DEFAULT_DATA_SET", "GET CURRENT_DATA_SET", "GET PARENT_DATA_SET",
+		"GET TIME_PROPERTIES_DATA_SET", "GET PORT_DATA_SET", "GET TIME_STATUS_NP", "GET PORT_PROPERTIES_NP")
+	for _, re := range []string{
+		regexp.QuoteMeta(clID) + `-0 seq \d+ RESPONSE MANAGEMENT DEFAULT_DATA_SET`,
+		`slaveOnly\s+1`, `priority2\s+77`, `domainNumber\s+24`, `clockIdentity\s+` + regexp.QuoteMeta(clID),
+		`RESPONSE MANAGEMENT CURRENT_DATA_SET\s+stepsRemoved\s+1`,
+		`grandmasterIdentity\s+` + regexp.QuoteMeta(gmID), `grandmasterPriority1\s+1`,
+		`RESPONSE MANAGEMENT TIME_PROPERTIES_DATA_SET`, `currentUtcOffset\s+37`,
+		regexp.QuoteMeta(clID) + `-1 seq \d+ RESPONSE MANAGEMENT PORT_DATA_SET`, `portState\s+SLAVE`,
+		`gmPresent\s+true`, `gmIdentity\s+` + regexp.QuoteMeta(gmID),
+		`RESPONSE MANAGEMENT PORT_PROPERTIES_NP`, `timestamping\s+(?i:software)`, `interface\s+` + regexp.QuoteMeta(lb.Name),
+	} {
+		assert.Regexp(t, regexp.MustCompile(re), out)
+	}
+	// offsetFromMaster is printed in nanoseconds, and small.
+	m := regexp.MustCompile(`offsetFromMaster\s+(-?[\d.]+)`).FindStringSubmatch(out)
+	require.NotNil(t, m, out)
+	assert.Less(t, len(strings.TrimLeft(m[1], "-")), 9, "offset %s ns", m[1])
+
+	// SET PRIORITY2 on the read-write socket takes effect; the read-only
+	// socket refuses it.
+	out = run(udsPath(cl), "SET PRIORITY2 42", "GET PRIORITY2")
+	assert.Regexp(t, regexp.MustCompile(`RESPONSE MANAGEMENT PRIORITY2\s+priority2 42`), out)
+	var p2 uint8
+	cl.Do(context.Background(), func(e *engine.Clock) { p2 = e.DefaultDS().Priority2 })
+	assert.Equal(t, uint8(42), p2)
+	ro := cl.opt.Config.String("global", "uds_ro_address")
+	out = run(ro, "SET PRIORITY2 9")
+	assert.Contains(t, out, "MANAGEMENT_ERROR_STATUS")
+	cl.Do(context.Background(), func(e *engine.Clock) { p2 = e.DefaultDS().Priority2 })
+	assert.Equal(t, uint8(42), p2, "unchanged through the read-only socket")
+}
+
+// TestHostileManagement: wrong lengths, unknown IDs and a flood of 100,000
+// GETs over the UNIX socket are answered or refused, never a crash, and
+// the client keeps synchronising.
+func TestHostileManagement(t *testing.T) {
+	testenv.Short(t)
+	la, lb := pair(t)
+	gmClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "gm"})
+	require.NoError(t, err)
+	startDaemon(t, la, gmClock, "--priority1=1", "--serverOnly=1")
+	clClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "client", Offset: time.Millisecond})
+	require.NoError(t, err)
+	cl, _ := startDaemon(t, lb, clClock, "-s")
+	watchClient(t, cl, clClock, 0)
+
+	cli, err := transport.DialUDS(t.TempDir()+"/client", udsPath(cl))
+	require.NoError(t, err)
+	defer cli.Close()
+	me := ptp.PortIdentity{ClockIdentity: ptp.ClockIdentity{1, 2, 3, 4, 5, 6, 7, 8}, PortNumber: 1}
+	get := func(id ptp.ManagementID, seq uint16) []byte {
+		m := &ptp.Management{Header: ptp.Header{VersionPTP: 2, SourcePortIdentity: me, SequenceID: seq, ControlField: 4, LogMessageInterval: 0x7f},
+			TargetPortIdentity: ptp.PortIdentity{ClockIdentity: ptp.ClockIdentity{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, PortNumber: 0xffff},
+			ActionField:        ptp.ActionGet}
+		require.NoError(t, m.SetEmpty(id))
+		b, err := m.AppendBinary(nil)
+		require.NoError(t, err)
+		return b
+	}
+	buf := make([]byte, 1500)
+	recv := func() *ptp.Management {
+		require.NoError(t, cli.SetReadDeadline(time.Now().Add(2*time.Second)))
+		n, _, err := cli.Receive(buf)
+		require.NoError(t, err)
+		var m ptp.Management
+		require.NoError(t, m.UnmarshalBinary(buf[:n]))
+		return &m
+	}
+	// Unknown management ID: NO_SUCH_ID.
+	require.NoError(t, cli.Send(get(0x7777, 1)))
+	es, ok, err := recv().ErrorStatus()
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, ptp.ErrorNoSuchID, es.ManagementErrorID)
+	// A MANAGEMENT TLV too short to hold its ID: dropped as malformed, and
+	// garbage is dropped too; the next good request is still answered.
+	bad := get(ptp.MIDDefaultDataSet, 2)
+	bad[len(bad)-3] = 1 // lengthField 1: the TLV no longer holds its managementId
+	require.NoError(t, cli.Send(bad))
+	require.NoError(t, cli.Send([]byte{0xde, 0xad}))
+	require.NoError(t, cli.Send(get(ptp.MIDDefaultDataSet, 3)))
+	r := recv()
+	for r.SequenceID != 3 {
+		r = recv()
+	}
+	id, _, _, _ := r.ManagementTLV()
+	assert.Equal(t, ptp.MIDDefaultDataSet, id)
+
+	// The flood: 100,000 GETs, reading answers as they come so the socket
+	// buffers never fill.
+	const n = 100_000
+	done := make(chan int)
+	go func() {
+		got := 0
+		rb := make([]byte, 1500)
+		for got < n {
+			_ = cli.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if _, _, err := cli.Receive(rb); err != nil {
+				break
+			}
+			got++
+		}
+		done <- got
+	}()
+	req := get(ptp.MIDCurrentDataSet, 9)
+	start := time.Now()
+	for range n {
+		require.NoError(t, cli.Send(req))
+	}
+	got := <-done
+	t.Logf("%d GETs answered in %v", got, time.Since(start).Round(time.Millisecond))
+	assert.Equal(t, n, got)
+	e, err := clClock.TrueError()
+	require.NoError(t, err)
+	assert.Less(t, e.Abs(), 100*time.Microsecond, "still synchronised after the flood")
+	assert.Equal(t, engine.Slave, state(t, cl))
+}

@@ -1,0 +1,234 @@
+package engine
+
+import (
+	"github.com/roko-network/roko-ptpd/ptp"
+)
+
+// Via says where a management message came from: the UNIX socket (which
+// has port number 0, as in ptp4l) or a port's network transport.
+type Via struct {
+	UDS bool
+	// Port is the index of the receiving port when not UDS.
+	Port int
+	// ReadOnly refuses SET and COMMAND (ptp4l's uds_ro_address socket, and
+	// the network unless the configuration allows it).
+	ReadOnly bool
+}
+
+// Manage answers one management message the way ptp4l's clock_manage and
+// port_manage do, and returns the responses to send back to its sender
+// (none for messages that are not for this clock: another domain, another
+// target clock, or a response), with the actions a SET caused (a new state
+// decision, say). The returned messages are the caller's.
+func (c *Clock) Manage(req *ptp.Management, via Via, now int64) ([]*ptp.Management, []Action) {
+	c.begin()
+	out := c.manage(req, via)
+	if c.reselect {
+		c.reselect = false
+		c.stateDecision(now)
+	}
+	return out, c.acts
+}
+
+func (c *Clock) manage(req *ptp.Management, via Via) []*ptp.Management {
+	switch req.ActionField {
+	case ptp.ActionGet, ptp.ActionSet, ptp.ActionCommand:
+	default:
+		return nil
+	}
+	if req.DomainNumber != c.cfg.DomainNumber {
+		return nil
+	}
+	wild := ptp.ClockIdentity{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}
+	if t := req.TargetPortIdentity.ClockIdentity; t != wild && t != c.cfg.ClockIdentity {
+		return nil
+	}
+	id, data, ok, err := req.ManagementTLV()
+	if !ok {
+		return nil
+	}
+	responder := ptp.PortIdentity{ClockIdentity: c.cfg.ClockIdentity}
+	if !via.UDS {
+		responder.PortNumber = uint16(via.Port + 1)
+	}
+	if err != nil {
+		return []*ptp.Management{c.mgmtError(req, responder, id, ptp.ErrorWrongLength)}
+	}
+	if !id.Known() {
+		return []*ptp.Management{c.mgmtError(req, responder, id, ptp.ErrorNoSuchID)}
+	}
+	if id.Scope() == ptp.ScopePort {
+		var out []*ptp.Management
+		target := req.TargetPortIdentity.PortNumber
+		for i := range c.ports {
+			if target != 0xffff && int(target) != i+1 {
+				continue
+			}
+			pid := c.ports[i].id
+			out = append(out, c.manageOne(req, via, pid, id, data, i))
+		}
+		return out
+	}
+	return []*ptp.Management{c.manageOne(req, via, responder, id, data, -1)}
+}
+
+// manageOne answers for the clock (port < 0) or one port.
+func (c *Clock) manageOne(req *ptp.Management, via Via, responder ptp.PortIdentity, id ptp.ManagementID, data []byte, port int) *ptp.Management {
+	switch req.ActionField {
+	case ptp.ActionGet:
+		d := c.getData(id, port)
+		if d == nil {
+			return c.mgmtError(req, responder, id, ptp.ErrorNotSupported)
+		}
+		return c.mgmtResponse(req, responder, ptp.ActionResponse, d)
+	case ptp.ActionSet:
+		if via.ReadOnly {
+			return c.mgmtError(req, responder, id, ptp.ErrorNotSupported)
+		}
+		d := ptp.NewManagementData(id)
+		if d == nil {
+			return c.mgmtError(req, responder, id, ptp.ErrorNotSupported)
+		}
+		if err := d.UnmarshalData(data); err != nil {
+			return c.mgmtError(req, responder, id, ptp.ErrorWrongLength)
+		}
+		if !c.setData(d) {
+			return c.mgmtError(req, responder, id, ptp.ErrorNotSupported)
+		}
+		return c.mgmtResponse(req, responder, ptp.ActionResponse, c.getData(id, port))
+	}
+	return c.mgmtError(req, responder, id, ptp.ErrorNotSupported)
+}
+
+// getData builds the data set a GET asks for, or nil if this clock does
+// not offer it.
+func (c *Clock) getData(id ptp.ManagementID, port int) ptp.ManagementData {
+	datum := func(v uint8) ptp.ManagementData { return &ptp.Datum{ID: id, Value: v} }
+	if port >= 0 {
+		p := c.ports[port]
+		pds := c.PortDS(port)
+		switch id {
+		case ptp.MIDNullManagement:
+			return ptp.NullManagement{}
+		case ptp.MIDPortDataSet:
+			return &pds
+		case ptp.MIDLogAnnounceInterval:
+			return datum(uint8(pds.LogAnnounceInterval))
+		case ptp.MIDAnnounceReceiptTimeout:
+			return datum(pds.AnnounceReceiptTimeout)
+		case ptp.MIDLogSyncInterval:
+			return datum(uint8(pds.LogSyncInterval))
+		case ptp.MIDVersionNumber:
+			return datum(pds.VersionNumber)
+		case ptp.MIDDelayMechanism:
+			return datum(uint8(pds.DelayMechanism))
+		case ptp.MIDLogMinPdelayReqInterval:
+			return datum(uint8(pds.LogMinPdelayReqInterval))
+		case ptp.MIDMasterOnly:
+			return datum(boolBit(p.cfg.MasterOnly))
+		case ptp.MIDPortPropertiesNP:
+			return &ptp.PortPropertiesNP{PortIdentity: p.id, PortState: p.state.Wire(), Timestamping: c.cfg.Timestamping, Interface: ptp.PTPText(p.cfg.Name)}
+		case ptp.MIDPortDataSetNP:
+			return &ptp.PortDataSetNP{NeighborPropDelayThresh: 20_000_000, AsCapable: 1}
+		}
+		return nil
+	}
+	switch id {
+	case ptp.MIDNullManagement:
+		return ptp.NullManagement{}
+	case ptp.MIDDefaultDataSet:
+		d := c.DefaultDS()
+		return &d
+	case ptp.MIDCurrentDataSet:
+		d := c.CurrentDS()
+		return &d
+	case ptp.MIDParentDataSet:
+		d := c.ParentDS()
+		return &d
+	case ptp.MIDTimePropertiesDataSet:
+		d := c.TimePropertiesDS()
+		return &d
+	case ptp.MIDTimeStatusNP:
+		d := c.TimeStatus()
+		return &d
+	case ptp.MIDPriority1:
+		return datum(c.cfg.Priority1)
+	case ptp.MIDPriority2:
+		return datum(c.cfg.Priority2)
+	case ptp.MIDDomain:
+		return datum(c.cfg.DomainNumber)
+	case ptp.MIDSlaveOnly:
+		return datum(boolBit(c.cfg.SlaveOnly))
+	case ptp.MIDClockAccuracy:
+		return datum(uint8(c.cfg.ClockQuality.ClockAccuracy))
+	case ptp.MIDTraceabilityProperties:
+		return datum(uint8(c.timeProps.Flags) & (ptp.TimePropertiesTimeTraceable | ptp.TimePropertiesFrequencyTraceable))
+	case ptp.MIDGrandmasterSettingsNP:
+		return &ptp.GrandmasterSettingsNP{ClockQuality: c.cfg.ClockQuality, UTCOffset: c.cfg.UTCOffset,
+			TimeFlags: uint8(c.cfg.TimeFlags), TimeSource: c.cfg.TimeSource}
+	}
+	return nil
+}
+
+// setData applies a SET that linuxptp allows; false for the rest.
+func (c *Clock) setData(d ptp.ManagementData) bool {
+	switch v := d.(type) {
+	case *ptp.Datum:
+		switch v.ID {
+		case ptp.MIDPriority1:
+			c.cfg.Priority1 = v.Value
+		case ptp.MIDPriority2:
+			c.cfg.Priority2 = v.Value
+		default:
+			return false
+		}
+		// The clock's own data set changed: let the BMCA see it.
+		c.reselect = true
+		return true
+	case *ptp.GrandmasterSettingsNP:
+		c.cfg.ClockQuality = v.ClockQuality
+		c.cfg.UTCOffset = v.UTCOffset
+		c.cfg.TimeFlags = ptp.Flags(v.TimeFlags)
+		c.cfg.TimeSource = v.TimeSource
+		c.reselect = true
+		return true
+	}
+	return false
+}
+
+func boolBit(b bool) uint8 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// mgmtResponse builds a RESPONSE (or ACKNOWLEDGE) to req from responder.
+func (c *Clock) mgmtResponse(req *ptp.Management, responder ptp.PortIdentity, action ptp.ManagementAction, d ptp.ManagementData) *ptp.Management {
+	m := c.mgmtHeader(req, responder, action)
+	if err := m.SetData(d); err != nil {
+		return c.mgmtError(req, responder, d.ManagementID(), ptp.ErrorGeneralError)
+	}
+	return m
+}
+
+func (c *Clock) mgmtHeader(req *ptp.Management, responder ptp.PortIdentity, action ptp.ManagementAction) *ptp.Management {
+	return &ptp.Management{
+		Header: ptp.Header{
+			MajorSdoID: req.MajorSdoID, VersionPTP: ptp.VersionPTP2, MinorVersionPTP: c.cfg.MinorVersionPTP,
+			DomainNumber: c.cfg.DomainNumber, SourcePortIdentity: responder, SequenceID: req.SequenceID,
+			ControlField: ptp.ControlFieldFor(ptp.MessageManagement), LogMessageInterval: ptp.LogIntervalUnspecified,
+		},
+		TargetPortIdentity:   req.SourcePortIdentity,
+		StartingBoundaryHops: req.StartingBoundaryHops,
+		BoundaryHops:         req.BoundaryHops,
+		ActionField:          action,
+	}
+}
+
+// mgmtError builds a MANAGEMENT_ERROR_STATUS response.
+func (c *Clock) mgmtError(req *ptp.Management, responder ptp.PortIdentity, id ptp.ManagementID, e ptp.ManagementErrorID) *ptp.Management {
+	m := c.mgmtHeader(req, responder, ptp.ActionResponse)
+	_ = m.TLVs.Add(&ptp.ManagementErrorStatus{ManagementErrorID: e, ManagementID: id})
+	return m
+}
