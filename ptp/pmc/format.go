@@ -71,6 +71,10 @@ func appendBody(b []byte, m *ptp.Management) []byte {
 	if len(data) == 0 && id != ptp.MIDNullManagement {
 		return append(b, "empty-tlv "...)
 	}
+	if id == ptp.MIDNullManagement {
+		// pmc has no case for NULL_MANAGEMENT: it prints no name.
+		return b
+	}
 	d := ptp.NewManagementData(id)
 	if d == nil || d.UnmarshalData(data) != nil {
 		return b

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/roko-network/roko-ptpd/internal/netns"
+	"github.com/roko-network/roko-ptpd/internal/testenv"
+	"github.com/roko-network/roko-ptpd/ptp"
+)
+
+func TestParse(t *testing.T) {
+	o, err := parse([]string{"-u", "-b", "0", "-d24", "-s", "/tmp/x", "-z", "GET CURRENT", "SET PRIORITY1 9"})
+	require.NoError(t, err)
+	assert.Equal(t, uint8(0), o.hops)
+	assert.Equal(t, uint8(24), o.domain)
+	assert.Equal(t, "/tmp/x", o.server)
+	assert.True(t, o.zeroLength)
+	assert.Equal(t, []string{"GET CURRENT", "SET PRIORITY1 9"}, o.commands)
+	_, err = parse([]string{"-4", "GET CURRENT"})
+	assert.ErrorContains(t, err, "use -u")
+	_, err = parse([]string{"-x"})
+	assert.ErrorContains(t, err, "invalid option")
+
+	m, name, err := request(o, "get curr", 3)
+	require.NoError(t, err)
+	assert.Equal(t, "GET CURRENT_DATA_SET", name, "pmc's prefix rule and canonical name")
+	assert.Equal(t, uint16(3), m.SequenceID)
+	assert.Equal(t, uint8(24), m.DomainNumber)
+	m, _, err = request(o, "SET PRIORITY1 9", 4)
+	require.NoError(t, err)
+	d := ptp.Datum{ID: ptp.MIDPriority1}
+	require.NoError(t, m.Data(&d))
+	assert.Equal(t, uint8(9), d.Value)
+	_, _, err = request(o, "SET DEFAULT_DATA_SET 1", 5)
+	assert.Error(t, err)
+	_, _, err = request(o, "FROB X", 5)
+	assert.Error(t, err)
+}
+
+// volatile masks the values that change between two reads of a running
+// daemon.
+var volatile = regexp.MustCompile(`(?m)^(\t\t(master_offset|ingress_time|offsetFromMaster|meanPathDelay|observedParentClockPhaseChangeRate|observedParentOffsetScaledLogVariance)\s+)\S+$`)
+
+// blocks splits pmc output into its sending lines and its response blocks,
+// each sorted, with volatile values masked: the order in which replies
+// interleave with sends depends on timing in both programs.
+func blocks(out string) []string {
+	out = volatile.ReplaceAllString(out, "${1}X")
+	var res []string
+	var cur strings.Builder
+	flush := func() {
+		if cur.Len() > 0 {
+			res = append(res, cur.String())
+			cur.Reset()
+		}
+	}
+	for _, l := range strings.SplitAfter(out, "\n") {
+		switch {
+		case strings.HasPrefix(l, "sending: "):
+			flush()
+			res = append(res, l)
+		case strings.HasPrefix(l, "\t\t"):
+			cur.WriteString(l)
+		case l != "":
+			flush()
+			cur.WriteString(l)
+		}
+	}
+	flush()
+	sort.Strings(res)
+	return res
+}
+
+// TestAgainstPTP4L: roko-pmc and linuxptp's pmc ask a running ptp4l the
+// same questions over its UNIX socket and print the same text.
+func TestAgainstPTP4L(t *testing.T) {
+	ptp4l := testenv.RequireCommand(t, "ptp4l", "linuxptp")
+	pmc := testenv.RequireCommand(t, "pmc", "linuxptp")
+	ns := netns.New(t)
+	l, _ := netns.Veth(t, ns, "198.18.0.1", netns.New(t), "198.18.0.2")
+	dir := t.TempDir()
+	uds := filepath.Join(dir, "ptp4l")
+	conf := filepath.Join(dir, "ptp4l.conf")
+	require.NoError(t, os.WriteFile(conf, []byte("[global]\nfree_running 1\ntime_stamping software\ndomainNumber 24\nlogAnnounceInterval -2\nuds_address "+uds+"\n"), 0o644))
+	ctx, cancel := context.WithCancel(context.Background())
+	c := ns.Command(ptp4l, "-f", conf, "-i", l.Name, "-4", "-q")
+	cmd := exec.CommandContext(ctx, c.Path, c.Args[1:]...)
+	require.NoError(t, cmd.Start())
+	defer func() { cancel(); _ = cmd.Wait() }()
+	for i := 0; i < 50; i++ {
+		if _, err := os.Stat(uds); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	time.Sleep(1500 * time.Millisecond) // let it become master
+
+	cmds := []string{"GET DEFAULT_DATA_SET", "GET CURRENT_DATA_SET", "GET PARENT_DATA_SET", "GET TIME_PROPERTIES_DATA_SET",
+		"GET PORT_DATA_SET", "GET TIME_STATUS_NP", "GET PRIORITY1", "GET PRIORITY2", "GET DOMAIN", "GET SLAVE_ONLY",
+		"GET CLOCK_ACCURACY", "GET LOG_ANNOUNCE_INTERVAL", "GET ANNOUNCE_RECEIPT_TIMEOUT", "GET LOG_SYNC_INTERVAL",
+		"GET VERSION_NUMBER", "GET DELAY_MECHANISM", "GET GRANDMASTER_SETTINGS_NP", "GET PORT_PROPERTIES_NP",
+		"GET PORT_DATA_SET_NP", "GET NULL_MANAGEMENT"}
+	args := append([]string{"-u", "-b", "0", "-d", "24", "-s", uds}, cmds...)
+	theirs, err := exec.Command(pmc, args...).Output()
+	require.NoError(t, err)
+	var ours bytes.Buffer
+	require.NoError(t, run(args, &ours, os.Stderr))
+	require.Contains(t, string(theirs), "RESPONSE MANAGEMENT DEFAULT_DATA_SET")
+	assert.Equal(t, blocks(string(theirs)), blocks(ours.String()))
+}
+
+func TestJSON(t *testing.T) {
+	ptp4l := testenv.RequireCommand(t, "ptp4l", "linuxptp")
+	ns := netns.New(t)
+	l, _ := netns.Veth(t, ns, "198.18.0.1", netns.New(t), "198.18.0.2")
+	dir := t.TempDir()
+	uds := filepath.Join(dir, "ptp4l")
+	conf := filepath.Join(dir, "ptp4l.conf")
+	require.NoError(t, os.WriteFile(conf, []byte("[global]\nfree_running 1\ntime_stamping software\nuds_address "+uds+"\n"), 0o644))
+	ctx, cancel := context.WithCancel(context.Background())
+	c := ns.Command(ptp4l, "-f", conf, "-i", l.Name, "-4", "-q")
+	cmd := exec.CommandContext(ctx, c.Path, c.Args[1:]...)
+	require.NoError(t, cmd.Start())
+	defer func() { cancel(); _ = cmd.Wait() }()
+	for i := 0; i < 50; i++ {
+		if _, err := os.Stat(uds); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	var out bytes.Buffer
+	require.NoError(t, run([]string{"-u", "-b", "0", "-s", uds, "--json", "GET DEFAULT_DATA_SET", "GET NOSUCH"}, &out, os.Stderr))
+	var r struct {
+		Source, Action, ID string
+		Data               map[string]any
+	}
+	require.NoError(t, json.Unmarshal(bytes.SplitN(out.Bytes(), []byte("\n"), 2)[0], &r))
+	assert.Equal(t, "RESPONSE", r.Action)
+	assert.Equal(t, "DEFAULT_DATA_SET", r.ID)
+	assert.Contains(t, r.Data, "Priority1")
+}
