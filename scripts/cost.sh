@@ -42,8 +42,8 @@ measure() { # label gm-command client-command (as strings)
 	done
 }
 echo "128 Hz Sync and Delay_Req, ${DURATION} s:"
-measure roko-ptpd "exec $BIN -f $TMP/conf -i va -4 --virtual_clock=1 --priority1=1 --serverOnly=1 -q" \
-	"exec $BIN -f $TMP/conf -i vb -4 --virtual_clock=1 --virtual_clock_offset=0.037 --virtual_clock_frequency=40000 --clock_servo=linreg -s -q"
+measure roko-ptpd "exec $BIN -f $TMP/conf -i va -4 --virtual_clock=1 --priority1=1 --serverOnly=1 -q --uds_address=$TMP/ra --uds_ro_address=$TMP/rar" \
+	"exec $BIN -f $TMP/conf -i vb -4 --uds_address=$TMP/rb --uds_ro_address=$TMP/rbr --virtual_clock=1 --virtual_clock_offset=0.037 --virtual_clock_frequency=40000 --clock_servo=linreg -s -q"
 cp "$TMP/conf" "$TMP/p.conf"; printf 'free_running 1\nuds_address %s/ptp4l-a\n' "$TMP" >>"$TMP/p.conf"
 cp "$TMP/conf" "$TMP/q.conf"; printf 'free_running 1\nuds_address %s/ptp4l-b\n' "$TMP" >>"$TMP/q.conf"
 measure ptp4l "exec ptp4l -f $TMP/p.conf -i va -4 --priority1=1 --masterOnly=1 -q" \

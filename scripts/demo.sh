@@ -28,6 +28,7 @@ cleanup() {
 	ip netns del "$GM" 2>/dev/null || true
 	ip netns del "$CL" 2>/dev/null || true
 	rm -f "${CONF:-}" "${LOG:-}"
+	[ -n "${UDSDIR:-}" ] && rm -rf "$UDSDIR"
 }
 trap cleanup EXIT INT TERM
 cleanup
@@ -42,6 +43,8 @@ ip -n "$GM" link set veth-gm up
 ip -n "$CL" link set veth-client up
 
 CONF=$(mktemp /tmp/roko-demo.XXXXXX.conf)
+# Management sockets of their own: never touch a running ptp4l's.
+UDSDIR=$(mktemp -d /tmp/roko-demo.XXXXXX)
 cat >"$CONF" <<CONF
 # The demo's configuration: ptp4l.conf syntax, ptp4l's option names.
 [global]
@@ -56,13 +59,14 @@ virtual_clock           1
 CONF
 
 echo "== grandmaster: roko-ptpd -f $CONF -i veth-gm $TRANSPORT -m --priority1=1 --serverOnly=1 (namespace $GM)"
-ip netns exec "$GM" "$BIN" -f "$CONF" -i veth-gm "$TRANSPORT" -m --priority1=1 --serverOnly=1 >/dev/null 2>&1 &
+ip netns exec "$GM" "$BIN" -f "$CONF" -i veth-gm "$TRANSPORT" -m --priority1=1 --serverOnly=1 \
+	--uds_address="$UDSDIR/gm" --uds_ro_address="$UDSDIR/gm-ro" >/dev/null 2>&1 &
 GMPID=$!
 echo "== client: roko-ptpd -f $CONF -i veth-client $TRANSPORT -m -s --virtual_clock_offset=0.037 --virtual_clock_frequency=40000 (namespace $CL)"
 echo "== its clock starts 37 ms ahead and 40 ppm fast; ${DURATION}s"
 LOG=$(mktemp /tmp/roko-demo.XXXXXX.log)
 ip netns exec "$CL" timeout "$DURATION" "$BIN" -f "$CONF" -i veth-client "$TRANSPORT" -m -s \
-	--virtual_clock_offset=0.037 --virtual_clock_frequency=40000 2>&1 | tee "$LOG" || true
+	--uds_address="$UDSDIR/client" --uds_ro_address="$UDSDIR/client-ro" --virtual_clock_offset=0.037 --virtual_clock_frequency=40000 2>&1 | tee "$LOG" || true
 # The verdict: the client's last true error against the grandmaster.
 last=$(grep 'virtual clock true error' "$LOG" | tail -1 | sed 's/.*true error \([-+0-9]*\) ns.*/\1/')
 if [ -z "$last" ]; then
