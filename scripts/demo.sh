@@ -28,7 +28,7 @@ cleanup() {
 	ip netns del "$GM" 2>/dev/null || true
 	ip netns del "$CL" 2>/dev/null || true
 	rm -f "${CONF:-}" "${LOG:-}"
-	[ -n "${UDSDIR:-}" ] && rm -rf "$UDSDIR"
+	if [ -n "${UDSDIR:-}" ]; then rm -rf "$UDSDIR"; fi
 }
 trap cleanup EXIT INT TERM
 cleanup
