@@ -3,6 +3,7 @@ package engine
 import (
 	"container/heap"
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -94,10 +95,22 @@ type network struct {
 	nodes []*node
 	// timer bookkeeping: one scheduled wake-up per node at a time
 	wake map[*node]int64
+	// noise is the RMS of white noise on every timestamp, ns (0: exact).
+	noise float64
+	rng   *rand.Rand
+}
+
+// stamp reads nd's clock for a timestamp, with the network's noise.
+func (n *network) stamp(nd *node) int64 {
+	ts := nd.sim.local(n.now)
+	if n.noise > 0 {
+		ts += int64(math.Round(n.noise * n.rng.NormFloat64()))
+	}
+	return ts
 }
 
 func newNetwork(t *testing.T) *network {
-	return &network{t: t, wake: map[*node]int64{}}
+	return &network{t: t, wake: map[*node]int64{}, rng: rand.New(rand.NewPCG(1588, 2019))}
 }
 
 func (n *network) at(when int64, f func()) {
@@ -151,13 +164,13 @@ func (n *network) apply(nd *node, acts []Action) {
 				}
 				peer := to
 				n.at(n.now+from.up+to.down, func() {
-					rx := peer.nd.sim.local(n.now)
+					rx := n.stamp(peer.nd)
 					n.apply(peer.nd, peer.nd.clk.Receive(peer.port, msg, rx, Addr{}, n.now))
 					n.schedule(peer.nd)
 				})
 			}
 			if a.Event {
-				ts := nd.sim.local(n.now)
+				ts := n.stamp(nd)
 				mt, seq, port := a.MessageType, a.SequenceID, a.Port
 				n.at(n.now, func() {
 					n.apply(nd, nd.clk.TxTimestamp(port, mt, seq, ts, n.now))

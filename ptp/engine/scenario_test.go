@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/roko-network/roko-ptpd/ptp"
+	"github.com/roko-network/roko-ptpd/servo"
 )
 
 // parentGM returns the grandmaster a node currently follows.
@@ -151,4 +152,47 @@ func TestLossAndAsymmetry(t *testing.T) {
 	// path inflates by 1 µs: the true error settles at −1 µs.
 	assert.InDelta(t, -1000, uncorrected, 50, "an uncorrected 1 µs asymmetry shows as a 1 µs error")
 	assert.InDelta(t, 0, corrected, 50, "delayAsymmetry cancels it")
+}
+
+// TestGrandmasterAndThreeClientsRealServo: one grandmaster and three
+// clients on one bridge, the clients steered by package servo's linreg
+// behind its spike filter, every timestamp with 5 ns RMS noise, Sync and
+// Delay_Req at 16 Hz: the servo report's hw scenario, through the whole
+// engine. Every client reaches SLAVE, steps once, and its steady-state RMS
+// true error is within the report's hw figure (under 3 ns).
+func TestGrandmasterAndThreeClientsRealServo(t *testing.T) {
+	n := newNetwork(t)
+	n.noise = 5
+	gm := n.addNode("gm", gmConfig(1), []PortConfig{fastPort("gm0")}, &testPI{}, 0, 0)
+	seg := &segment{}
+	n.attach(seg, gm, 0, 10_000, 10_000)
+	var clients []*node
+	for i, off := range []struct{ offset, freq float64 }{{10e6, 50_000}, {-3e6, -20_000}, {250e3, 5_000}} {
+		cfg := servo.DefaultConfig()
+		s := servo.NewFilter(servo.NewLinReg(cfg, 0), servo.DefaultFilterConfig())
+		cl := n.addNode("cl", clientConfig(byte(2+i)), []PortConfig{fastPort("cl0")}, s, off.offset, off.freq)
+		n.attach(seg, cl, 0, 0, 0)
+		clients = append(clients, cl)
+	}
+	n.start()
+	const total = 10 * 60 * sec
+	sums := make([]float64, len(clients))
+	counts := make([]int, len(clients))
+	n.run(total, 62_500_000, func() {
+		if n.now < total/2 {
+			return
+		}
+		for i, cl := range clients {
+			e := trueError(cl, gm, n.now)
+			sums[i] += e * e
+			counts[i]++
+		}
+	})
+	for i, cl := range clients {
+		rms := math.Sqrt(sums[i] / float64(counts[i]))
+		t.Logf("client %d: steady-state RMS true error %.2f ns", i+1, rms)
+		assert.Equal(t, Slave, cl.clk.Port(0).State())
+		assert.Equal(t, 1, cl.sim.steps, "client %d: one step", i+1)
+		assert.Less(t, rms, 3.0, "client %d", i+1)
+	}
 }
