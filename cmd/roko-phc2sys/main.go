@@ -1,0 +1,151 @@
+// Command roko-phc2sys keeps one clock on another, as linuxptp's phc2sys
+// does, with its command line and log lines:
+//
+//	roko-phc2sys -s eth0 -c CLOCK_REALTIME -w -O 0 -R 256 -u 10
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/roko-network/roko-ptpd/internal/phc2sys"
+	"github.com/roko-network/roko-ptpd/internal/ptpd"
+	"github.com/roko-network/roko-ptpd/ptp"
+	"github.com/roko-network/roko-ptpd/ptp/engine"
+	"github.com/roko-network/roko-ptpd/servo"
+)
+
+const usage = `usage: %s [options]
+
+ -s [dev|name]  source clock (a PHC device, an interface's PHC, or CLOCK_REALTIME)
+ -c [dev|name]  target clock (default CLOCK_REALTIME)
+ -w             wait until the PTP daemon is synchronised (over its UNIX socket)
+ -O [offset]    target = source + offset seconds (default: from the daemon with -w)
+ -R [rate]      updates per second (default 1)
+ -N [num]       readings per update (default 5)
+ -u [num]       updates per summary line (default 0: a line per update)
+ -E [pi|linreg] clock servo (default pi)
+ -P [kp] -I [ki] PI constants (default 0.7, 0.3)
+ -S [step]      step threshold, seconds (default 0: never)
+ -F [step]      first step threshold, seconds (default 0.00002)
+ -L [limit]     sanity frequency limit, ppb (default 200000000)
+ -n [num]       domain number (default 0)
+ -z [path]      the daemon's UNIX socket (default /var/run/ptp4l)
+ -m             print messages to stdout
+ -q             do not print messages to the syslog
+ -l [num]       logging level (default 6)
+ -h, -v         help, version
+`
+
+func main() {
+	prog := filepath.Base(os.Args[0])
+	o, err := phc2sys.Parse(os.Args[1:])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", prog, err)
+		os.Exit(2)
+	}
+	if o.Help {
+		fmt.Printf(usage, prog)
+		return
+	}
+	if o.Version {
+		fmt.Println("0.1.0-dev")
+		return
+	}
+	var stdout *os.File
+	if o.Print {
+		stdout = os.Stdout
+	}
+	log := ptpd.NewLogger(prog, o.Level, "", nil, os.Stderr)
+	if stdout != nil {
+		log = ptpd.NewLogger(prog, o.Level, "", stdout, os.Stderr)
+	}
+	logf := func(level int, format string, args ...any) { log.Printf(engine.LogLevel(level), format, args...) }
+	if err := run(o, logf); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", prog, err)
+		os.Exit(1)
+	}
+}
+
+func run(o *phc2sys.Options, logf phc2sys.Logf) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	src, err := phc2sys.OpenClock(o.Source)
+	if err != nil {
+		return err
+	}
+	dst, err := phc2sys.OpenClock(o.Target)
+	if err != nil {
+		return err
+	}
+	offsetNs := int64(o.Offset * 1e9)
+	if o.Wait {
+		tp, err := phc2sys.WaitForDaemon(ctx, o.UDS, o.Domain, logf)
+		if err != nil {
+			return err
+		}
+		// A PHC keeps the PTP timescale (TAI) when the grandmaster
+		// announces it; CLOCK_REALTIME keeps UTC, currentUtcOffset behind.
+		if !o.OffsetSet && tp.Flags&ptp.TimePropertiesPTPTimescale != 0 && o.Target == "CLOCK_REALTIME" && o.Source != "CLOCK_REALTIME" {
+			offsetNs = -int64(tp.CurrentUTCOffset) * 1e9
+		}
+	}
+	freq, err := dst.Frequency()
+	if err != nil {
+		return err
+	}
+	sv, err := servo.New(o.Servo, o.ServoConfig(dst.MaxFrequency()), freq)
+	if err != nil {
+		return err
+	}
+	interval := time.Duration(float64(time.Second) / o.Rate)
+	sv.SetSyncInterval(interval.Seconds())
+	s := &phc2sys.Syncer{Source: src, Target: dst, Servo: servo.NewFilter(sv, servo.DefaultFilterConfig()), Readings: o.Readings, OffsetNs: offsetNs}
+	sanity := servo.NewSanity(float64(o.SanityLimit))
+	// The sanity check compares the target with the monotonic clock, which
+	// nobody steers the way we steer the target.
+	mono := time.Now()
+	var stats phc2sys.Stats
+	label := phc2sys.Label(o.Source)
+	first := true
+	tk := time.NewTicker(interval)
+	defer tk.Stop()
+	for {
+		smp, err := s.Update()
+		if err != nil {
+			return err
+		}
+		if first {
+			logf(6, "%s: offset measured by the %s method", dst.Name(), smp.Method)
+			first = false
+		}
+		if smp.State != servo.Unlocked {
+			sanity.SetFrequency(smp.PPB)
+		}
+		if t, err := dst.Now(); err == nil {
+			if err := sanity.Check(t.UnixNano(), int64(time.Since(mono))); err != nil {
+				logf(4, "%v", err)
+				s.Servo.Reset()
+				sanity.Reset()
+			}
+		}
+		if o.Summary > 1 {
+			stats.Add(smp)
+			if stats.Len() >= o.Summary {
+				logf(6, "%s", stats.Line(dst.Name()))
+			}
+		} else {
+			logf(6, "%s", phc2sys.Line(dst.Name(), label, smp))
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tk.C:
+		}
+	}
+}

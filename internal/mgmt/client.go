@@ -1,0 +1,114 @@
+// Package mgmt is a PTP management client over a daemon's UNIX socket
+// (ptp4l's or roko-ptpd's uds_address): what phc2sys -w and the monitoring
+// commands ask a running daemon.
+package mgmt
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/roko-network/roko-ptpd/ptp"
+	"github.com/roko-network/roko-ptpd/transport"
+)
+
+// Client asks one daemon.
+type Client struct {
+	sock   *transport.UDS
+	domain uint8
+	seq    uint16
+	self   ptp.PortIdentity
+	buf    []byte
+	// Timeout bounds each question (default 1 s).
+	Timeout time.Duration
+}
+
+// Dial connects to the daemon at server (uds_address) in domain, from a
+// socket of our own in the temporary directory.
+func Dial(server string, domain uint8) (*Client, error) {
+	local := fmt.Sprintf("%s/roko-mgmt.%d.%d", os.TempDir(), os.Getpid(), time.Now().UnixNano())
+	s, err := transport.DialUDS(local, server)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{sock: s, domain: domain, self: ptp.PortIdentity{PortNumber: uint16(os.Getpid())},
+		buf: make([]byte, 1500), Timeout: time.Second}, nil
+}
+
+// Close closes the client's socket.
+func (c *Client) Close() error { return c.sock.Close() }
+
+// ErrNoAnswer: the daemon did not answer in time.
+var ErrNoAnswer = errors.New("no answer from the daemon")
+
+// Get asks for id and returns every response to it (one per port for the
+// port data sets) until the daemon falls silent.
+func (c *Client) Get(id ptp.ManagementID) ([]*ptp.Management, error) {
+	c.seq++
+	m := &ptp.Management{
+		Header: ptp.Header{VersionPTP: ptp.VersionPTP2, DomainNumber: c.domain, SourcePortIdentity: c.self,
+			SequenceID: c.seq, ControlField: ptp.ControlFieldFor(ptp.MessageManagement), LogMessageInterval: ptp.LogIntervalUnspecified},
+		TargetPortIdentity: ptp.PortIdentity{ClockIdentity: ptp.ClockIdentity{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, PortNumber: 0xffff},
+		ActionField:        ptp.ActionGet,
+	}
+	if err := m.SetEmpty(id); err != nil {
+		return nil, err
+	}
+	b, err := m.AppendBinary(nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.sock.Send(b); err != nil {
+		return nil, err
+	}
+	var out []*ptp.Management
+	wait := c.Timeout
+	for {
+		_ = c.sock.SetReadDeadline(time.Now().Add(wait))
+		n, _, err := c.sock.Receive(c.buf)
+		if err != nil {
+			break
+		}
+		var r ptp.Management
+		if r.UnmarshalBinary(c.buf[:n]) != nil || r.SequenceID != c.seq {
+			continue
+		}
+		if es, ok, _ := r.ErrorStatus(); ok {
+			return nil, fmt.Errorf("%s: %s", id, es.ManagementErrorID)
+		}
+		out = append(out, &r)
+		wait = 20 * time.Millisecond // the rest come at once
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("GET %s: %w", id, ErrNoAnswer)
+	}
+	return out, nil
+}
+
+// PortStates returns the state of every port.
+func (c *Client) PortStates() ([]ptp.PortState, error) {
+	rs, err := c.Get(ptp.MIDPortDataSet)
+	if err != nil {
+		return nil, err
+	}
+	var st []ptp.PortState
+	for _, r := range rs {
+		var ds ptp.PortDataSet
+		if err := r.Data(&ds); err != nil {
+			return nil, err
+		}
+		st = append(st, ds.PortState)
+	}
+	return st, nil
+}
+
+// TimeProperties returns the daemon's timePropertiesDS.
+func (c *Client) TimeProperties() (ptp.TimePropertiesDataSet, error) {
+	var tp ptp.TimePropertiesDataSet
+	rs, err := c.Get(ptp.MIDTimePropertiesDataSet)
+	if err != nil {
+		return tp, err
+	}
+	return tp, rs[0].Data(&tp)
+}

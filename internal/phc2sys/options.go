@@ -1,0 +1,179 @@
+// Package phc2sys is roko-phc2sys, the phc2sys replacement, minus its
+// command line: it keeps a target clock (usually CLOCK_REALTIME) on a
+// source clock (usually a NIC's PHC), measuring their offset the best way
+// the kernel offers and steering with package servo.
+package phc2sys
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/roko-network/roko-ptpd/servo"
+	"github.com/roko-network/roko-ptpd/transport"
+)
+
+// Options are phc2sys's flags.
+type Options struct {
+	Source, Target string  // -s, -c (target default CLOCK_REALTIME)
+	PPS            string  // -d
+	Wait           bool    // -w
+	Offset         float64 // -O, seconds: target = source + Offset
+	OffsetSet      bool    // -O was given
+	Rate           float64 // -R, updates per second (default 1)
+	Readings       int     // -N (default 5)
+	Summary        int     // -u, updates per summary line (0: a line per update)
+	Servo          servo.Kind
+	KP, KI         float64 // -P, -I
+	StepThreshold  float64 // -S, seconds
+	FirstStep      float64 // -F, seconds
+	SanityLimit    int     // -L, ppb
+	Domain         uint8   // -n
+	UDS            string  // -z
+	Print          bool    // -m
+	Quiet          bool    // -q
+	Level          int     // -l
+	Auto           bool    // -a (not supported yet)
+	Help, Version  bool
+}
+
+// Parse reads phc2sys's command line (getopt style).
+func Parse(args []string) (*Options, error) {
+	o := &Options{Target: "CLOCK_REALTIME", Rate: 1, Readings: 5, Servo: servo.KindPI, FirstStep: 0.00002,
+		SanityLimit: servo.DefaultSanityFreqLimit, UDS: transport.DefaultUDSAddress, Level: 6}
+	withArg := "scdORNuEPISFLnzlf"
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if len(a) < 2 || a[0] != '-' {
+			return nil, fmt.Errorf("unexpected argument %q (see -h)", a)
+		}
+		for j := 1; j < len(a); j++ {
+			c := a[j]
+			var arg string
+			if strings.IndexByte(withArg, c) >= 0 {
+				switch {
+				case j+1 < len(a):
+					arg = a[j+1:]
+				case i+1 < len(args):
+					i++
+					arg = args[i]
+				default:
+					return nil, fmt.Errorf("option -%c requires an argument", c)
+				}
+				j = len(a)
+			}
+			f := func() (float64, error) {
+				v, err := strconv.ParseFloat(arg, 64)
+				if err != nil {
+					return 0, fmt.Errorf("-%c %q: not a number", c, arg)
+				}
+				return v, nil
+			}
+			n := func(lo, hi int) (int, error) {
+				v, err := strconv.Atoi(arg)
+				if err != nil || v < lo || v > hi {
+					return 0, fmt.Errorf("-%c %q: want a whole number in [%d, %d]", c, arg, lo, hi)
+				}
+				return v, nil
+			}
+			var err error
+			switch c {
+			case 's':
+				o.Source = arg
+			case 'c':
+				o.Target = arg
+			case 'd':
+				o.PPS = arg
+			case 'w':
+				o.Wait = true
+			case 'O':
+				var v int
+				v, err = n(-1<<31, 1<<31-1)
+				o.Offset, o.OffsetSet = float64(v), true
+			case 'R':
+				o.Rate, err = f()
+				if err == nil && !(o.Rate > 0 && o.Rate <= 1e6) {
+					err = fmt.Errorf("-R %q: the update rate must be positive", arg)
+				}
+			case 'N':
+				o.Readings, err = n(1, 25)
+			case 'u':
+				o.Summary, err = n(0, 1<<20)
+			case 'E':
+				switch servo.Kind(arg) {
+				case servo.KindPI, servo.KindLinReg:
+					o.Servo = servo.Kind(arg)
+				default:
+					err = fmt.Errorf("-E %s: roko-phc2sys has pi and linreg", arg)
+				}
+			case 'P':
+				o.KP, err = f()
+			case 'I':
+				o.KI, err = f()
+			case 'S':
+				o.StepThreshold, err = f()
+			case 'F':
+				o.FirstStep, err = f()
+			case 'L':
+				o.SanityLimit, err = n(0, 1<<31-1)
+			case 'n':
+				var v int
+				v, err = n(0, 255)
+				o.Domain = uint8(v)
+			case 'z':
+				o.UDS = arg
+			case 'm':
+				o.Print = true
+			case 'q':
+				o.Quiet = true
+			case 'l':
+				o.Level, err = n(0, 7)
+			case 'a':
+				o.Auto = true
+			case 'r', 'f':
+				// -r (system clock as a source in -a mode) and -f (a
+				// config file) are accepted for compatibility.
+			case 'h':
+				o.Help = true
+			case 'v':
+				o.Version = true
+			default:
+				return nil, fmt.Errorf("invalid option -- '%c'", c)
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	if o.Help || o.Version {
+		return o, nil
+	}
+	if o.Auto {
+		return nil, fmt.Errorf("-a (automatic configuration from the daemon's port states) is not supported yet: give -s and -c")
+	}
+	if o.Source == "" && o.PPS == "" {
+		return nil, fmt.Errorf("no source: give -s (a PHC, an interface, or CLOCK_REALTIME) or -d")
+	}
+	if o.PPS != "" {
+		return nil, fmt.Errorf("-d %s: a PPS source is not supported yet", o.PPS)
+	}
+	return o, nil
+}
+
+// ServoConfig returns the servo settings the flags ask for.
+func (o *Options) ServoConfig(maxFreq float64) servo.Config {
+	cfg := servo.DefaultConfig()
+	cfg.MaxFrequency = maxFreq
+	cfg.FirstStepThreshold = time.Duration(o.FirstStep * 1e9)
+	cfg.StepThreshold = time.Duration(o.StepThreshold * 1e9)
+	// phc2sys's own PI defaults are 0.7 and 0.3, fixed unless -P/-I.
+	cfg.PI.ProportionalConst, cfg.PI.IntegralConst = 0.7, 0.3
+	if o.KP > 0 {
+		cfg.PI.ProportionalConst = o.KP
+	}
+	if o.KI > 0 {
+		cfg.PI.IntegralConst = o.KI
+	}
+	return cfg
+}

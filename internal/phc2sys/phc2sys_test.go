@@ -1,0 +1,124 @@
+package phc2sys
+
+import (
+	"context"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/roko-network/roko-ptpd/phc"
+	"github.com/roko-network/roko-ptpd/servo"
+)
+
+// The operator guide's command line.
+func TestParseGuideLine(t *testing.T) {
+	o, err := Parse([]string{"-s", "eth0", "-c", "CLOCK_REALTIME", "-w", "-O", "0", "-R", "256", "-u", "10"})
+	require.NoError(t, err)
+	assert.Equal(t, "eth0", o.Source)
+	assert.Equal(t, "CLOCK_REALTIME", o.Target)
+	assert.True(t, o.Wait)
+	assert.True(t, o.OffsetSet)
+	assert.Zero(t, o.Offset)
+	assert.Equal(t, 256.0, o.Rate)
+	assert.Equal(t, 10, o.Summary)
+	assert.Equal(t, servo.KindPI, o.Servo)
+	assert.Equal(t, 5, o.Readings)
+
+	o, err = Parse([]string{"-s/dev/ptp1", "-E", "linreg", "-mq", "-N", "9", "-n24", "-z", "/run/roko"})
+	require.NoError(t, err)
+	assert.Equal(t, "/dev/ptp1", o.Source)
+	assert.Equal(t, servo.KindLinReg, o.Servo)
+	assert.True(t, o.Print && o.Quiet)
+	assert.Equal(t, 9, o.Readings)
+	assert.Equal(t, uint8(24), o.Domain)
+	assert.Equal(t, "/run/roko", o.UDS)
+	cfg := o.ServoConfig(500_000)
+	assert.Equal(t, 0.7, cfg.PI.ProportionalConst, "phc2sys's fixed PI constants")
+
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-c", "CLOCK_REALTIME"}, "no source"},
+		{[]string{"-s", "eth0", "-R", "0"}, "update rate must be positive"},
+		{[]string{"-s", "eth0", "-E", "ntpshm"}, "pi and linreg"},
+		{[]string{"-s", "eth0", "-N", "99"}, "-N"},
+		{[]string{"-a", "-r"}, "-a"},
+		{[]string{"-x"}, "invalid option"},
+	} {
+		_, err := Parse(tc.args)
+		assert.ErrorContains(t, err, tc.want, "%v", tc.args)
+	}
+}
+
+// TestVirtualClocks: a target virtual clock converges on a source virtual
+// clock with other offset and frequency errors. The true error is the
+// difference of their true errors against CLOCK_REALTIME.
+func TestVirtualClocks(t *testing.T) {
+	src, err := phc.NewVirtual(phc.VirtualConfig{Name: "source", Offset: 37 * time.Second, FrequencyError: 20_000})
+	require.NoError(t, err)
+	dst, err := phc.NewVirtual(phc.VirtualConfig{Name: "target", Offset: 5 * time.Millisecond, FrequencyError: -30_000})
+	require.NoError(t, err)
+	cfg := servo.DefaultConfig()
+	cfg.MaxFrequency = dst.MaxFrequency()
+	sv := servo.NewLinReg(cfg, 0)
+	sv.SetSyncInterval(1.0 / 32)
+	s := &Syncer{Source: src, Target: dst, Servo: servo.NewFilter(sv, servo.DefaultFilterConfig()), Readings: 5, OffsetNs: -37e9}
+	trueErr := func() float64 {
+		a, err := dst.TrueError()
+		require.NoError(t, err)
+		b, err := src.TrueError()
+		require.NoError(t, err)
+		return float64(a-b) + 37e9 // target should be 37 s behind
+	}
+	var steps int
+	var sum2, worst float64
+	var n int
+	start := time.Now()
+	for time.Since(start) < 5*time.Second {
+		smp, err := s.Update()
+		require.NoError(t, err)
+		if smp.State == servo.Jump {
+			steps++
+		}
+		if time.Since(start) > 3*time.Second {
+			e := trueErr()
+			sum2 += e * e
+			worst = math.Max(worst, math.Abs(e))
+			n++
+		}
+		time.Sleep(time.Second / 32)
+	}
+	rms := math.Sqrt(sum2 / float64(n))
+	t.Logf("target on source: true error RMS %.0f ns, worst %.0f ns over the last 2 s (%d updates)", rms, worst, n)
+	assert.Equal(t, 1, steps)
+	assert.Less(t, rms, 1000.0)
+	assert.Less(t, worst, 5000.0)
+	f, err := dst.Frequency()
+	require.NoError(t, err)
+	// (1−30e-6)(1+f) = 1+20e-6
+	assert.InDelta(t, 50_001.5, f, 500, "the servo found the 50 ppm between them")
+}
+
+func BenchmarkUpdate(b *testing.B) {
+	src, _ := phc.NewVirtual(phc.VirtualConfig{})
+	dst, _ := phc.NewVirtual(phc.VirtualConfig{Offset: time.Microsecond})
+	sv := servo.NewLinReg(servo.DefaultConfig(), 0)
+	s := &Syncer{Source: src, Target: dst, Servo: sv, Readings: 5}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Update(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func TestWaitForDaemonGivesUp(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	_, err := WaitForDaemon(ctx, "/nonexistent/ptp4l", 0, func(int, string, ...any) {})
+	assert.ErrorContains(t, err, "no daemon listening")
+}

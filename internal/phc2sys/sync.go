@@ -1,0 +1,176 @@
+package phc2sys
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/roko-network/roko-ptpd/internal/mgmt"
+	"github.com/roko-network/roko-ptpd/phc"
+	"github.com/roko-network/roko-ptpd/ptp"
+	"github.com/roko-network/roko-ptpd/servo"
+)
+
+// Sample is one update: the target's offset from the source (after the
+// -O offset), the measurement window, and what the servo made of it.
+type Sample struct {
+	Offset int64
+	Delay  int64
+	State  servo.State
+	PPB    float64 // the frequency set on the target
+	Method phc.OffsetMethod
+}
+
+// Syncer keeps Target on Source. It is not safe for concurrent use.
+type Syncer struct {
+	Source, Target phc.Clock
+	Servo          servo.Servo
+	// Readings per update (phc2sys -N).
+	Readings int
+	// OffsetNs is what the target should read ahead of the source (-O in
+	// nanoseconds; −currentUtcOffset for a PHC on TAI and a UTC target).
+	OffsetNs int64
+}
+
+// measure returns target − source with the best method available.
+func (s *Syncer) measure() (phc.SysOffset, error) {
+	if dev, ok := s.Source.(*phc.Device); ok {
+		if _, sys := s.Target.(*phc.System); sys {
+			o, err := dev.SysOffset(s.Readings)
+			if err != nil {
+				return o, err
+			}
+			// SysOffset is phc − system; we want target − source.
+			o.Offset = -o.Offset
+			return o, nil
+		}
+	}
+	o, err := phc.CompareClocks(s.Target, s.Source, s.Readings)
+	if err != nil {
+		return o, err
+	}
+	o.Time += int64(o.Offset) // the target's time of the reading
+	return o, nil
+}
+
+// Update measures once, feeds the servo and steers the target.
+func (s *Syncer) Update() (Sample, error) {
+	o, err := s.measure()
+	if err != nil {
+		return Sample{}, err
+	}
+	off := int64(o.Offset) - s.OffsetNs
+	ppb, st := s.Servo.Sample(off, o.Time)
+	switch st {
+	case servo.Jump:
+		if err := s.Target.AdjustFrequency(ppb); err != nil {
+			return Sample{}, err
+		}
+		if err := s.Target.Step(time.Duration(-off)); err != nil {
+			return Sample{}, err
+		}
+	case servo.Locked, servo.LockedStable:
+		if err := s.Target.AdjustFrequency(ppb); err != nil {
+			return Sample{}, err
+		}
+	}
+	return Sample{Offset: off, Delay: int64(o.Delay), State: st, PPB: ppb, Method: o.Method}, nil
+}
+
+// OpenClock opens a clock by phc2sys's names: CLOCK_REALTIME, a device
+// path, or an interface (its PHC).
+func OpenClock(name string) (phc.Clock, error) {
+	switch {
+	case name == "CLOCK_REALTIME":
+		return phc.NewSystem()
+	case strings.HasPrefix(name, "/dev/"):
+		return phc.Open(name)
+	}
+	return phc.OpenInterface(name)
+}
+
+// Logf prints one line at a syslog level.
+type Logf func(level int, format string, args ...any)
+
+// WaitForDaemon waits, as phc2sys -w does, until the daemon at uds has a
+// port in SLAVE (or is the grandmaster: MASTER), and returns its time
+// properties.
+func WaitForDaemon(ctx context.Context, uds string, domain uint8, logf Logf) (ptp.TimePropertiesDataSet, error) {
+	c, err := mgmt.Dial(uds, domain)
+	if err != nil {
+		return ptp.TimePropertiesDataSet{}, err
+	}
+	defer c.Close()
+	c.Timeout = 500 * time.Millisecond
+	said := false
+	for {
+		states, err := c.PortStates()
+		if err == nil {
+			for _, st := range states {
+				if st == ptp.PortStateSlave || st == ptp.PortStateMaster {
+					return c.TimeProperties()
+				}
+			}
+		}
+		if !said {
+			logf(6, "Waiting for ptp4l...")
+			said = true
+		}
+		select {
+		case <-ctx.Done():
+			return ptp.TimePropertiesDataSet{}, ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+// Label names a clock as phc2sys's log lines do: "phc" for a PHC source,
+// "sys" for CLOCK_REALTIME.
+func Label(name string) string {
+	if name == "CLOCK_REALTIME" {
+		return "sys"
+	}
+	return "phc"
+}
+
+// Line formats phc2sys's per-update line. The freq printed is phc2sys's
+// servo output, the negation of the frequency set.
+func Line(target, label string, s Sample) string {
+	return fmt.Sprintf("%s %s offset %9d s%d freq %+7.0f delay %6d", target, label, s.Offset, uint8(s.State), 0-s.PPB, s.Delay)
+}
+
+// Stats accumulates -u summaries.
+type Stats struct {
+	n                 int
+	offSq, offMax     float64
+	freqSum, freqSq   float64
+	delaySum, delaySq float64
+}
+
+// Add records one update.
+func (st *Stats) Add(s Sample) {
+	o, f, d := float64(s.Offset), 0-s.PPB, float64(s.Delay)
+	st.n++
+	st.offSq += o * o
+	st.offMax = math.Max(st.offMax, math.Abs(o))
+	st.freqSum += f
+	st.freqSq += f * f
+	st.delaySum += d
+	st.delaySq += d * d
+}
+
+// Len returns the updates recorded since the last Line.
+func (st *Stats) Len() int { return st.n }
+
+// Line returns phc2sys's summary line and starts over.
+func (st *Stats) Line(target string) string {
+	n := float64(st.n)
+	fm := st.freqSum / n
+	dm := st.delaySum / n
+	line := fmt.Sprintf("%s rms %4.0f max %4.0f freq %+6.0f +/- %3.0f delay %5.0f +/- %3.0f", target,
+		math.Sqrt(st.offSq/n), st.offMax, fm, math.Sqrt(math.Max(0, st.freqSq/n-fm*fm)), dm, math.Sqrt(math.Max(0, st.delaySq/n-dm*dm)))
+	*st = Stats{}
+	return line
+}
