@@ -120,6 +120,15 @@ func interfaceByName(name string) (*net.Interface, error) {
 // CheckTimestamping reports whether ifname can timestamp in mode, with
 // ptp4l's message when it cannot, without changing anything.
 func CheckTimestamping(ifname string, mode Timestamping) error {
+	return withTSInfo(ifname, func(_ int, info *unix.EthtoolTsInfo) error {
+		return supports(ifname, mode, info)
+	})
+}
+
+// withTSInfo asks the driver of ifname what it can timestamp
+// (ETHTOOL_GET_TS_INFO) and hands the answer, and the socket it asked
+// through, to f.
+func withTSInfo(ifname string, f func(fd int, info *unix.EthtoolTsInfo) error) error {
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("transport: %w", err)
@@ -129,7 +138,7 @@ func CheckTimestamping(ifname string, mode Timestamping) error {
 	if err != nil {
 		return fmt.Errorf("transport: ETHTOOL_GET_TS_INFO on %s: %w", ifname, err)
 	}
-	return supports(ifname, mode, info)
+	return f(fd, info)
 }
 
 // supports checks the capabilities without configuring anything.
@@ -152,16 +161,9 @@ func supports(ifname string, mode Timestamping, info *unix.EthtoolTsInfo) error 
 // timestamp as asked and, for hardware modes, turns hardware timestamping
 // on (SIOCSHWTSTAMP) with the receive filter for the transport.
 func checkTimestamping(ifname string, mode Timestamping, l2 bool) error {
-	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("transport: %w", err)
-	}
-	defer unix.Close(fd)
-	info, err := unix.IoctlGetEthtoolTsInfo(fd, ifname)
-	if err != nil {
-		return fmt.Errorf("transport: ETHTOOL_GET_TS_INFO on %s: %w", ifname, err)
-	}
-	return applyTimestamping(fd, ifname, mode, l2, info)
+	return withTSInfo(ifname, func(fd int, info *unix.EthtoolTsInfo) error {
+		return applyTimestamping(fd, ifname, mode, l2, info)
+	})
 }
 
 // unsupported is ptp4l's wording, with the way out.

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/roko-network/roko-ptpd/internal/getopt"
 	"github.com/roko-network/roko-ptpd/ptp"
 	"github.com/roko-network/roko-ptpd/ptp/pmc"
 	"github.com/roko-network/roko-ptpd/transport"
@@ -61,71 +62,55 @@ type options struct {
 
 func parse(args []string) (*options, error) {
 	o := &options{hops: 1, server: transport.DefaultUDSAddress}
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--json" {
-			o.json = true
-			continue
-		}
-		if len(a) < 2 || a[0] != '-' {
-			o.commands = append(o.commands, a)
-			continue
-		}
-		for j := 1; j < len(a); j++ {
-			c := a[j]
-			arg := func() (string, error) {
-				if j+1 < len(a) {
-					v := a[j+1:]
-					j = len(a)
-					return v, nil
-				}
-				if i+1 < len(args) {
-					i++
-					j = len(a)
-					return args[i], nil
-				}
-				return "", fmt.Errorf("option -%c requires an argument", c)
-			}
-			num := func(base int) (uint8, error) {
-				s, err := arg()
-				if err != nil {
-					return 0, err
-				}
-				v, err := strconv.ParseUint(strings.TrimPrefix(strings.ToLower(s), "0x"), base, 8)
-				if err != nil {
-					return 0, fmt.Errorf("-%c %s: %w", c, s, err)
-				}
-				return uint8(v), nil
-			}
-			var err error
-			switch c {
-			case 'u':
-				o.uds = true
-			case '2', '4', '6':
-				return nil, fmt.Errorf("-%c: roko-pmc speaks to the daemon's UNIX socket only so far; use -u", c)
-			case 'b':
-				o.hops, err = num(10)
-			case 'd':
-				o.domain, err = num(10)
-			case 't':
-				o.transportSp, err = num(16)
-			case 's':
-				o.server, err = arg()
-			case 'i', 'f':
-				_, err = arg()
-			case 'z':
-				o.zeroLength = true
-			case 'h':
-				o.help = true
-			case 'v':
-				o.version = true
-			default:
-				return nil, fmt.Errorf("invalid option -- '%c'", c)
-			}
+	short := func(c byte, arg string) error {
+		num := func(base int) (uint8, error) {
+			v, err := strconv.ParseUint(strings.TrimPrefix(strings.ToLower(arg), "0x"), base, 8)
 			if err != nil {
-				return nil, err
+				return 0, fmt.Errorf("-%c %s: %w", c, arg, err)
 			}
+			return uint8(v), nil
 		}
+		var err error
+		switch c {
+		case 'u':
+			o.uds = true
+		case '2', '4', '6':
+			return fmt.Errorf("-%c: roko-pmc speaks to the daemon's UNIX socket only so far; use -u", c)
+		case 'b':
+			o.hops, err = num(10)
+		case 'd':
+			o.domain, err = num(10)
+		case 't':
+			o.transportSp, err = num(16)
+		case 's':
+			o.server = arg
+		case 'i', 'f':
+		case 'z':
+			o.zeroLength = true
+		case 'h':
+			o.help = true
+		case 'v':
+			o.version = true
+		default:
+			return getopt.Invalid(c)
+		}
+		return err
+	}
+	err := getopt.Parse(args, getopt.Handlers{
+		WithArg: "bdtsif",
+		Short:   short,
+		Flags:   []string{"json"},
+		Long: func(name, _ string) error {
+			if name != "json" {
+				return fmt.Errorf("unknown option --%s", name)
+			}
+			o.json = true
+			return nil
+		},
+		Positional: func(a string) error { o.commands = append(o.commands, a); return nil },
+	})
+	if err != nil {
+		return nil, err
 	}
 	if !o.uds && !o.help && !o.version {
 		return nil, errors.New("give -u: roko-pmc speaks to the daemon's UNIX socket (uds_address)")

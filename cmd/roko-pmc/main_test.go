@@ -87,25 +87,8 @@ func blocks(out string) []string {
 // TestAgainstPTP4L: roko-pmc and linuxptp's pmc ask a running ptp4l the
 // same questions over its UNIX socket and print the same text.
 func TestAgainstPTP4L(t *testing.T) {
-	ptp4l := testenv.RequireCommand(t, "ptp4l", "linuxptp")
 	pmc := testenv.RequireCommand(t, "pmc", "linuxptp")
-	ns := netns.New(t)
-	l, _ := netns.Veth(t, ns, "198.18.0.1", netns.New(t), "198.18.0.2")
-	dir := t.TempDir()
-	uds := filepath.Join(dir, "ptp4l")
-	conf := filepath.Join(dir, "ptp4l.conf")
-	require.NoError(t, os.WriteFile(conf, []byte("[global]\nfree_running 1\ntime_stamping software\ndomainNumber 24\nlogAnnounceInterval -2\nuds_address "+uds+"\n"), 0o644))
-	ctx, cancel := context.WithCancel(context.Background())
-	c := ns.Command(ptp4l, "-f", conf, "-i", l.Name, "-4", "-q")
-	cmd := exec.CommandContext(ctx, c.Path, c.Args[1:]...)
-	require.NoError(t, cmd.Start())
-	defer func() { cancel(); _ = cmd.Wait() }()
-	for i := 0; i < 50; i++ {
-		if _, err := os.Stat(uds); err == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	uds := startPTP4L(t, "domainNumber 24\nlogAnnounceInterval -2\n")
 	time.Sleep(1500 * time.Millisecond) // let it become master
 
 	cmds := []string{"GET DEFAULT_DATA_SET", "GET CURRENT_DATA_SET", "GET PARENT_DATA_SET", "GET TIME_PROPERTIES_DATA_SET",
@@ -123,24 +106,7 @@ func TestAgainstPTP4L(t *testing.T) {
 }
 
 func TestJSON(t *testing.T) {
-	ptp4l := testenv.RequireCommand(t, "ptp4l", "linuxptp")
-	ns := netns.New(t)
-	l, _ := netns.Veth(t, ns, "198.18.0.1", netns.New(t), "198.18.0.2")
-	dir := t.TempDir()
-	uds := filepath.Join(dir, "ptp4l")
-	conf := filepath.Join(dir, "ptp4l.conf")
-	require.NoError(t, os.WriteFile(conf, []byte("[global]\nfree_running 1\ntime_stamping software\nuds_address "+uds+"\n"), 0o644))
-	ctx, cancel := context.WithCancel(context.Background())
-	c := ns.Command(ptp4l, "-f", conf, "-i", l.Name, "-4", "-q")
-	cmd := exec.CommandContext(ctx, c.Path, c.Args[1:]...)
-	require.NoError(t, cmd.Start())
-	defer func() { cancel(); _ = cmd.Wait() }()
-	for i := 0; i < 50; i++ {
-		if _, err := os.Stat(uds); err == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	uds := startPTP4L(t, "")
 	var out bytes.Buffer
 	require.NoError(t, run([]string{"-u", "-b", "0", "-s", uds, "--json", "GET DEFAULT_DATA_SET", "GET NOSUCH"}, &out, os.Stderr))
 	var r struct {
@@ -151,4 +117,30 @@ func TestJSON(t *testing.T) {
 	assert.Equal(t, "RESPONSE", r.Action)
 	assert.Equal(t, "DEFAULT_DATA_SET", r.ID)
 	assert.Contains(t, r.Data, "Priority1")
+}
+
+// startPTP4L runs linuxptp's ptp4l, free running, as the only clock in a
+// namespace, with extra config lines, until the test ends, and returns its
+// uds_address once the socket is there.
+func startPTP4L(t *testing.T, extra string) string {
+	t.Helper()
+	ptp4l := testenv.RequireCommand(t, "ptp4l", "linuxptp")
+	ns := netns.New(t)
+	l, _ := netns.Veth(t, ns, "198.18.0.1", netns.New(t), "198.18.0.2")
+	dir := t.TempDir()
+	uds := filepath.Join(dir, "ptp4l")
+	conf := filepath.Join(dir, "ptp4l.conf")
+	require.NoError(t, os.WriteFile(conf, []byte("[global]\nfree_running 1\ntime_stamping software\n"+extra+"uds_address "+uds+"\n"), 0o644))
+	ctx, cancel := context.WithCancel(context.Background())
+	c := ns.Command(ptp4l, "-f", conf, "-i", l.Name, "-4", "-q")
+	cmd := exec.CommandContext(ctx, c.Path, c.Args[1:]...)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
+	for i := 0; i < 50; i++ {
+		if _, err := os.Stat(uds); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return uds
 }

@@ -7,9 +7,9 @@ package phc2sys
 import (
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
+	"github.com/roko-network/roko-ptpd/internal/getopt"
 	"github.com/roko-network/roko-ptpd/servo"
 	"github.com/roko-network/roko-ptpd/transport"
 )
@@ -42,109 +42,89 @@ type Options struct {
 func Parse(args []string) (*Options, error) {
 	o := &Options{Target: "CLOCK_REALTIME", Rate: 1, Readings: 5, Servo: servo.KindPI, FirstStep: 0.00002,
 		SanityLimit: servo.DefaultSanityFreqLimit, UDS: transport.DefaultUDSAddress, Level: 6}
-	withArg := "scdORNuEPISFLnzlf"
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if len(a) < 2 || a[0] != '-' {
-			return nil, fmt.Errorf("unexpected argument %q (see -h)", a)
-		}
-		for j := 1; j < len(a); j++ {
-			c := a[j]
-			var arg string
-			if strings.IndexByte(withArg, c) >= 0 {
-				switch {
-				case j+1 < len(a):
-					arg = a[j+1:]
-				case i+1 < len(args):
-					i++
-					arg = args[i]
-				default:
-					return nil, fmt.Errorf("option -%c requires an argument", c)
-				}
-				j = len(a)
-			}
-			f := func() (float64, error) {
-				v, err := strconv.ParseFloat(arg, 64)
-				if err != nil {
-					return 0, fmt.Errorf("-%c %q: not a number", c, arg)
-				}
-				return v, nil
-			}
-			n := func(lo, hi int) (int, error) {
-				v, err := strconv.Atoi(arg)
-				if err != nil || v < lo || v > hi {
-					return 0, fmt.Errorf("-%c %q: want a whole number in [%d, %d]", c, arg, lo, hi)
-				}
-				return v, nil
-			}
-			var err error
-			switch c {
-			case 's':
-				o.Source = arg
-			case 'c':
-				o.Target = arg
-			case 'd':
-				o.PPS = arg
-			case 'w':
-				o.Wait = true
-			case 'O':
-				var v int
-				v, err = n(-1<<31, 1<<31-1)
-				o.Offset, o.OffsetSet = float64(v), true
-			case 'R':
-				o.Rate, err = f()
-				if err == nil && !(o.Rate > 0 && o.Rate <= 1e6) {
-					err = fmt.Errorf("-R %q: the update rate must be positive", arg)
-				}
-			case 'N':
-				o.Readings, err = n(1, 25)
-			case 'u':
-				o.Summary, err = n(0, 1<<20)
-			case 'E':
-				switch servo.Kind(arg) {
-				case servo.KindPI, servo.KindLinReg:
-					o.Servo = servo.Kind(arg)
-				default:
-					err = fmt.Errorf("-E %s: roko-phc2sys has pi and linreg", arg)
-				}
-			case 'P':
-				o.KP, err = f()
-			case 'I':
-				o.KI, err = f()
-			case 'S':
-				o.StepThreshold, err = f()
-			case 'F':
-				o.FirstStep, err = f()
-			case 'L':
-				o.SanityLimit, err = n(0, 1<<31-1)
-			case 'n':
-				var v int
-				v, err = n(0, 255)
-				o.Domain = uint8(v)
-			case 'z':
-				o.UDS = arg
-			case 'm':
-				o.Print = true
-			case 'q':
-				o.Quiet = true
-			case 'l':
-				o.Level, err = n(0, 7)
-			case 'a':
-				o.Auto = true
-			case 'r', 'f':
-				// -r (system clock as a source in -a mode) and -f (a
-				// config file) are accepted for compatibility.
-			case 'h':
-				o.Help = true
-			case 'v':
-				o.Version = true
-			default:
-				return nil, fmt.Errorf("invalid option -- '%c'", c)
-			}
+	short := func(c byte, arg string) error {
+		f := func() (float64, error) {
+			v, err := strconv.ParseFloat(arg, 64)
 			if err != nil {
-				return nil, err
+				return 0, fmt.Errorf("-%c %q: not a number", c, arg)
 			}
+			return v, nil
 		}
+		n := func(lo, hi int) (int, error) {
+			v, err := strconv.Atoi(arg)
+			if err != nil || v < lo || v > hi {
+				return 0, fmt.Errorf("-%c %q: want a whole number in [%d, %d]", c, arg, lo, hi)
+			}
+			return v, nil
+		}
+		var err error
+		switch c {
+		case 's':
+			o.Source = arg
+		case 'c':
+			o.Target = arg
+		case 'd':
+			o.PPS = arg
+		case 'w':
+			o.Wait = true
+		case 'O':
+			var v int
+			v, err = n(-1<<31, 1<<31-1)
+			o.Offset, o.OffsetSet = float64(v), true
+		case 'R':
+			o.Rate, err = f()
+			if err == nil && !(o.Rate > 0 && o.Rate <= 1e6) {
+				err = fmt.Errorf("-R %q: the update rate must be positive", arg)
+			}
+		case 'N':
+			o.Readings, err = n(1, 25)
+		case 'u':
+			o.Summary, err = n(0, 1<<20)
+		case 'E':
+			switch servo.Kind(arg) {
+			case servo.KindPI, servo.KindLinReg:
+				o.Servo = servo.Kind(arg)
+			default:
+				err = fmt.Errorf("-E %s: roko-phc2sys has pi and linreg", arg)
+			}
+		case 'P':
+			o.KP, err = f()
+		case 'I':
+			o.KI, err = f()
+		case 'S':
+			o.StepThreshold, err = f()
+		case 'F':
+			o.FirstStep, err = f()
+		case 'L':
+			o.SanityLimit, err = n(0, 1<<31-1)
+		case 'n':
+			var v int
+			v, err = n(0, 255)
+			o.Domain = uint8(v)
+		case 'z':
+			o.UDS = arg
+		case 'm':
+			o.Print = true
+		case 'q':
+			o.Quiet = true
+		case 'l':
+			o.Level, err = n(0, 7)
+		case 'a':
+			o.Auto = true
+		case 'r', 'f':
+			// -r (the system clock as a source in -a mode) and -f (a
+			// config file) are accepted for compatibility.
+		case 'h':
+			o.Help = true
+		case 'v':
+			o.Version = true
+		default:
+			err = getopt.Invalid(c)
+		}
+		return err
+	}
+	if err := getopt.Parse(args, getopt.Handlers{WithArg: "scdORNuEPISFLnzlf", Short: short}); err != nil {
+		return nil, err
 	}
 	if o.Help || o.Version {
 		return o, nil

@@ -1,9 +1,7 @@
 package ptpd
 
 import (
-	"fmt"
-	"strings"
-
+	"github.com/roko-network/roko-ptpd/internal/getopt"
 	"github.com/roko-network/roko-ptpd/ptp/config"
 )
 
@@ -65,94 +63,52 @@ func ParseArgs(args []string) (*Command, error) {
 	c := cmd.Config
 	set := func(opt, val string) error { return c.Set(opt, val) }
 	var ifaces []string
-	withArg := "filp"
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			if i+1 < len(args) {
-				return nil, fmt.Errorf("unexpected argument %q", args[i+1])
-			}
-			break
+	short := func(o byte, arg string) error {
+		switch o {
+		case 'A':
+			return set("delay_mechanism", "Auto")
+		case 'E':
+			return set("delay_mechanism", "E2E")
+		case 'P':
+			return set("delay_mechanism", "P2P")
+		case '2':
+			return set("network_transport", "L2")
+		case '4':
+			return set("network_transport", "UDPv4")
+		case '6':
+			return set("network_transport", "UDPv6")
+		case 'H':
+			return set("time_stamping", "hardware")
+		case 'S':
+			return set("time_stamping", "software")
+		case 'L':
+			return set("time_stamping", "legacy")
+		case 'f':
+			cmd.File = arg
+		case 'i':
+			ifaces = append(ifaces, arg)
+		case 'p':
+			// ptp4l ignores -p for software timestamping and warns that
+			// it is deprecated; the PHC comes from the interface here.
+		case 'l':
+			return set("logging_level", arg)
+		case 'm':
+			return set("verbose", "1")
+		case 'q':
+			return set("use_syslog", "0")
+		case 's':
+			return set("clientOnly", "1")
+		case 'v':
+			cmd.Version = true
+		case 'h':
+			cmd.Help = true
+		default:
+			return getopt.Invalid(o)
 		}
-		if strings.HasPrefix(a, "--") {
-			name, val, ok := strings.Cut(a[2:], "=")
-			if !ok {
-				if i+1 >= len(args) {
-					return nil, fmt.Errorf("option --%s needs a value", name)
-				}
-				i++
-				val = args[i]
-			}
-			if err := set(name, val); err != nil {
-				return nil, err
-			}
-			continue
-		}
-		if len(a) < 2 || a[0] != '-' {
-			return nil, fmt.Errorf("unexpected argument %q (options start with -; see -h)", a)
-		}
-		for j := 1; j < len(a); j++ {
-			o := a[j]
-			var arg string
-			if strings.IndexByte(withArg, o) >= 0 {
-				switch {
-				case j+1 < len(a):
-					arg = a[j+1:]
-				case i+1 < len(args):
-					i++
-					arg = args[i]
-				default:
-					return nil, fmt.Errorf("option -%c requires an argument", o)
-				}
-				j = len(a)
-			}
-			var err error
-			switch o {
-			case 'A':
-				err = set("delay_mechanism", "Auto")
-			case 'E':
-				err = set("delay_mechanism", "E2E")
-			case 'P':
-				err = set("delay_mechanism", "P2P")
-			case '2':
-				err = set("network_transport", "L2")
-			case '4':
-				err = set("network_transport", "UDPv4")
-			case '6':
-				err = set("network_transport", "UDPv6")
-			case 'H':
-				err = set("time_stamping", "hardware")
-			case 'S':
-				err = set("time_stamping", "software")
-			case 'L':
-				err = set("time_stamping", "legacy")
-			case 'f':
-				cmd.File = arg
-			case 'i':
-				ifaces = append(ifaces, arg)
-			case 'p':
-				// ptp4l ignores -p for software timestamping and warns
-				// that it is deprecated; we have nothing to open by path
-				// yet either.
-			case 'l':
-				err = set("logging_level", arg)
-			case 'm':
-				err = set("verbose", "1")
-			case 'q':
-				err = set("use_syslog", "0")
-			case 's':
-				err = set("clientOnly", "1")
-			case 'v':
-				cmd.Version = true
-			case 'h':
-				cmd.Help = true
-			default:
-				return nil, fmt.Errorf("invalid option -- '%c' (see -h)", o)
-			}
-			if err != nil {
-				return nil, err
-			}
-		}
+		return nil
+	}
+	if err := getopt.Parse(args, getopt.Handlers{WithArg: "filp", Short: short, Long: set}); err != nil {
+		return nil, err
 	}
 	if cmd.Help || cmd.Version {
 		return cmd, nil
