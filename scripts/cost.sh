@@ -42,6 +42,11 @@ measure() { # label gm-command client-command (as strings)
 	done
 }
 echo "128 Hz Sync and Delay_Req, ${DURATION} s:"
+# Like for like with the ptp4l pair below: both on CLOCK_REALTIME, the
+# client running free.
+measure roko-realtime "exec $BIN -f $TMP/conf -i va -4 --priority1=1 --serverOnly=1 -q --free_running=1 --uds_address=$TMP/xa --uds_ro_address=$TMP/xar" \
+	"exec $BIN -f $TMP/conf -i vb -4 --uds_address=$TMP/xb --uds_ro_address=$TMP/xbr --free_running=1 -s -q"
+# What the demo runs: virtual clocks, the client steered by linreg.
 measure roko-ptpd "exec $BIN -f $TMP/conf -i va -4 --virtual_clock=1 --priority1=1 --serverOnly=1 -q --uds_address=$TMP/ra --uds_ro_address=$TMP/rar" \
 	"exec $BIN -f $TMP/conf -i vb -4 --uds_address=$TMP/rb --uds_ro_address=$TMP/rbr --virtual_clock=1 --virtual_clock_offset=0.037 --virtual_clock_frequency=40000 --clock_servo=linreg -s -q"
 cp "$TMP/conf" "$TMP/p.conf"; printf 'free_running 1\nuds_address %s/ptp4l-a\n' "$TMP" >>"$TMP/p.conf"

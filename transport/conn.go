@@ -59,6 +59,7 @@ type Conn struct {
 	hardware bool
 	l2       bool
 	port     uint16 // UDP: the port a destination without one gets
+	txStamps bool   // transmit timestamps are on: sends take OPT_ID keys
 	// l2hdr is the Ethernet header prepended to every L2 send (destination
 	// filled in per send).
 	l2hdr [14]byte
@@ -80,6 +81,8 @@ type Conn struct {
 		flags int
 		err   syscall.Errno
 		fn    func(fd uintptr) bool
+		tryFn func(fd uintptr)
+		again bool
 		ci    controlInfo
 		frame [2048]byte // L2 frames arrive with their Ethernet header
 	}
@@ -115,6 +118,7 @@ type Conn struct {
 func newConn(name string, rc syscall.RawConn, closer io.Closer, family int, mode Timestamping, timeout time.Duration) *Conn {
 	c := &Conn{name: name, rc: rc, closer: closer, family: family, hardware: mode != Software, timeout: timeout}
 	c.rx.fn = c.recvOnce
+	c.rx.tryFn = c.tryOnce
 	c.tx.sendFn = c.sendOnce
 	c.tx.eqFn = c.eqOnce
 	return c
@@ -123,10 +127,18 @@ func newConn(name string, rc syscall.RawConn, closer io.Closer, family int, mode
 // enableTimestamping sets SO_TIMESTAMPING for mode and asks for error-queue
 // readiness as POLLPRI, so a wait for a transmit timestamp is not woken by
 // ordinary errors alone.
-func (c *Conn) enableTimestamping(mode Timestamping) error {
+func (c *Conn) enableTimestamping(mode Timestamping, tx bool) error {
+	flags := sockFlags(mode)
+	if !tx {
+		// Receive timestamps only: a socket that sends no event messages
+		// would otherwise fill its error queue with timestamps nobody
+		// reads, and keep an event loop's epoll awake with EPOLLERR.
+		flags &^= unix.SOF_TIMESTAMPING_TX_SOFTWARE | unix.SOF_TIMESTAMPING_TX_HARDWARE
+	}
+	c.txStamps = tx
 	var serr error
 	err := c.rc.Control(func(fd uintptr) {
-		if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPING, int(sockFlags(mode))); serr != nil {
+		if serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPING, int(flags)); serr != nil {
 			serr = fmt.Errorf("SO_TIMESTAMPING: %w", serr)
 			return
 		}
@@ -177,6 +189,28 @@ func (c *Conn) recvOnce(fd uintptr) bool {
 // length. Malformed or truncated messages are counted and skipped. Only one
 // goroutine may call Receive at a time.
 func (c *Conn) Receive(b []byte, info *RxInfo) (int, error) {
+	return c.receive(b, info, true)
+}
+
+// ErrWouldBlock: TryReceive found nothing waiting.
+var ErrWouldBlock = errors.New("transport: no message waiting")
+
+// TryReceive is Receive without waiting: it returns ErrWouldBlock when no
+// message is queued. An event loop that watches the socket's descriptor
+// itself (FD) uses it instead of a goroutine per socket.
+func (c *Conn) TryReceive(b []byte, info *RxInfo) (int, error) {
+	return c.receive(b, info, false)
+}
+
+// FD returns the socket's descriptor, for an event loop's own epoll set.
+// The descriptor stays the Conn's: never read or close it directly.
+func (c *Conn) FD() (int, error) {
+	var fd int
+	err := c.rc.Control(func(f uintptr) { fd = int(f) })
+	return fd, err
+}
+
+func (c *Conn) receive(b []byte, info *RxInfo, wait bool) (int, error) {
 	r := &c.rx
 	for {
 		buf := b
@@ -196,7 +230,17 @@ func (c *Conn) Receive(b []byte, info *RxInfo) (int, error) {
 			Control: &r.oob[0],
 		}
 		r.msg.SetControllen(len(r.oob))
-		if err := c.rc.Read(r.fn); err != nil {
+		var err error
+		if wait {
+			err = c.rc.Read(r.fn)
+		} else {
+			r.again = false
+			err = c.rc.Control(r.tryFn)
+			if err == nil && r.again {
+				return 0, ErrWouldBlock
+			}
+		}
+		if err != nil {
 			if c.closed.Load() {
 				return 0, ErrClosed
 			}
@@ -208,45 +252,65 @@ func (c *Conn) Receive(b []byte, info *RxInfo) (int, error) {
 			}
 			return 0, fmt.Errorf("transport: %s: recvmsg: %w", c.name, r.err)
 		}
-		if r.flags&(unix.MSG_TRUNC|unix.MSG_CTRUNC) != 0 {
-			c.stats.dropped.Add(1) // larger than any PTP message we accept
-			continue
+		if n, ok := c.deliver(b, info); ok {
+			return n, nil
 		}
-		if err := parseControl(r.oob[:r.oobn], c.hardware, &r.ci); err != nil {
-			c.stats.dropped.Add(1)
-			continue
-		}
-		info.Time, info.HasTime = r.ci.ts, r.ci.hasTS
-		n := r.n
-		if c.l2 {
-			// Raw frames: destination, source, EtherType, then the message.
-			// A VLAN tag, if the driver left one in, sits before the
-			// EtherType.
-			f := r.frame[:n]
-			off := 12
-			if len(f) >= 18 && f[12] == 0x81 && f[13] == 0x00 {
-				off = 16
-			}
-			if len(f) < off+2 || f[off] != EtherType>>8 || f[off+1] != EtherType&0xff {
-				c.stats.dropped.Add(1)
-				continue
-			}
-			info.Src = Addr{L2: true}
-			copy(info.Src.MAC[:], f[6:12])
-			n = copy(b, f[off+2:])
-			if n < len(f)-off-2 {
-				c.stats.dropped.Add(1)
-				continue
-			}
-		} else {
-			info.Src = sockaddrToAddr(&r.name)
-		}
-		if !info.HasTime {
-			c.stats.noRx.Add(1)
-		}
-		c.stats.received.Add(1)
-		return n, nil
 	}
+}
+
+// deliver checks a received datagram or frame, copies the message into b
+// and fills info; false means it was counted and dropped.
+func (c *Conn) deliver(b []byte, info *RxInfo) (int, bool) {
+	r := &c.rx
+	if r.flags&(unix.MSG_TRUNC|unix.MSG_CTRUNC) != 0 {
+		c.stats.dropped.Add(1) // larger than any PTP message we accept
+		return 0, false
+	}
+	if err := parseControl(r.oob[:r.oobn], c.hardware, &r.ci); err != nil {
+		c.stats.dropped.Add(1)
+		return 0, false
+	}
+	info.Time, info.HasTime = r.ci.ts, r.ci.hasTS
+	n := r.n
+	if c.l2 {
+		// Raw frames: destination, source, EtherType, then the message. A
+		// VLAN tag, if the driver left one in, sits before the EtherType.
+		f := r.frame[:n]
+		off := 12
+		if len(f) >= 18 && f[12] == 0x81 && f[13] == 0x00 {
+			off = 16
+		}
+		if len(f) < off+2 || f[off] != EtherType>>8 || f[off+1] != EtherType&0xff {
+			c.stats.dropped.Add(1)
+			return 0, false
+		}
+		info.Src = Addr{L2: true}
+		copy(info.Src.MAC[:], f[6:12])
+		n = copy(b, f[off+2:])
+		if n < len(f)-off-2 {
+			c.stats.dropped.Add(1)
+			return 0, false
+		}
+	} else {
+		info.Src = sockaddrToAddr(&r.name)
+	}
+	if !info.HasTime {
+		c.stats.noRx.Add(1)
+	}
+	c.stats.received.Add(1)
+	return n, true
+}
+
+// tryOnce is recvOnce without waiting.
+func (c *Conn) tryOnce(fd uintptr) {
+	r := &c.rx
+	n, _, e := unix.Syscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&r.msg)), unix.MSG_DONTWAIT)
+	if e == unix.EAGAIN || e == unix.EINTR {
+		r.again = true
+		return
+	}
+	r.n, r.err = int(n), e
+	r.oobn, r.flags = int(r.msg.Controllen), int(r.msg.Flags)
 }
 
 func sockaddrToAddr(sa *unix.RawSockaddrAny) Addr {
@@ -318,7 +382,9 @@ func (c *Conn) send(b []byte, dst Addr) error {
 	}
 	// Every datagram on a socket with transmit timestamping takes a key,
 	// whether or not the caller waits for its timestamp.
-	t.nextKey++
+	if c.txStamps {
+		t.nextKey++
+	}
 	c.stats.sent.Add(1)
 	return nil
 }
@@ -346,6 +412,9 @@ func (c *Conn) Send(b []byte, dst Addr) error {
 func (c *Conn) SendEvent(b []byte, dst Addr) (int64, error) {
 	if len(b) == 0 {
 		return 0, fmt.Errorf("transport: %s: empty message", c.name)
+	}
+	if !c.txStamps {
+		return 0, fmt.Errorf("transport: %s: sends general messages only (no transmit timestamps)", c.name)
 	}
 	c.txMu.Lock()
 	defer c.txMu.Unlock()
@@ -418,6 +487,24 @@ func (c *Conn) waitTxTimestamp(key uint32) (int64, error) {
 			c.stats.txTimeouts.Add(1)
 			c.gaveUpOn(key)
 			return 0, fmt.Errorf("transport: %s: %w (tx_timestamp_timeout %v)", c.name, ErrTxTimestampTimeout, c.timeout)
+		}
+	}
+}
+
+// DrainErrQueue discards what waits in the socket's error queue: transmit
+// timestamps of general messages nobody waits for (on L2 one socket sends
+// both kinds). An event loop calls it when epoll reports EPOLLERR, which it
+// would otherwise report again at once, for ever.
+func (c *Conn) DrainErrQueue() {
+	c.txMu.Lock()
+	defer c.txMu.Unlock()
+	for i := 0; i < 64; i++ {
+		c.tx.eqWait = 0
+		if err := c.rc.Control(c.tx.eqFn); err != nil || !c.tx.eqGot {
+			return
+		}
+		if k, ok := c.tx.ci.isTxTimestamp(); ok && c.wasGivenUp(k) {
+			c.stats.txLate.Add(1)
 		}
 	}
 }

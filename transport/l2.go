@@ -49,7 +49,7 @@ func OpenL2(cfg Config) (*Transport, error) {
 	c.l2 = true
 	copy(c.l2hdr[6:12], ifi.HardwareAddr)
 	c.l2hdr[12], c.l2hdr[13] = EtherType>>8, EtherType&0xff
-	if err := c.enableTimestamping(cfg.Timestamping); err != nil {
+	if err := c.enableTimestamping(cfg.Timestamping, true); err != nil {
 		pc.Close()
 		return nil, fmt.Errorf("transport: %s: %w", name, err)
 	}

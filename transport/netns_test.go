@@ -306,3 +306,31 @@ func TestOversizedDatagramDropped(t *testing.T) {
 	assert.Equal(t, uint64(1), s.Dropped)
 	assert.Equal(t, uint64(1), s.Received)
 }
+
+// TestTryReceive: without waiting, an empty socket says ErrWouldBlock and a
+// queued message is returned with its timestamp.
+func TestTryReceive(t *testing.T) {
+	p := newPair(t)
+	ta, tb := openIn(t, p.la, openers[1]), openIn(t, p.lb, openers[1])
+	buf := make([]byte, 1500)
+	var info transport.RxInfo
+	_, err := tb.Event.TryReceive(buf, &info)
+	require.ErrorIs(t, err, transport.ErrWouldBlock)
+	fd, err := tb.Event.FD()
+	require.NoError(t, err)
+	assert.Positive(t, fd)
+	_, err = ta.SendEvent(message(0, 3), ta.Primary)
+	require.NoError(t, err)
+	deadline := time.Now().Add(time.Second)
+	for {
+		n, err := tb.Event.TryReceive(buf, &info)
+		if errors.Is(err, transport.ErrWouldBlock) && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+			continue
+		}
+		require.NoError(t, err)
+		assert.Equal(t, message(0, 3), buf[:n])
+		assert.True(t, info.HasTime)
+		break
+	}
+}

@@ -123,9 +123,9 @@ func openUDPSocket(cfg Config, family int, ifi *net.Interface, port, dscp int) (
 		return fail("setup", serr)
 	}
 	c := newConn(name, rc, s, family, cfg.Timestamping, cfg.TxTimestampTimeout)
-	// The general socket gets receive timestamps too: they cost nothing
-	// and tell when a Follow_Up arrived.
-	if err := c.enableTimestamping(cfg.Timestamping); err != nil {
+	// The general socket gets receive timestamps too (they tell when a
+	// Follow_Up arrived), but no transmit timestamps.
+	if err := c.enableTimestamping(cfg.Timestamping, port == EventPort); err != nil {
 		return fail("timestamping", err)
 	}
 	c.port = uint16(port)

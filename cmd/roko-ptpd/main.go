@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"syscall"
 	"time"
@@ -21,6 +22,11 @@ import (
 var version = "0.1.0-dev"
 
 func main() {
+	// One event loop does all the work; more Ps only add scheduler
+	// wake-ups. GOMAXPROCS in the environment still wins.
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+	}
 	prog := filepath.Base(os.Args[0])
 	cmd, err := ptpd.ParseArgs(os.Args[1:])
 	if err != nil {

@@ -8,8 +8,12 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"os"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/roko-network/roko-ptpd/phc"
 	"github.com/roko-network/roko-ptpd/ptp"
@@ -42,14 +46,6 @@ type port struct {
 	tr  *transport.Transport
 }
 
-// rx is a message a reader goroutine received.
-type rx struct {
-	port int
-	msg  []byte
-	info transport.RxInfo
-	err  error
-}
-
 // Daemon is one running clock.
 type Daemon struct {
 	opt   Options
@@ -58,11 +54,16 @@ type Daemon struct {
 	tb    timebase
 	eng   *engine.Clock
 	ports []port
-	rxCh  chan rx
-	pool  chan []byte
 	dev   *phc.Device // the PHC, when the clock is one
-	query chan func()
 	uds   []*udsServer
+
+	// Work for the event loop from other goroutines (Do), and the eventfd
+	// that wakes it.
+	qmu     sync.Mutex
+	queue   []func()
+	stopped bool
+	dead    chan struct{}
+	evfd    int
 }
 
 // udsServer is one management socket: uds_address (read-write) or
@@ -87,7 +88,10 @@ func New(opt Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Daemon{opt: opt, log: opt.Log, rxCh: make(chan rx, 256), pool: make(chan []byte, 256), query: make(chan func())}
+	d := &Daemon{opt: opt, log: opt.Log, dead: make(chan struct{}), evfd: -1}
+	if d.evfd, err = unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC); err != nil {
+		return nil, fmt.Errorf("eventfd: %w", err)
+	}
 
 	mode := transport.Hardware
 	switch cfg.String("global", "time_stamping") {
@@ -226,16 +230,31 @@ func New(opt Options) (*Daemon, error) {
 func (d *Daemon) Engine() *engine.Clock { return d.eng }
 
 // Do runs f on the event loop, where the engine may be read safely, and
-// waits for it. It returns false if the loop has stopped.
+// waits for it. It returns false if the loop has stopped or ctx ends first.
 func (d *Daemon) Do(ctx context.Context, f func(e *engine.Clock)) bool {
 	done := make(chan struct{})
-	select {
-	case d.query <- func() { f(d.eng); close(done) }:
-	case <-ctx.Done():
+	d.qmu.Lock()
+	if d.stopped {
+		d.qmu.Unlock()
 		return false
 	}
-	<-done
-	return true
+	d.queue = append(d.queue, func() { f(d.eng); close(done) })
+	d.qmu.Unlock()
+	d.wake()
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		return false
+	case <-d.dead:
+		return false
+	}
+}
+
+// wake makes the event loop's epoll_wait return.
+func (d *Daemon) wake() {
+	var one = [8]byte{1}
+	_, _ = unix.Write(d.evfd, one[:])
 }
 
 // Clock returns the steered clock.
@@ -252,6 +271,10 @@ func (d *Daemon) Close() {
 	}
 	for _, u := range d.uds {
 		u.sock.Close()
+	}
+	if d.evfd >= 0 {
+		unix.Close(d.evfd)
+		d.evfd = -1
 	}
 }
 
@@ -305,24 +328,6 @@ func (d *Daemon) toClock(ts int64) int64 {
 		return 0
 	}
 	return v
-}
-
-func (d *Daemon) reader(idx int, c *transport.Conn) {
-	for {
-		var buf []byte
-		select {
-		case buf = <-d.pool:
-		default:
-			buf = make([]byte, 1500)
-		}
-		var info transport.RxInfo
-		n, err := c.Receive(buf, &info)
-		if err != nil {
-			d.rxCh <- rx{port: idx, err: err}
-			return
-		}
-		d.rxCh <- rx{port: idx, msg: buf[:n], info: info}
-	}
 }
 
 func engineAddr(a transport.Addr) engine.Addr {
@@ -398,53 +403,145 @@ func (d *Daemon) apply(acts []engine.Action) {
 	}
 }
 
-// Run runs the clock until ctx ends.
+// Run runs the clock until ctx ends. One goroutine does all the work, as
+// ptp4l's one thread does: it waits in epoll_wait on every socket, an
+// eventfd for Do and shutdown, and the engine's next deadline, then reads
+// what is ready without blocking. (A goroutine per socket handing messages
+// over a channel cost several times ptp4l's CPU at 128 Hz.)
 func (d *Daemon) Run(ctx context.Context) error {
+	defer func() {
+		d.qmu.Lock()
+		d.stopped = true
+		d.qmu.Unlock()
+		close(d.dead)
+	}()
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return fmt.Errorf("epoll_create1: %w", err)
+	}
+	// The epoll set is itself watched by the Go runtime's poller, so that
+	// waiting parks this goroutine instead of blocking a thread in
+	// epoll_wait: a blocked thread makes the scheduler hand its P around
+	// and wake sysmon on every message.
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		unix.Close(epfd)
+		return fmt.Errorf("epoll: %w", err)
+	}
+	epFile := os.NewFile(uintptr(epfd), "epoll")
+	defer epFile.Close()
+	epRC, err := epFile.SyscallConn()
+	if err != nil {
+		return err
+	}
+	type source struct {
+		port int
+		conn *transport.Conn
+	}
+	var sources []source
+	add := func(fd int, tag int32) error {
+		ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: tag}
+		return unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, fd, &ev)
+	}
 	for _, p := range d.ports {
 		for _, c := range p.tr.Conns() {
-			go d.reader(p.idx, c)
+			fd, err := c.FD()
+			if err != nil {
+				return err
+			}
+			if err := add(fd, int32(len(sources))); err != nil {
+				return fmt.Errorf("epoll_ctl: %w", err)
+			}
+			sources = append(sources, source{p.idx, c})
 		}
 	}
+	const evTag = -1
+	if err := add(d.evfd, evTag); err != nil {
+		return fmt.Errorf("epoll_ctl: %w", err)
+	}
+	stop := context.AfterFunc(ctx, d.wake)
+	defer stop()
 	for _, u := range d.uds {
 		go d.serveUDS(ctx, u)
 	}
 	d.apply(d.eng.Start(now()))
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
-	var trueErr <-chan time.Time
-	if v, ok := d.clk.(*phc.Virtual); ok && d.opt.TrueErrorEvery > 0 {
-		tk := time.NewTicker(d.opt.TrueErrorEvery)
-		defer tk.Stop()
-		trueErr = tk.C
-		_ = v
+
+	var v *phc.Virtual
+	var nextTrue int64
+	if vc, ok := d.clk.(*phc.Virtual); ok && d.opt.TrueErrorEvery > 0 {
+		v, nextTrue = vc, now()+int64(d.opt.TrueErrorEvery)
+	}
+	events := make([]unix.EpollEvent, len(sources)+1)
+	buf := make([]byte, 1500)
+	var info transport.RxInfo
+	var scratch [8]byte
+	// poll takes what epoll has without waiting; returning false hands the
+	// wait to the runtime's poller. Made once: a closure per turn would
+	// allocate.
+	var (
+		n    int
+		werr error
+	)
+	poll := func(fd uintptr) bool {
+		n, werr = unix.EpollWait(int(fd), events, 0)
+		return n != 0 || (werr != nil && werr != unix.EINTR)
 	}
 	for {
-		wait := time.Duration(d.eng.Deadline() - now())
-		if wait < 0 {
-			wait = 0
-		}
-		timer.Reset(wait)
-		select {
-		case <-ctx.Done():
+		if ctx.Err() != nil {
 			return nil
-		case r := <-d.rxCh:
-			if r.err != nil {
-				if errors.Is(r.err, transport.ErrClosed) {
-					return nil
+		}
+		deadline := d.eng.Deadline()
+		if v != nil && (deadline == 0 || nextTrue < deadline) {
+			deadline = nextTrue
+		}
+		if deadline != 0 {
+			_ = epFile.SetReadDeadline(epoch.Add(time.Duration(deadline)))
+		} else {
+			_ = epFile.SetReadDeadline(time.Time{})
+		}
+		rerr := epRC.Read(poll)
+		if rerr != nil && !errors.Is(rerr, os.ErrDeadlineExceeded) {
+			return fmt.Errorf("epoll: %w", rerr)
+		}
+		if werr != nil && werr != unix.EINTR {
+			return fmt.Errorf("epoll_wait: %w", werr)
+		}
+		for _, ev := range events[:max(n, 0)] {
+			if ev.Fd == evTag {
+				_, _ = unix.Read(d.evfd, scratch[:])
+				d.qmu.Lock()
+				q := d.queue
+				d.queue = nil
+				d.qmu.Unlock()
+				for _, f := range q {
+					f()
 				}
-				return r.err
+				continue
 			}
-			d.apply(d.eng.Receive(r.port, r.msg, d.toClock(r.info.Time), engineAddr(r.info.Src), now()))
-			select {
-			case d.pool <- r.msg[:cap(r.msg)]:
-			default:
+			s := sources[ev.Fd]
+			if ev.Events&unix.EPOLLERR != 0 {
+				s.conn.DrainErrQueue()
 			}
-		case <-timer.C:
+			// Drain what is queued on this socket.
+			for {
+				m, err := s.conn.TryReceive(buf, &info)
+				if errors.Is(err, transport.ErrWouldBlock) {
+					break
+				}
+				if err != nil {
+					if errors.Is(err, transport.ErrClosed) {
+						return nil
+					}
+					return err
+				}
+				d.apply(d.eng.Receive(s.port, buf[:m], d.toClock(info.Time), engineAddr(info.Src), now()))
+			}
+		}
+		if dl := d.eng.Deadline(); dl != 0 && now() >= dl {
 			d.apply(d.eng.Tick(now()))
-		case f := <-d.query:
-			f()
-		case <-trueErr:
-			if e, err := d.clk.(*phc.Virtual).TrueError(); err == nil {
+		}
+		if v != nil && now() >= nextTrue {
+			nextTrue += int64(d.opt.TrueErrorEvery)
+			if e, err := v.TrueError(); err == nil {
 				d.log.Printf(engine.LevelInfo, "virtual clock true error %+d ns", e.Nanoseconds())
 			}
 		}
