@@ -12,22 +12,30 @@
 //	freq [PPB]    print, or set, the frequency adjustment
 //	adj SECONDS   step the clock by SECONDS
 //	pins          list the PHC's pins
+//
+// and roko-ptpctl analyze [--json] FILE... reports what a capture says
+// about PTP on its link.
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/roko-network/roko-ptpd/internal/analyze"
 	"github.com/roko-network/roko-ptpd/phc"
 )
 
 const usage = `usage: roko-ptpctl CLOCK COMMAND...
+       roko-ptpctl analyze [--json] FILE...
   CLOCK    /dev/ptpN, a network interface (its PHC), or CLOCK_REALTIME
   caps | tsinfo | get | cmp | freq [PPB] | adj SECONDS | pins
+  analyze  what a capture (pcap or pcapng) says about PTP on its link
 `
 
 func main() {
@@ -57,6 +65,9 @@ func run(args []string) error {
 			return errors.New("need a clock and a command")
 		}
 		return nil
+	}
+	if args[0] == "analyze" {
+		return analyzeCmd(args[1:], os.Stdout)
 	}
 	name, cmds := args[0], args[1:]
 	// tsinfo needs no clock: an interface without a PHC can still be asked.
@@ -177,5 +188,40 @@ func tsinfo(ifname string) error {
 		fmt.Printf("PTP Hardware Clock: %d\n", info.PHCIndex)
 	}
 	fmt.Printf("Hardware Transmit Timestamp Modes: %#x\nHardware Receive Filter Modes: %#x\n", info.TxTypes, info.RxFilters)
+	return nil
+}
+
+// analyzeCmd prints the analysis of each capture, as text or JSON.
+func analyzeCmd(args []string, w io.Writer) error {
+	asJSON := false
+	var files []string
+	for _, a := range args {
+		if a == "--json" {
+			asJSON = true
+			continue
+		}
+		files = append(files, a)
+	}
+	if len(files) == 0 {
+		return errors.New("analyze: give a capture file")
+	}
+	for _, f := range files {
+		rep, err := analyze.File(f)
+		if rep == nil {
+			return err
+		}
+		if asJSON {
+			b, jerr := json.MarshalIndent(rep, "", "  ")
+			if jerr != nil {
+				return jerr
+			}
+			fmt.Fprintf(w, "%s\n", b)
+		} else {
+			rep.WriteText(w)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w (the report covers what was read)", f, err)
+		}
+	}
 	return nil
 }
