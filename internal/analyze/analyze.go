@@ -143,6 +143,10 @@ type Report struct {
 	// latest path delay
 	lastMaster map[uint8]portKey
 	delayOf    map[portKey]float64
+
+	// OnOffset, when set, receives every offset sample: the master, the
+	// capture time of its Sync, and the offset and path delay used (ns).
+	OnOffset func(master string, t2 int64, offset, delay float64) `json:"-"`
 }
 
 type portKey struct {
@@ -362,7 +366,11 @@ func (rep *Report) syncDone(p *Port, me portKey, t1c, t2 int64) {
 	rep.lastSync[me] = lastSync{t1c: t1c, t2: t2, valid: true}
 	rep.lastMaster[me.domain] = me
 	if d, ok := rep.delayOf[me]; ok {
-		p.Offset.add(float64(t2-t1c) - d)
+		off := float64(t2-t1c) - d
+		p.Offset.add(off)
+		if rep.OnOffset != nil {
+			rep.OnOffset(p.Identity, t2, off, d)
+		}
 	}
 }
 
@@ -480,4 +488,15 @@ func (rep *Report) finish(r *capture.Reader) {
 		}
 		return rep.Ports[i].Identity < rep.Ports[j].Identity
 	})
+}
+
+// ReadFile analyses the capture at path into rep (for a report with hooks
+// set).
+func (rep *Report) ReadFile(path string) error {
+	r, err := capture.Open(path)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	return rep.Read(r)
 }

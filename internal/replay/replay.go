@@ -1,0 +1,234 @@
+// Package replay plays a capture into the engine in virtual time: the
+// engine's client port hears the capture's grandmaster at the capture's
+// times (the capture timestamp is the receive timestamp), and its own
+// Delay_Reqs are answered by the exchanges the capture recorded.
+//
+// How requests map onto the recording: the capture holds a client's
+// Delay_Req/Delay_Resp pairs. The engine asks often (its requests go
+// nowhere and get no transmit timestamp yet); at each recorded Delay_Resp's
+// capture time, the engine's latest request is stamped with the recorded
+// Delay_Req's capture time (t3) and answered by the recorded Delay_Resp,
+// rewritten to its sequenceId and port. The engine therefore measures
+// exactly what the recorded client measured, at the same moments, and its
+// offsets can be checked against an independent computation from the same
+// capture (package analyze).
+package replay
+
+import (
+	"container/heap"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/roko-network/roko-ptpd/internal/capture"
+	"github.com/roko-network/roko-ptpd/ptp"
+	"github.com/roko-network/roko-ptpd/ptp/engine"
+	"github.com/roko-network/roko-ptpd/servo"
+)
+
+// Sample is one offset measurement the engine made.
+type Sample struct {
+	IngressTime int64 // t2: capture time of the Sync, ns
+	Offset      int64
+	PathDelay   int64
+}
+
+// Result is what the engine did with a capture.
+type Result struct {
+	State       engine.State
+	Grandmaster ptp.ClockIdentity
+	Samples     []Sample
+	Logs        []string
+	// Unanswered counts recorded exchanges that completed while the engine
+	// had no request out (before it followed the grandmaster).
+	Unanswered int
+}
+
+// askLog is the engine's logMinDelayReqInterval during replay: it asks
+// every few milliseconds, so that it always has a request waiting when a
+// recorded exchange completes.
+const askLog = -7
+
+// nullServo never steers: the replay's clock is the capture's, which
+// nobody can adjust. It reports Locked so that the port reaches SLAVE,
+// like linuxptp's nullf servo.
+type nullServo struct{}
+
+func (nullServo) Sample(int64, int64) (float64, servo.State) { return 0, servo.Locked }
+func (nullServo) SetSyncInterval(float64)                    {}
+func (nullServo) Reset()                                     {}
+
+// exchange is one recorded Delay_Req and its Delay_Resp.
+type exchange struct {
+	t3       int64
+	resp     []byte
+	respTime int64
+}
+
+// event is something to deliver at a time: a capture message or a
+// rewritten Delay_Resp.
+type event struct {
+	at  int64
+	seq int
+	msg []byte
+	ex  *exchange // a recorded exchange to answer with, instead of msg
+}
+
+type events []event
+
+func (q events) Len() int { return len(q) }
+func (q events) Less(i, j int) bool {
+	if q[i].at != q[j].at {
+		return q[i].at < q[j].at
+	}
+	return q[i].seq < q[j].seq
+}
+func (q events) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *events) Push(x any)   { *q = append(*q, x.(event)) }
+func (q *events) Pop() any {
+	old := *q
+	e := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return e
+}
+
+// File replays the capture at path through a slave-only E2E client in
+// domain.
+func File(path string, domain uint8) (*Result, error) {
+	r, err := capture.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	// Read the capture: the client whose exchanges we borrow is the first
+	// Delay_Req sender; everything else is the far side.
+	var (
+		pkt    capture.Packet
+		client ptp.PortIdentity
+		haveCl bool
+		reqs   = map[uint16]int64{}
+		q      events
+		seq    int
+	)
+	for {
+		err := r.Next(&pkt)
+		if err == io.EOF {
+			break
+		}
+		if err != nil && !errors.Is(err, capture.ErrTruncatedFile) {
+			return nil, err
+		}
+		if err != nil {
+			break
+		}
+		p, err := ptp.Decode(pkt.Payload)
+		if err != nil || p.Hdr().DomainNumber != domain {
+			continue
+		}
+		at := pkt.Time.UnixNano()
+		h := p.Hdr()
+		switch m := p.(type) {
+		case *ptp.DelayReq:
+			if !haveCl {
+				client, haveCl = h.SourcePortIdentity, true
+			}
+			if h.SourcePortIdentity == client {
+				reqs[h.SequenceID] = at
+			}
+			continue
+		case *ptp.DelayResp:
+			if haveCl && m.RequestingPortIdentity == client {
+				if t3, ok := reqs[h.SequenceID]; ok {
+					b, _ := m.MarshalBinary()
+					seq++
+					q = append(q, event{at: at, seq: seq, ex: &exchange{t3: t3, resp: b, respTime: at}})
+				}
+				continue
+			}
+		}
+		seq++
+		b := make([]byte, h.MessageLength)
+		copy(b, pkt.Payload)
+		q = append(q, event{at: at, seq: seq, msg: b})
+	}
+	heap.Init(&q)
+	return run(q, domain)
+}
+
+func run(q events, domain uint8) (*Result, error) {
+	id := ptp.ClockIdentity{0x02, 0x52, 0x4f, 0xff, 0xfe, 0x4b, 0x4f, 0x01} // "ROKO"
+	cc := engine.DefaultClockConfig(id)
+	cc.SlaveOnly = true
+	cc.DomainNumber = domain
+	cc.SpikeLimit = 0 // compare raw measurements
+	pc := engine.DefaultPortConfig("replay")
+	pc.LogAnnounceInterval = 0
+	pc.DelayFilterLength = 1 // each exchange's own delay, as the analyser uses
+	pc.LogMinDelayReqInterval = askLog
+	clk, err := engine.NewClock(cc, []engine.PortConfig{pc}, nullServo{}, 1)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{}
+	if q.Len() == 0 {
+		return nil, fmt.Errorf("replay: no messages in domain %d", domain)
+	}
+	var (
+		lastReq uint16 // the engine's latest Delay_Req
+		haveReq bool
+		now     = q[0].at
+		scratch []byte
+	)
+	apply := func(acts []engine.Action) {
+		for _, a := range acts {
+			switch a.Kind {
+			case engine.Send:
+				if a.MessageType == ptp.MessageDelayReq {
+					var req ptp.DelayReq
+					if req.UnmarshalBinary(a.Msg) == nil {
+						lastReq, haveReq = req.SequenceID, true
+					}
+				}
+				// A slave-only clock's other sends go nowhere.
+			case engine.Log:
+				res.Logs = append(res.Logs, a.Log.String())
+				if a.Log.Kind == engine.LogOffset {
+					res.Samples = append(res.Samples, Sample{IngressTime: clk.TimeStatus().IngressTime, Offset: a.Log.Offset, PathDelay: a.Log.PathDelay})
+				}
+			}
+		}
+	}
+	apply(clk.Start(now))
+	for q.Len() > 0 {
+		e := heap.Pop(&q).(event)
+		for d := clk.Deadline(); d != 0 && d <= e.at; d = clk.Deadline() {
+			now = d
+			apply(clk.Tick(now))
+		}
+		now = e.at
+		if e.ex == nil {
+			apply(clk.Receive(0, e.msg, e.at, engine.Addr{}, now))
+			continue
+		}
+		// A recorded exchange completes: it answers the engine's latest
+		// request, as if that request had left when the recorded one did.
+		if !haveReq {
+			res.Unanswered++
+			continue
+		}
+		var resp ptp.DelayResp
+		if resp.UnmarshalBinary(e.ex.resp) != nil {
+			continue
+		}
+		apply(clk.TxTimestamp(0, ptp.MessageDelayReq, lastReq, e.ex.t3, now))
+		resp.SequenceID = lastReq
+		resp.RequestingPortIdentity = ptp.PortIdentity{ClockIdentity: id, PortNumber: 1}
+		resp.LogMessageInterval = askLog // keep the engine asking often
+		scratch, _ = resp.AppendBinary(scratch[:0])
+		haveReq = false
+		apply(clk.Receive(0, scratch, now, engine.Addr{}, now))
+	}
+	res.State = clk.Port(0).State()
+	res.Grandmaster = clk.ParentDS().GrandmasterIdentity
+	return res, nil
+}
