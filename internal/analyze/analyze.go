@@ -143,6 +143,7 @@ type Report struct {
 	// latest path delay
 	lastMaster map[uint8]portKey
 	delayOf    map[portKey]float64
+	nrr        map[pairKey]nrrRec
 
 	// OnOffset, when set, receives every offset sample: the master, the
 	// capture time of its Sync, and the offset and path delay used (ns).
@@ -198,7 +199,7 @@ func File(path string) (*Report, error) {
 func New(name string) *Report {
 	return &Report{File: name, ports: map[portKey]*Port{}, lastSync: map[portKey]lastSync{},
 		delayReq: map[reqKey]delayReqRec{}, pdelay: map[reqKey]pdelayRec{}, domainGM: map[uint8]string{},
-		lastMaster: map[uint8]portKey{}, delayOf: map[portKey]float64{}}
+		lastMaster: map[uint8]portKey{}, delayOf: map[portKey]float64{}, nrr: map[pairKey]nrrRec{}}
 }
 
 // Read consumes a capture. A truncated file ends the analysis with what was
@@ -374,7 +375,10 @@ func (rep *Report) syncDone(p *Port, me portKey, t1c, t2 int64) {
 	}
 }
 
-// pdelayDone completes a peer delay exchange.
+// pdelayDone completes a peer delay exchange: meanLinkDelay =
+// ((t4 − t1)·r − (t3 − t2) − corrections) / 2 (IEEE 1588-2019 11.4.2), with
+// the neighborRateRatio r measured from this pair's successive responses
+// (t3 on the responder's clock against t4 on ours), 1 until there are two.
 func (rep *Report) pdelayDone(k reqKey, r pdelayRec, fupCorr int64) {
 	delete(rep.pdelay, k)
 	var delay float64
@@ -382,7 +386,15 @@ func (rep *Report) pdelayDone(k reqKey, r pdelayRec, fupCorr int64) {
 		// One-step: the turnaround is in the correction.
 		delay = float64((r.t4-r.t1)-r.corr) / 2
 	} else {
-		delay = float64((r.t4-r.t1)-(r.t3-r.t2)-r.corr-fupCorr) / 2
+		pair := pairKey{k.domain, k.id, r.resp.id}
+		nrr := 1.0
+		if prev, ok := rep.nrr[pair]; ok && r.t4 > prev.t4 && r.t3 > prev.t3 {
+			nrr = float64(r.t3-prev.t3) / float64(r.t4-prev.t4)
+		}
+		if len(rep.nrr) < MaxPorts {
+			rep.nrr[pair] = nrrRec{t3: r.t3, t4: r.t4}
+		}
+		delay = (float64(r.t4-r.t1)*nrr - float64(r.t3-r.t2) - float64(r.corr+fupCorr)) / 2
 	}
 	if p := rep.ports[r.resp]; p != nil {
 		p.PathDelay.add(delay)
@@ -394,6 +406,15 @@ func (rep *Report) pdelayDone(k reqKey, r pdelayRec, fupCorr int64) {
 		}
 	}
 }
+
+// pairKey names a requester and a responder of peer delay exchanges.
+type pairKey struct {
+	domain    uint8
+	req, resp ptp.PortIdentity
+}
+
+// nrrRec is a pair's last response timestamps, for neighborRateRatio.
+type nrrRec struct{ t3, t4 int64 }
 
 func (rep *Report) announce(frame int, t time.Time, p *Port, a *ptp.Announce) {
 	gm := a.GrandmasterIdentity.String()

@@ -16,6 +16,7 @@ package replay
 
 import (
 	"container/heap"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -58,11 +59,15 @@ func (nullServo) Sample(int64, int64) (float64, servo.State) { return 0, servo.L
 func (nullServo) SetSyncInterval(float64)                    {}
 func (nullServo) Reset()                                     {}
 
-// exchange is one recorded Delay_Req and its Delay_Resp.
+// exchange is one recorded request and its answer: a Delay_Req (sent at
+// t3) and its Delay_Resp, or a Pdelay_Req (sent at t3, standing for t1),
+// its Pdelay_Resp and Pdelay_Resp_Follow_Up.
 type exchange struct {
 	t3       int64
 	resp     []byte
 	respTime int64
+	fup      []byte
+	fupTime  int64
 }
 
 // event is something to deliver at a time: a capture message or a
@@ -92,70 +97,114 @@ func (q *events) Pop() any {
 	return e
 }
 
-// File replays the capture at path through a slave-only E2E client in
-// domain.
+// File replays the capture at path through a slave-only client in domain:
+// E2E when the capture's client used Delay_Req, P2P when it used
+// Pdelay_Req.
 func File(path string, domain uint8) (*Result, error) {
 	r, err := capture.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
-	// Read the capture: the client whose exchanges we borrow is the first
-	// Delay_Req sender; everything else is the far side.
-	var (
-		pkt    capture.Packet
-		client ptp.PortIdentity
-		haveCl bool
-		reqs   = map[uint16]int64{}
-		q      events
-		seq    int
-	)
+	type rec struct {
+		at  int64
+		msg []byte
+		p   ptp.Packet
+	}
+	var recs []rec
+	masters := map[ptp.PortIdentity]bool{}
+	var pkt capture.Packet
 	for {
 		err := r.Next(&pkt)
-		if err == io.EOF {
-			break
-		}
-		if err != nil && !errors.Is(err, capture.ErrTruncatedFile) {
+		if err != nil {
+			if err == io.EOF || errors.Is(err, capture.ErrTruncatedFile) {
+				break
+			}
 			return nil, err
 		}
-		if err != nil {
-			break
-		}
-		p, err := ptp.Decode(pkt.Payload)
+		b := append([]byte(nil), pkt.Payload...)
+		p, err := ptp.Decode(b)
 		if err != nil || p.Hdr().DomainNumber != domain {
 			continue
 		}
-		at := pkt.Time.UnixNano()
-		h := p.Hdr()
-		switch m := p.(type) {
-		case *ptp.DelayReq:
-			if !haveCl {
-				client, haveCl = h.SourcePortIdentity, true
+		if p.Type() == ptp.MessageSync {
+			masters[p.Hdr().SourcePortIdentity] = true
+		}
+		recs = append(recs, rec{at: pkt.Time.UnixNano(), msg: b[:p.Hdr().MessageLength], p: p})
+	}
+	// The client whose exchanges we borrow: the first sender of a delay
+	// request that sends no Sync.
+	var client ptp.PortIdentity
+	p2p, found := false, false
+	for _, x := range recs {
+		h := x.p.Hdr()
+		if (x.p.Type() == ptp.MessageDelayReq || x.p.Type() == ptp.MessagePdelayReq) && !masters[h.SourcePortIdentity] {
+			client, p2p, found = h.SourcePortIdentity, x.p.Type() == ptp.MessagePdelayReq, true
+			break
+		}
+	}
+	var (
+		q     events
+		seq   int
+		reqs  = map[uint16]int64{}
+		presp = map[uint16]*exchange{}
+	)
+	push := func(e event) {
+		seq++
+		e.seq = seq
+		q = append(q, e)
+	}
+	for _, x := range recs {
+		h := x.p.Hdr()
+		fromClient := found && h.SourcePortIdentity == client
+		switch m := x.p.(type) {
+		case *ptp.DelayReq, *ptp.PdelayReq:
+			if fromClient {
+				reqs[h.SequenceID] = x.at
+				continue
 			}
-			if h.SourcePortIdentity == client {
-				reqs[h.SequenceID] = at
+		case *ptp.PdelayResp, *ptp.PdelayRespFollowUp:
+			if fromClient {
+				continue // the client's answers to the master are ours to give
 			}
-			continue
+			var req ptp.PortIdentity
+			if pr, ok := m.(*ptp.PdelayResp); ok {
+				req = pr.RequestingPortIdentity
+			} else {
+				req = m.(*ptp.PdelayRespFollowUp).RequestingPortIdentity
+			}
+			if found && req == client {
+				t1, ok := reqs[h.SequenceID]
+				if !ok {
+					continue
+				}
+				if pr, ok := m.(*ptp.PdelayResp); ok {
+					ex := &exchange{t3: t1, resp: x.msg, respTime: x.at}
+					presp[h.SequenceID] = ex
+					if !pr.Flags.Has(ptp.FlagTwoStep) {
+						push(event{at: x.at, ex: ex})
+					}
+				} else if ex := presp[h.SequenceID]; ex != nil {
+					ex.fup, ex.fupTime = x.msg, x.at
+					push(event{at: x.at, ex: ex})
+				}
+				continue
+			}
 		case *ptp.DelayResp:
-			if haveCl && m.RequestingPortIdentity == client {
+			if found && m.RequestingPortIdentity == client {
 				if t3, ok := reqs[h.SequenceID]; ok {
-					b, _ := m.MarshalBinary()
-					seq++
-					q = append(q, event{at: at, seq: seq, ex: &exchange{t3: t3, resp: b, respTime: at}})
+					push(event{at: x.at, ex: &exchange{t3: t3, resp: x.msg, respTime: x.at}})
 				}
 				continue
 			}
 		}
-		seq++
-		b := make([]byte, h.MessageLength)
-		copy(b, pkt.Payload)
-		q = append(q, event{at: at, seq: seq, msg: b})
+		push(event{at: x.at, msg: x.msg})
 	}
 	heap.Init(&q)
-	return run(q, domain)
+	return run(q, domain, p2p)
 }
 
-func run(q events, domain uint8) (*Result, error) {
+func run(q events, domain uint8, p2p bool) (*Result, error) {
 	id := ptp.ClockIdentity{0x02, 0x52, 0x4f, 0xff, 0xfe, 0x4b, 0x4f, 0x01} // "ROKO"
 	cc := engine.DefaultClockConfig(id)
 	cc.SlaveOnly = true
@@ -165,6 +214,10 @@ func run(q events, domain uint8) (*Result, error) {
 	pc.LogAnnounceInterval = 0
 	pc.DelayFilterLength = 1 // each exchange's own delay, as the analyser uses
 	pc.LogMinDelayReqInterval = askLog
+	pc.LogMinPdelayReqInterval = askLog
+	if p2p {
+		pc.DelayMechanism = ptp.DelayMechanismP2P
+	}
 	clk, err := engine.NewClock(cc, []engine.PortConfig{pc}, nullServo{}, 1)
 	if err != nil {
 		return nil, err
@@ -183,10 +236,9 @@ func run(q events, domain uint8) (*Result, error) {
 		for _, a := range acts {
 			switch a.Kind {
 			case engine.Send:
-				if a.MessageType == ptp.MessageDelayReq {
-					var req ptp.DelayReq
-					if req.UnmarshalBinary(a.Msg) == nil {
-						lastReq, haveReq = req.SequenceID, true
+				if a.MessageType == ptp.MessageDelayReq || a.MessageType == ptp.MessagePdelayReq {
+					if h, err := ptp.PeekMessageType(a.Msg); err == nil && h == a.MessageType {
+						lastReq, haveReq = binary.BigEndian.Uint16(a.Msg[30:32]), true
 					}
 				}
 				// A slave-only clock's other sends go nowhere.
@@ -216,17 +268,39 @@ func run(q events, domain uint8) (*Result, error) {
 			res.Unanswered++
 			continue
 		}
-		var resp ptp.DelayResp
+		me := ptp.PortIdentity{ClockIdentity: id, PortNumber: 1}
+		haveReq = false
+		if !p2p {
+			var resp ptp.DelayResp
+			if resp.UnmarshalBinary(e.ex.resp) != nil {
+				continue
+			}
+			apply(clk.TxTimestamp(0, ptp.MessageDelayReq, lastReq, e.ex.t3, now))
+			resp.SequenceID, resp.RequestingPortIdentity = lastReq, me
+			resp.LogMessageInterval = askLog // keep the engine asking often
+			scratch, _ = resp.AppendBinary(scratch[:0])
+			apply(clk.Receive(0, scratch, now, engine.Addr{}, now))
+			continue
+		}
+		// Peer delay: our request left when the recorded one did (t1);
+		// the answers arrive at their recorded times.
+		apply(clk.TxTimestamp(0, ptp.MessagePdelayReq, lastReq, e.ex.t3, now))
+		var resp ptp.PdelayResp
 		if resp.UnmarshalBinary(e.ex.resp) != nil {
 			continue
 		}
-		apply(clk.TxTimestamp(0, ptp.MessageDelayReq, lastReq, e.ex.t3, now))
-		resp.SequenceID = lastReq
-		resp.RequestingPortIdentity = ptp.PortIdentity{ClockIdentity: id, PortNumber: 1}
-		resp.LogMessageInterval = askLog // keep the engine asking often
+		resp.SequenceID, resp.RequestingPortIdentity = lastReq, me
 		scratch, _ = resp.AppendBinary(scratch[:0])
-		haveReq = false
-		apply(clk.Receive(0, scratch, now, engine.Addr{}, now))
+		apply(clk.Receive(0, scratch, e.ex.respTime, engine.Addr{}, now))
+		if e.ex.fup != nil {
+			var fup ptp.PdelayRespFollowUp
+			if fup.UnmarshalBinary(e.ex.fup) != nil {
+				continue
+			}
+			fup.SequenceID, fup.RequestingPortIdentity = lastReq, me
+			scratch, _ = fup.AppendBinary(scratch[:0])
+			apply(clk.Receive(0, scratch, e.ex.fupTime, engine.Addr{}, now))
+		}
 	}
 	res.State = clk.Port(0).State()
 	res.Grandmaster = clk.ParentDS().GrandmasterIdentity
