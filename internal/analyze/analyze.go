@@ -87,8 +87,10 @@ type Port struct {
 	// Sync.
 	SyncWithoutFollowUp int `json:"sync_without_follow_up"`
 	FollowUpWithoutSync int `json:"follow_up_without_sync"`
-	// Delay_Reqs this port sent that no Delay_Resp answered.
+	// Delay_Reqs this port sent that no Delay_Resp answered, and
+	// Delay_Resps it sent for requests the capture does not hold.
 	DelayReqUnanswered int `json:"delay_req_unanswered"`
+	DelayRespUnmatched int `json:"delay_resp_unmatched"`
 	// Grandmaster is the grandmaster its latest Announce names.
 	Grandmaster string   `json:"grandmaster,omitempty"`
 	Changes     []Change `json:"announce_changes,omitempty"`
@@ -315,6 +317,7 @@ func (rep *Report) Add(frame int, t time.Time, m ptp.Packet) {
 		k := reqKey{h.DomainNumber, v.RequestingPortIdentity, h.SequenceID}
 		req, ok := rep.delayReq[k]
 		if !ok {
+			p.DelayRespUnmatched++
 			break
 		}
 		delete(rep.delayReq, k)

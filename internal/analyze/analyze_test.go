@@ -80,6 +80,7 @@ func TestLinuxptpCaptures(t *testing.T) {
 			assert.Positive(t, gm.PathDelay.N)
 			for _, p := range rep.Ports {
 				assert.Zero(t, p.DelayReqUnanswered, p.Identity)
+				assert.Zero(t, p.DelayRespUnmatched, p.Identity)
 			}
 			assert.Empty(t, rep.GMChanges)
 			assert.Empty(t, rep.Problems)

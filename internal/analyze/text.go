@@ -41,6 +41,9 @@ func (rep *Report) WriteText(w io.Writer) {
 		if p.DelayReqUnanswered > 0 {
 			fmt.Fprintf(w, "  %d Delay_Req unanswered\n", p.DelayReqUnanswered)
 		}
+		if p.DelayRespUnmatched > 0 {
+			fmt.Fprintf(w, "  %d Delay_Resp for requests not in the capture\n", p.DelayRespUnmatched)
+		}
 		for _, s := range []struct {
 			name string
 			v    Series
