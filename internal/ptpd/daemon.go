@@ -174,6 +174,11 @@ func New(opt Options) (*Daemon, error) {
 	} else {
 		cc.Timestamping = ptp.TimestampingHardware
 	}
+	if mode == transport.OneStep {
+		// The NIC writes the transmit time into the Sync as it leaves:
+		// no Follow_Up, as ptp4l does with time_stamping onestep.
+		cc.TwoStep = false
+	}
 
 	nt := cfg.String("global", "network_transport")
 	for i, name := range ifaces {

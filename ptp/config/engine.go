@@ -84,6 +84,7 @@ func (c *Config) Engine(mac net.HardwareAddr) (engine.ClockConfig, []engine.Port
 		p.FaultResetInterval = int8(c.Int(name, "fault_reset_interval"))
 		p.LocalPriority = uint8(c.Int(name, "G.8275.portDS.localPriority"))
 		p.IgnoreTransportSpecific = c.Bool(name, "ignore_transport_specific")
+		p.CheckFupSync = c.Bool(g, "check_fup_sync")
 		if ts := c.Int(name, "transportSpecific"); ts != 0 {
 			cc.MajorSdoID = uint8(ts)
 		}

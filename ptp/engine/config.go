@@ -98,6 +98,9 @@ type PortConfig struct {
 	LocalPriority uint8
 	// IgnoreTransportSpecific is ignore_transport_specific.
 	IgnoreTransportSpecific bool
+	// CheckFupSync is check_fup_sync: a Follow_Up that arrives before its
+	// Sync is used only if the Sync's receive timestamp is the earlier one.
+	CheckFupSync bool
 }
 
 // FaultResetASAP is fault_reset_interval's "ASAP".

@@ -118,3 +118,42 @@ func TestMalformedAndForeignDomainCounted(t *testing.T) {
 	assert.EqualValues(t, 1, cl.clk.Stats.WrongDomain)
 	assert.True(t, following(cl, gm))
 }
+
+// TestCheckFupSync: a Follow_Up that arrives before its Sync is used
+// normally; with check_fup_sync it is used only when the receive times say
+// the Sync came first, and otherwise the pair is rejected.
+func TestCheckFupSync(t *testing.T) {
+	for _, check := range []bool{false, true} {
+		n := newNetwork(t)
+		seg := &segment{}
+		gm := n.addNode("gm", gmConfig(1), []PortConfig{fastPort("gm0")}, &testPI{stepLimit: 20_000}, 0, 0)
+		pc := fastPort("cl0")
+		pc.CheckFupSync = check
+		cl := n.addNode("cl", clientConfig(2), []PortConfig{pc}, &testPI{stepLimit: 20_000}, 0, 0)
+		n.attach(seg, gm, 0, 2000, 2000)
+		n.attach(seg, cl, 0, 2000, 2000)
+		n.start()
+		n.run(30*sec, sec, nil)
+		require.True(t, following(cl, gm))
+		// From now on the grandmaster's own Syncs stay home; we send a
+		// Follow_Up first and its Sync 1 ms later.
+		gm.mute = map[ptp.MessageType]bool{ptp.MessageSync: true, ptp.MessageFollowUp: true}
+		p := cl.clk.Port(0)
+		before := p.Stats.Rejected
+		src := gm.clk.Port(0).Identity()
+		seq := gm.clk.Port(0).seqSync + 100
+		f := &ptp.FollowUp{PreciseOriginTimestamp: ptp.TimestampFromNanoseconds(gm.sim.local(n.now))}
+		f.VersionPTP, f.DomainNumber, f.SourcePortIdentity, f.SequenceID = 2, 24, src, seq
+		s := &ptp.Sync{}
+		s.VersionPTP, s.DomainNumber, s.SourcePortIdentity, s.SequenceID = 2, 24, src, seq
+		s.Flags = ptp.FlagTwoStep
+		n.inject(seg, n.now+ms, encode(t, f))
+		n.inject(seg, n.now+2*ms, encode(t, s))
+		n.run(n.now+10*ms, ms, nil)
+		if check {
+			assert.Equal(t, before+1, p.Stats.Rejected, "check_fup_sync: the Sync came after its Follow_Up")
+		} else {
+			assert.Equal(t, before, p.Stats.Rejected, "without it the pair is used")
+		}
+	}
+}

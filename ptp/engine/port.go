@@ -109,6 +109,7 @@ type pendingFollowUp struct {
 	src   ptp.PortIdentity
 	t1    int64
 	corr  int64
+	rx    int64 // when it arrived (check_fup_sync)
 }
 
 type lastSync struct {
@@ -465,7 +466,7 @@ func (p *Port) receive(pk ptp.Packet, rx int64, from Addr, now int64) {
 	case *ptp.Sync:
 		p.receiveSync(m, rx, now)
 	case *ptp.FollowUp:
-		p.receiveFollowUp(m, now)
+		p.receiveFollowUp(m, rx, now)
 	case *ptp.DelayReq:
 		p.receiveDelayReq(m, rx, from)
 	case *ptp.DelayResp:
@@ -537,6 +538,13 @@ func (p *Port) receiveSync(s *ptp.Sync, rx, now int64) {
 	}
 	if p.fup.valid && p.fup.seq == s.SequenceID && p.fup.src == s.SourcePortIdentity {
 		p.fup.valid = false
+		// check_fup_sync: a Follow_Up is taken before its Sync only if
+		// the receive times say the Sync really came first (the stack
+		// reordered them); otherwise the pair is not trusted.
+		if p.cfg.CheckFupSync && p.fup.rx != 0 && rx > p.fup.rx {
+			p.Stats.Rejected++
+			return
+		}
 		p.sample(p.fup.t1, corr+p.fup.corr, rx, now)
 		return
 	}
@@ -546,7 +554,7 @@ func (p *Port) receiveSync(s *ptp.Sync, rx, now int64) {
 	p.sync = pendingSync{valid: true, seq: s.SequenceID, src: s.SourcePortIdentity, t2: rx, corr: corr}
 }
 
-func (p *Port) receiveFollowUp(f *ptp.FollowUp, now int64) {
+func (p *Port) receiveFollowUp(f *ptp.FollowUp, rx, now int64) {
 	if !p.fromParent(&f.Header) {
 		return
 	}
@@ -558,7 +566,7 @@ func (p *Port) receiveFollowUp(f *ptp.FollowUp, now int64) {
 		return
 	}
 	p.Stats.SyncMismatch++
-	p.fup = pendingFollowUp{valid: true, seq: f.SequenceID, src: f.SourcePortIdentity, t1: t1, corr: corr}
+	p.fup = pendingFollowUp{valid: true, seq: f.SequenceID, src: f.SourcePortIdentity, t1: t1, corr: corr, rx: rx}
 }
 
 // sample completes one Sync measurement: t1 and its corrections, t2.
