@@ -95,6 +95,8 @@ type network struct {
 	nodes []*node
 	// timer bookkeeping: one scheduled wake-up per node at a time
 	wake map[*node]int64
+	// oneStepNIC stamps one-step Syncs on the way out, as hardware does.
+	oneStepNIC bool
 	// noise is the RMS of white noise on every timestamp, ns (0: exact).
 	noise float64
 	rng   *rand.Rand
@@ -151,6 +153,16 @@ func (n *network) apply(nd *node, acts []Action) {
 			}
 			from := nd.ports[a.Port]
 			msg := append([]byte(nil), a.Msg...)
+			// A one-step NIC writes the transmit time into a Sync without
+			// the twoStep flag as it leaves.
+			if n.oneStepNIC && a.MessageType == ptp.MessageSync && len(msg) >= ptp.SyncLen && msg[6]&0x02 == 0 {
+				ts := ptp.TimestampFromNanoseconds(nd.sim.local(n.now))
+				var s ptp.Sync
+				if s.UnmarshalBinary(msg) == nil {
+					s.OriginTimestamp = ts
+					msg, _ = s.MarshalBinary()
+				}
+			}
 			if nd.mute[a.MessageType] {
 				msg = nil
 			}

@@ -196,3 +196,28 @@ func TestGrandmasterAndThreeClientsRealServo(t *testing.T) {
 		assert.Less(t, rms, 3.0, "client %d", i+1)
 	}
 }
+
+// TestOneStepMaster: a grandmaster without twoStepFlag sends Syncs that the
+// NIC stamps as they leave, and no Follow_Up; the client takes the Sync's
+// own originTimestamp and converges.
+func TestOneStepMaster(t *testing.T) {
+	n := newNetwork(t)
+	n.oneStepNIC = true
+	cfg := gmConfig(1)
+	cfg.TwoStep = false
+	gm := n.addNode("gm", cfg, []PortConfig{fastPort("gm0")}, &testPI{}, 0, 0)
+	cl := n.addNode("cl", clientConfig(2), []PortConfig{fastPort("cl0")}, &testPI{stepLimit: 20_000}, 3e6, 20_000)
+	n.connect(gm, 0, cl, 0, 5000, 5000)
+	n.start()
+	var worst float64
+	n.run(40*sec, 100*ms, func() {
+		if n.now > 30*sec {
+			worst = math.Max(worst, math.Abs(trueError(cl, gm, n.now)))
+		}
+	})
+	assert.Equal(t, Slave, cl.clk.Port(0).State())
+	assert.Zero(t, gm.clk.Port(0).Stats.Tx[ptp.MessageFollowUp], "no Follow_Up")
+	assert.Positive(t, gm.clk.Port(0).Stats.Tx[ptp.MessageSync])
+	assert.Less(t, worst, 100.0, "true error, ns")
+	assert.Equal(t, 1, cl.sim.steps)
+}
