@@ -85,6 +85,9 @@ func (c *Config) Engine(mac net.HardwareAddr) (engine.ClockConfig, []engine.Port
 		p.LocalPriority = uint8(c.Int(name, "G.8275.portDS.localPriority"))
 		p.IgnoreTransportSpecific = c.Bool(name, "ignore_transport_specific")
 		p.CheckFupSync = c.Bool(g, "check_fup_sync")
+		p.MsgIntervalRequest = c.Bool(name, "msg_interval_request")
+		p.OperLogSyncInterval = int8(c.Int(name, "operLogSyncInterval"))
+		p.OperLogPdelayReqInterval = int8(c.Int(name, "operLogPdelayReqInterval"))
 		if ts := c.Int(name, "transportSpecific"); ts != 0 {
 			cc.MajorSdoID = uint8(ts)
 		}

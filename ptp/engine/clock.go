@@ -41,6 +41,9 @@ type Clock struct {
 	// reselect asks for a state decision after management changed the
 	// clock's own data set.
 	reselect bool
+	// servoState is the servo's last state, for the Locked → LockedStable
+	// transition that triggers an interval request.
+	servoState ServoState
 
 	acts  []Action
 	arena []byte
@@ -318,10 +321,19 @@ func (c *Clock) synchronize(p *Port, t2, offset, delay, now int64) {
 		c.log(LogRecord{Kind: LogOffset, Level: LevelInfo, Offset: offset, ServoState: ServoUnlocked, Freq: c.frequency, PathDelay: delay})
 		return
 	}
+	last := c.servoState
 	ppb, state := c.servo.Sample(offset, t2)
+	c.servoState = state
 	c.log(LogRecord{Kind: LogOffset, Level: LevelInfo, Offset: offset, ServoState: state, Freq: ppb, PathDelay: delay})
 	switch state {
 	case ServoUnlocked:
+		if p.requestedOper {
+			// Lost lock: back to the configured intervals, and ask the
+			// master for its initial Sync interval again.
+			p.requestedOper = false
+			p.logPdelayReqInterval = p.cfg.LogMinPdelayReqInterval
+			p.sendIntervalRequest(intervalSetInitial)
+		}
 		p.dispatch(EventSynchronizationFault, false, now)
 	case ServoJump:
 		c.frequency = ppb
@@ -334,6 +346,11 @@ func (c *Clock) synchronize(p *Port, t2, offset, delay, now int64) {
 	case ServoLocked, ServoLockedStable:
 		c.frequency = ppb
 		c.emit(Action{Kind: AdjustFrequency, Port: p.idx, PPB: ppb})
+		if state == ServoLockedStable && last == ServoLocked && p.cfg.MsgIntervalRequest && !p.requestedOper {
+			p.requestedOper = true
+			p.logPdelayReqInterval = p.cfg.OperLogPdelayReqInterval
+			p.sendIntervalRequest(p.cfg.OperLogSyncInterval)
+		}
 		p.dispatch(EventMasterClockSelected, false, now)
 	}
 }

@@ -98,6 +98,13 @@ type PortConfig struct {
 	LocalPriority uint8
 	// IgnoreTransportSpecific is ignore_transport_specific.
 	IgnoreTransportSpecific bool
+	// MsgIntervalRequest (msg_interval_request): once the servo is locked
+	// stable, ask the master for OperLogSyncInterval and switch to
+	// OperLogPdelayReqInterval (operLogSyncInterval,
+	// operLogPdelayReqInterval), as linuxptp does for 802.1AS.
+	MsgIntervalRequest       bool
+	OperLogSyncInterval      int8
+	OperLogPdelayReqInterval int8
 	// CheckFupSync is check_fup_sync: a Follow_Up that arrives before its
 	// Sync is used only if the Sync's receive timestamp is the earlier one.
 	CheckFupSync bool

@@ -67,9 +67,9 @@ func (c *Clock) PortDS(i int) ptp.PortDataSet {
 		LogMinDelayReqInterval:  p.logMinDelayReqInterval,
 		LogAnnounceInterval:     p.cfg.LogAnnounceInterval,
 		AnnounceReceiptTimeout:  p.cfg.AnnounceReceiptTimeout,
-		LogSyncInterval:         p.cfg.LogSyncInterval,
+		LogSyncInterval:         p.logSyncInterval,
 		DelayMechanism:          p.cfg.DelayMechanism,
-		LogMinPdelayReqInterval: p.cfg.LogMinPdelayReqInterval,
+		LogMinPdelayReqInterval: p.logPdelayReqInterval,
 		VersionNumber:           c.cfg.MinorVersionPTP<<4 | ptp.VersionPTP2,
 	}
 	if p.cfg.DelayMechanism == ptp.DelayMechanismP2P {

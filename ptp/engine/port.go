@@ -16,6 +16,14 @@ type Port struct {
 	state   State
 	machine *Machine
 	fm      bmca.ForeignMasters
+	// The Sync and Pdelay_Req intervals now in use: the configured ones,
+	// or what an interval request (msg_interval_request) changed them to.
+	logSyncInterval      int8
+	logPdelayReqInterval int8
+	// requestedOper: this port asked its master for operLogSyncInterval.
+	requestedOper bool
+	signalB       ptp.Signaling
+	seqSignaling  uint16
 	// syncInterval is the master's logSyncInterval the servo was last told
 	// of; haveSyncInterval is false until then.
 	syncInterval     int8
@@ -82,6 +90,8 @@ type PortStats struct {
 	// Spikes counts offsets set aside by the spike guard
 	// (ClockConfig.SpikeLimit).
 	Spikes uint64
+	// IntervalRequests counts message interval requests honoured.
+	IntervalRequests uint64
 }
 
 const (
@@ -151,7 +161,8 @@ func newPort(c *Clock, idx int, cfg PortConfig) (*Port, error) {
 	}
 	id := ptp.PortIdentity{ClockIdentity: c.cfg.ClockIdentity, PortNumber: uint16(idx + 1)}
 	p := &Port{c: c, idx: idx, cfg: cfg, id: id, state: Initializing, delay: f, nrr: 1,
-		logMinDelayReqInterval: cfg.LogMinDelayReqInterval}
+		logMinDelayReqInterval: cfg.LogMinDelayReqInterval,
+		logSyncInterval:        cfg.LogSyncInterval, logPdelayReqInterval: cfg.LogMinPdelayReqInterval}
 	p.fm = bmca.ForeignMasters{Receiver: id, LocalPriority: cfg.LocalPriority}
 	switch {
 	case cfg.NoopBMCA && cfg.MasterOnly:
@@ -331,7 +342,7 @@ func (p *Port) tick(now int64) {
 	}
 	if p.due(timerSyncTx, now) && p.state.IsMaster() {
 		p.sendSync()
-		p.timers[timerSyncTx] = now + logInterval(p.cfg.LogSyncInterval)
+		p.timers[timerSyncTx] = now + logInterval(p.logSyncInterval)
 	}
 	if p.due(timerDelayReq, now) && p.state.IsSlave() {
 		p.sendDelayReq()
@@ -339,7 +350,7 @@ func (p *Port) tick(now int64) {
 	}
 	if p.due(timerPdelayReq, now) {
 		p.sendPdelayReq()
-		p.timers[timerPdelayReq] = now + logInterval(p.cfg.LogMinPdelayReqInterval)
+		p.timers[timerPdelayReq] = now + logInterval(p.logPdelayReqInterval)
 	}
 }
 
@@ -381,7 +392,7 @@ func (p *Port) sendSync() {
 	if p.c.cfg.TwoStep {
 		flags = ptp.FlagTwoStep
 	}
-	p.header(&s.Header, p.seqSync, p.cfg.LogSyncInterval, flags)
+	p.header(&s.Header, p.seqSync, p.logSyncInterval, flags)
 	s.ControlField = ptp.ControlFieldFor(ptp.MessageSync)
 	s.OriginTimestamp = ptp.Timestamp{}
 	if p.c.send(p, s, DestPrimary, Addr{}) {
@@ -426,7 +437,7 @@ func (p *Port) txTimestamp(t ptp.MessageType, seq uint16, ts int64, now int64) {
 			return
 		}
 		f := &p.fupB
-		p.header(&f.Header, seq, p.cfg.LogSyncInterval, 0)
+		p.header(&f.Header, seq, p.logSyncInterval, 0)
 		f.ControlField = ptp.ControlFieldFor(ptp.MessageFollowUp)
 		f.PreciseOriginTimestamp = ptp.TimestampFromNanoseconds(ts)
 		f.TLVs.Reset()
@@ -477,7 +488,64 @@ func (p *Port) receive(pk ptp.Packet, rx int64, from Addr, now int64) {
 		p.receivePdelayResp(m, rx)
 	case *ptp.PdelayRespFollowUp:
 		p.receivePdelayRespFollowUp(m)
+	case *ptp.Signaling:
+		p.receiveSignaling(m)
 	}
+}
+
+// The message interval request TLV of IEEE 802.1AS (10.6.4.3): an
+// ORGANIZATION_EXTENSION with the 802.1 OUI and subtype 2, as linuxptp
+// sends it for msg_interval_request.
+var (
+	ieee8021OUI          = [3]byte{0x00, 0x80, 0xc2}
+	intervalReqSubtype   = [3]byte{0x00, 0x00, 0x02}
+	intervalNoChange     = int8(127) // keep the interval
+	intervalSetInitial   = int8(126) // go back to the configured interval
+	intervalRequestValue = 12        // octets after type and length
+)
+
+// setInterval applies one field of an interval request.
+func setInterval(current, requested, initial int8) int8 {
+	switch requested {
+	case intervalNoChange:
+		return current
+	case intervalSetInitial:
+		return initial
+	}
+	return requested
+}
+
+// receiveSignaling honours a message interval request from a port this
+// port is master to: the Sync and Pdelay_Req intervals change at once.
+func (p *Port) receiveSignaling(m *ptp.Signaling) {
+	for tlv := range m.TLVs.All() {
+		v := tlv.Value
+		if tlv.Type != ptp.TLVOrganizationExtension || len(v) < intervalRequestValue ||
+			[3]byte(v[0:3]) != ieee8021OUI || [3]byte(v[3:6]) != intervalReqSubtype {
+			continue
+		}
+		link, sync := int8(v[6]), int8(v[7])
+		p.logSyncInterval = setInterval(p.logSyncInterval, sync, p.cfg.LogSyncInterval)
+		p.logPdelayReqInterval = setInterval(p.logPdelayReqInterval, link, p.cfg.LogMinPdelayReqInterval)
+		p.Stats.IntervalRequests++
+	}
+}
+
+// sendIntervalRequest asks the master to send Syncs every 2^sync seconds
+// (and leaves the other intervals as they are).
+func (p *Port) sendIntervalRequest(sync int8) {
+	sg := &p.signalB
+	p.header(&sg.Header, p.seqSignaling, ptp.LogIntervalUnspecified, 0)
+	p.seqSignaling++
+	sg.ControlField = ptp.ControlFieldFor(ptp.MessageSignaling)
+	sg.TargetPortIdentity = ptp.PortIdentity{ClockIdentity: ptp.ClockIdentity{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, PortNumber: 0xffff}
+	sg.TLVs.Reset()
+	v := make([]byte, 0, intervalRequestValue)
+	v = append(v, ieee8021OUI[:]...)
+	v = append(v, intervalReqSubtype[:]...)
+	v = append(v, byte(intervalNoChange), byte(sync), byte(intervalNoChange), 0, 0, 0)
+	_ = sg.TLVs.AddRaw(ptp.TLVOrganizationExtension, v)
+	p.c.send(p, sg, DestPrimary, Addr{})
 }
 
 func (p *Port) receiveAnnounce(a *ptp.Announce, now int64) {

@@ -221,3 +221,28 @@ func TestOneStepMaster(t *testing.T) {
 	assert.Less(t, worst, 100.0, "true error, ns")
 	assert.Equal(t, 1, cl.sim.steps)
 }
+
+// TestMessageIntervalRequest: with msg_interval_request, a client whose
+// servo becomes locked-stable asks its master for operLogSyncInterval; the
+// master switches its Sync interval, and the client stays locked.
+func TestMessageIntervalRequest(t *testing.T) {
+	n := newNetwork(t)
+	gm := n.addNode("gm", gmConfig(1), []PortConfig{fastPort("gm0")}, &testPI{}, 0, 0)
+	pc := fastPort("cl0")
+	pc.MsgIntervalRequest = true
+	pc.OperLogSyncInterval = -1
+	pc.OperLogPdelayReqInterval = 2
+	scfg := servo.DefaultConfig()
+	scfg.OffsetThreshold, scfg.NumOffsetValues = 200, 10
+	sv, err := servo.NewPI(scfg, 0)
+	require.NoError(t, err)
+	cl := n.addNode("cl", clientConfig(2), []PortConfig{pc}, sv, 1e6, 10_000)
+	n.connect(gm, 0, cl, 0, 5000, 5000)
+	n.start()
+	n.run(60*sec, sec, nil)
+	assert.Equal(t, Slave, cl.clk.Port(0).State())
+	assert.EqualValues(t, 1, gm.clk.Port(0).Stats.IntervalRequests, "the master honoured one request")
+	assert.Equal(t, int8(-1), gm.clk.PortDS(0).LogSyncInterval, "and sends Syncs every 2^-1 s")
+	assert.Equal(t, int8(2), cl.clk.PortDS(0).LogMinPdelayReqInterval, "the client's Pdelay interval is the operational one")
+	assert.Less(t, math.Abs(trueError(cl, gm, n.now)), 100.0)
+}
