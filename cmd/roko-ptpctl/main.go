@@ -28,14 +28,22 @@ import (
 	"time"
 
 	"github.com/roko-network/roko-ptpd/internal/analyze"
+	"github.com/roko-network/roko-ptpd/internal/getopt"
+	"github.com/roko-network/roko-ptpd/internal/mgmt"
+	"github.com/roko-network/roko-ptpd/internal/monitor"
 	"github.com/roko-network/roko-ptpd/phc"
+	"github.com/roko-network/roko-ptpd/transport"
 )
 
 const usage = `usage: roko-ptpctl CLOCK COMMAND...
        roko-ptpctl analyze [--json] FILE...
+       roko-ptpctl monitor|accuracy|status [-s UDS] [-d DOMAIN] [--samples N] [--interval D] [--count N]
   CLOCK    /dev/ptpN, a network interface (its PHC), or CLOCK_REALTIME
   caps | tsinfo | get | cmp | freq [PPB] | adj SECONDS | pins
   analyze  what a capture (pcap or pcapng) says about PTP on its link
+  monitor  a row a second: offset, path delay, quality, stepsRemoved
+  accuracy N samples of offsetFromMaster: mean, standard deviation, verdict
+  status   time source, current offset, mean deviation, quality
 `
 
 func main() {
@@ -66,8 +74,11 @@ func run(args []string) error {
 		}
 		return nil
 	}
-	if args[0] == "analyze" {
+	switch args[0] {
+	case "analyze":
 		return analyzeCmd(args[1:], os.Stdout)
+	case "monitor", "accuracy", "status":
+		return monitorCmd(args[0], args[1:], os.Stdout)
 	}
 	name, cmds := args[0], args[1:]
 	// tsinfo needs no clock: an interface without a PHC can still be asked.
@@ -224,4 +235,78 @@ func analyzeCmd(args []string, w io.Writer) error {
 		}
 	}
 	return nil
+}
+
+// monitorCmd runs the operator guide's monitoring jobs against a daemon's
+// management socket.
+func monitorCmd(job string, args []string, w io.Writer) error {
+	uds, domain := transport.DefaultUDSAddress, uint8(0)
+	samples, count := 1000, 0
+	interval := 100 * time.Millisecond
+	if job == "monitor" {
+		interval = time.Second
+	}
+	if job == "status" {
+		samples = 10
+	}
+	err := getopt.Parse(args, getopt.Handlers{
+		WithArg: "sd",
+		Short: func(c byte, arg string) error {
+			switch c {
+			case 's':
+				uds = arg
+			case 'd':
+				v, err := strconv.ParseUint(arg, 10, 8)
+				if err != nil {
+					return fmt.Errorf("-d %q: not a domain number", arg)
+				}
+				domain = uint8(v)
+			default:
+				return getopt.Invalid(c)
+			}
+			return nil
+		},
+		Long: func(name, value string) error {
+			var err error
+			switch name {
+			case "samples":
+				samples, err = strconv.Atoi(value)
+			case "count":
+				count, err = strconv.Atoi(value)
+			case "interval":
+				interval, err = time.ParseDuration(value)
+			default:
+				return fmt.Errorf("unknown option --%s", name)
+			}
+			if err != nil {
+				return fmt.Errorf("--%s %q: %w", name, value, err)
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		return err
+	}
+	c, err := mgmt.Dial(uds, domain)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	switch job {
+	case "monitor":
+		return monitor.Monitor(w, c, interval, count, time.Now)
+	case "accuracy":
+		fmt.Fprintln(w, "Testing PTP Accuracy for ROKO Validator")
+		fmt.Fprintln(w, "========================================")
+		s, err := monitor.Accuracy(c, samples, interval)
+		if err != nil {
+			return err
+		}
+		monitor.WriteAccuracy(w, s)
+		if !s.Passed() {
+			return errors.New("accuracy test failed")
+		}
+		return nil
+	}
+	return monitor.Status(w, c, samples, interval)
 }

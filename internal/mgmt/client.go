@@ -112,3 +112,26 @@ func (c *Client) TimeProperties() (ptp.TimePropertiesDataSet, error) {
 	}
 	return tp, rs[0].Data(&tp)
 }
+
+// Current returns the daemon's currentDS.
+func (c *Client) Current() (ptp.CurrentDataSet, error) {
+	var cds ptp.CurrentDataSet
+	rs, err := c.Get(ptp.MIDCurrentDataSet)
+	if err != nil {
+		return cds, err
+	}
+	return cds, rs[0].Data(&cds)
+}
+
+// Port returns the first port's state and interface (PORT_PROPERTIES_NP).
+func (c *Client) Port() (ptp.PortState, string, error) {
+	rs, err := c.Get(ptp.MIDPortPropertiesNP)
+	if err != nil {
+		return 0, "", err
+	}
+	var pp ptp.PortPropertiesNP
+	if err := rs[0].Data(&pp); err != nil {
+		return 0, "", err
+	}
+	return pp.PortState, string(pp.Interface), nil
+}

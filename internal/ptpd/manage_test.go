@@ -2,6 +2,7 @@ package ptpd
 
 import (
 	"context"
+	"math"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -11,6 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/roko-network/roko-ptpd/internal/mgmt"
+	"github.com/roko-network/roko-ptpd/internal/monitor"
 	"github.com/roko-network/roko-ptpd/internal/testenv"
 	"github.com/roko-network/roko-ptpd/phc"
 	"github.com/roko-network/roko-ptpd/ptp"
@@ -161,4 +164,32 @@ func TestHostileManagement(t *testing.T) {
 	require.NoError(t, err)
 	assert.Less(t, e.Abs(), 100*time.Microsecond, "still synchronised after the flood")
 	assert.Equal(t, engine.Slave, state(t, cl))
+}
+
+// TestMonitorJobs: the operator guide's monitoring jobs read a running
+// roko-ptpd client over its socket.
+func TestMonitorJobs(t *testing.T) {
+	la, lb := pair(t)
+	gmClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "gm"})
+	require.NoError(t, err)
+	startDaemon(t, la, gmClock, "--priority1=1", "--serverOnly=1")
+	clClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "client", Offset: time.Millisecond})
+	require.NoError(t, err)
+	cl, _ := startDaemon(t, lb, clClock, "-s")
+	watchClient(t, cl, clClock, 0)
+
+	c, err := mgmt.Dial(udsPath(cl), 0)
+	require.NoError(t, err)
+	defer c.Close()
+	var out strings.Builder
+	require.NoError(t, monitor.Status(&out, c, 5, 50*time.Millisecond))
+	assert.Contains(t, out.String(), "Time Source: PTP ("+lb.Name+")")
+	assert.Regexp(t, regexp.MustCompile(`Current Offset: -?\d+\.\d ns`), out.String())
+	s, err := monitor.Accuracy(c, 20, 50*time.Millisecond)
+	require.NoError(t, err)
+	assert.Equal(t, 20, s.Samples)
+	assert.Less(t, math.Abs(s.Mean), 100_000.0, "software timestamps on veth: microseconds, in ns")
+	out.Reset()
+	require.NoError(t, monitor.Monitor(&out, c, 10*time.Millisecond, 3, time.Now))
+	assert.Equal(t, 5, strings.Count(out.String(), "\n"), "header, rule, three rows")
 }

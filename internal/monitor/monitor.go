@@ -1,0 +1,141 @@
+// Package monitor is the operator guide's monitoring jobs done right:
+// a live table of offset, path delay and quality, an accuracy test over N
+// samples, and a one-screen status, all read from a daemon's management
+// socket (ptp4l's or roko-ptpd's). pmc prints offsetFromMaster in
+// nanoseconds; the guide's script multiplied it by 1e9 again, so its
+// figures were a billion times too large. These read the data set itself.
+package monitor
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	"github.com/roko-network/roko-ptpd/ptp"
+)
+
+// Source reads the daemon's state.
+type Source interface {
+	// Current returns currentDS.
+	Current() (ptp.CurrentDataSet, error)
+	// Port returns the first port's state and interface name.
+	Port() (ptp.PortState, string, error)
+}
+
+// Quality grades an offset as the guide does: EXCELLENT under 100 ns, GOOD
+// under 500 ns, ACCEPTABLE under 1 µs, POOR beyond.
+func Quality(offsetNs float64) string {
+	switch a := math.Abs(offsetNs); {
+	case a < 100:
+		return "EXCELLENT"
+	case a < 500:
+		return "GOOD"
+	case a < 1000:
+		return "ACCEPTABLE"
+	}
+	return "POOR"
+}
+
+func ns(t ptp.TimeInterval) float64 { return float64(t) / 65536 }
+
+// Monitor prints a row every interval, count times (0: until the source
+// fails), in the guide's columns.
+func Monitor(w io.Writer, src Source, interval time.Duration, count int, now func() time.Time) error {
+	fmt.Fprintf(w, "%-20s %-15s %-15s %-12s %s\n", "Timestamp", "Offset (ns)", "Delay (ns)", "Quality", "Steps")
+	fmt.Fprintln(w, "--------------------------------------------------------------------------------")
+	for i := 0; count == 0 || i < count; i++ {
+		if i > 0 {
+			time.Sleep(interval)
+		}
+		cds, err := src.Current()
+		if err != nil {
+			return err
+		}
+		off, delay := ns(cds.OffsetFromMaster), ns(cds.MeanPathDelay)
+		fmt.Fprintf(w, "%-20s %-15.2f %-15.2f %-12s %d\n", now().Format("15:04:05"), off, delay, Quality(off), cds.StepsRemoved)
+	}
+	return nil
+}
+
+// Stats are the accuracy test's figures, ns.
+type Stats struct {
+	Samples                int
+	Mean, StdDev, Min, Max float64
+}
+
+// Passed is the guide's verdict: a standard deviation under 100 ns.
+func (s Stats) Passed() bool { return s.StdDev < 100 }
+
+// Accuracy takes n samples of offsetFromMaster, interval apart.
+func Accuracy(src Source, n int, interval time.Duration) (Stats, error) {
+	var s Stats
+	var sum, sumSq float64
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			time.Sleep(interval)
+		}
+		cds, err := src.Current()
+		if err != nil {
+			return s, err
+		}
+		v := ns(cds.OffsetFromMaster)
+		if i == 0 || v < s.Min {
+			s.Min = v
+		}
+		if i == 0 || v > s.Max {
+			s.Max = v
+		}
+		sum += v
+		sumSq += v * v
+		s.Samples++
+	}
+	if s.Samples > 0 {
+		s.Mean = sum / float64(s.Samples)
+	}
+	if s.Samples > 1 {
+		// The sample standard deviation, as the guide's awk computes it.
+		s.StdDev = math.Sqrt(math.Max(0, (sumSq-sum*sum/float64(s.Samples))/float64(s.Samples-1)))
+	}
+	return s, nil
+}
+
+// WriteAccuracy prints the guide's report.
+func WriteAccuracy(w io.Writer, s Stats) {
+	fmt.Fprintf(w, "Samples: %d\nMean offset: %.1f ns\nStd deviation: %.1f ns\nMin offset: %.1f ns\nMax offset: %.1f ns\n",
+		s.Samples, s.Mean, s.StdDev, s.Min, s.Max)
+	if s.Passed() {
+		fmt.Fprintln(w, "\nPASSED: Suitable for ROKO validator")
+	} else {
+		fmt.Fprintln(w, "\nFAILED: Improve PTP configuration")
+	}
+}
+
+// Status prints the guide's roko-node time status lines from n samples
+// taken interval apart: the current offset, the mean absolute offset
+// ("mean deviation") and the grade of the latter.
+func Status(w io.Writer, src Source, n int, interval time.Duration) error {
+	st, iface, err := src.Port()
+	if err != nil {
+		return err
+	}
+	var sumAbs, last float64
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			time.Sleep(interval)
+		}
+		cds, err := src.Current()
+		if err != nil {
+			return err
+		}
+		last = ns(cds.OffsetFromMaster)
+		sumAbs += math.Abs(last)
+	}
+	source := fmt.Sprintf("PTP (%s)", iface)
+	if st != ptp.PortStateSlave {
+		source = fmt.Sprintf("PTP (%s, port %s, not synchronised to a master)", iface, st)
+	}
+	mean := sumAbs / float64(max(n, 1))
+	fmt.Fprintf(w, "Time Source: %s\nCurrent Offset: %.1f ns\nMean Deviation: %.1f ns\nSync Quality: %s\n", source, last, mean, Quality(mean))
+	return nil
+}
