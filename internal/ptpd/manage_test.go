@@ -193,3 +193,37 @@ func TestMonitorJobs(t *testing.T) {
 	require.NoError(t, monitor.Monitor(&out, c, 10*time.Millisecond, 3, time.Now))
 	assert.Equal(t, 5, strings.Count(out.String(), "\n"), "header, rule, three rows")
 }
+
+// TestPMCOverNetwork: linuxptp's pmc -4 from another namespace reads our
+// grandmaster over UDP; SET is refused over the network unless
+// allow_network_set.
+func TestPMCOverNetwork(t *testing.T) {
+	pmc := testenv.RequireCommand(t, "pmc", "linuxptp")
+	la, lb := pair(t)
+	gmClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "gm"})
+	require.NoError(t, err)
+	gm, _ := startDaemon(t, la, gmClock, "--priority1=1", "--serverOnly=1", "--domainNumber=24")
+	var id string
+	gm.Do(context.Background(), func(e *engine.Clock) { id = e.DefaultDS().ClockIdentity.String() })
+	run := func(cmds ...string) string {
+		c := lb.NS.Command(pmc, append([]string{"-4", "-i", lb.Name, "-b", "1", "-d", "24", "-t", "0"}, cmds...)...)
+		out, err := c.CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		return string(out)
+	}
+	var out string
+	for i := 0; i < 20; i++ { // until the daemon is up and answering
+		out = run("GET DEFAULT_DATA_SET")
+		if strings.Contains(out, "RESPONSE MANAGEMENT DEFAULT_DATA_SET") {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	assert.Regexp(t, regexp.MustCompile(regexp.QuoteMeta(id)+`-1 seq \d+ RESPONSE MANAGEMENT DEFAULT_DATA_SET`), out, "answered from port 1")
+	assert.Regexp(t, regexp.MustCompile(`priority1\s+1`), out)
+	out = run("SET PRIORITY2 9")
+	assert.Contains(t, out, "MANAGEMENT_ERROR_STATUS", "SET over the network is refused by default")
+	var p2 uint8
+	gm.Do(context.Background(), func(e *engine.Clock) { p2 = e.DefaultDS().Priority2 })
+	assert.Equal(t, uint8(128), p2)
+}

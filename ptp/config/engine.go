@@ -55,6 +55,7 @@ func (c *Config) Engine(mac net.HardwareAddr) (engine.ClockConfig, []engine.Port
 	cc.FirstStepThreshold = int64(c.Float(g, "first_step_threshold") * float64(time.Second))
 	cc.StepThreshold = int64(c.Float(g, "step_threshold") * float64(time.Second))
 	cc.MinorVersionPTP = uint8(c.Int(g, "ptp_minor_version"))
+	cc.NetworkManagementSet = c.Bool(g, "allow_network_set")
 
 	ifaces := c.Interfaces()
 	if len(ifaces) == 0 {

@@ -227,6 +227,8 @@ var options = []Option{
 	// The virtual clock (package phc) in place of a PHC: for machines
 	// without PTP hardware, tests and the demo.
 	ext(in("virtual_clock", Global, "0", 0, 1)),
+	// Management SET and COMMAND from the network (GET is always answered).
+	ext(in("allow_network_set", Global, "0", 0, 1)),
 	ext(fl("virtual_clock_offset", Global, "0.0", -1e9, 1e9)),
 	ext(fl("virtual_clock_frequency", Global, "0.0", -1e8, 1e8)),
 }

@@ -51,6 +51,11 @@ type ClockConfig struct {
 	SpikeTolerance int
 	// Timestamping is reported in PORT_PROPERTIES_NP.
 	Timestamping ptp.Timestamping
+	// NetworkManagementSet allows SET and COMMAND in management messages
+	// from the network (roko-ptpd's allow_network_set); GETs are always
+	// answered. The UNIX socket is governed by uds_address and
+	// uds_ro_address instead.
+	NetworkManagementSet bool
 }
 
 // DefaultClockConfig returns linuxptp's defaults for identity id.

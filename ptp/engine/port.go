@@ -490,6 +490,17 @@ func (p *Port) receive(pk ptp.Packet, rx int64, from Addr, now int64) {
 		p.receivePdelayRespFollowUp(m)
 	case *ptp.Signaling:
 		p.receiveSignaling(m)
+	case *ptp.Management:
+		p.receiveManagement(m)
+	}
+}
+
+// receiveManagement answers network management (pmc -4/-6/-2) as ptp4l
+// does, on the port's primary destination. SET and COMMAND are refused
+// unless the configuration allows them over the network.
+func (p *Port) receiveManagement(m *ptp.Management) {
+	for _, r := range p.c.manage(m, Via{Port: p.idx, ReadOnly: !p.c.cfg.NetworkManagementSet}) {
+		p.c.send(p, r, DestPrimary, Addr{})
 	}
 }
 
