@@ -6,6 +6,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -25,9 +26,9 @@ const usage = `usage: roko-pmc [options] [commands]
 
  Network Transport
 
- -2        IEEE 802.3 (not supported yet)
- -4        UDP IPV4 (not supported yet)
- -6        UDP IPV6 (not supported yet)
+ -2        IEEE 802.3
+ -4        UDP IPV4 (default)
+ -6        UDP IPV6
  -u        UDS local
 
  Other Options
@@ -56,6 +57,8 @@ type options struct {
 	transportSp   uint8
 	zeroLength    bool
 	json          bool
+	network       byte   // '2', '4' or '6': network management; 0 with -u
+	iface         string // -i
 	commands      []string
 	help, version bool
 }
@@ -75,7 +78,8 @@ func parse(args []string) (*options, error) {
 		case 'u':
 			o.uds = true
 		case '2', '4', '6':
-			return fmt.Errorf("-%c: roko-pmc speaks to the daemon's UNIX socket only so far; use -u", c)
+			o.network = c
+			o.uds = false
 		case 'b':
 			o.hops, err = num(10)
 		case 'd':
@@ -84,7 +88,9 @@ func parse(args []string) (*options, error) {
 			o.transportSp, err = num(16)
 		case 's':
 			o.server = arg
-		case 'i', 'f':
+		case 'i':
+			o.iface = arg
+		case 'f':
 		case 'z':
 			o.zeroLength = true
 		case 'h':
@@ -112,8 +118,11 @@ func parse(args []string) (*options, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !o.uds && !o.help && !o.version {
-		return nil, errors.New("give -u: roko-pmc speaks to the daemon's UNIX socket (uds_address)")
+	if !o.uds && o.network == 0 {
+		o.network = '4' // pmc's default transport
+	}
+	if o.network != 0 && o.iface == "" && !o.help && !o.version {
+		return nil, errors.New("network management needs an interface: give -i, or -u for the daemon's UNIX socket")
 	}
 	return o, nil
 }
@@ -212,7 +221,11 @@ func show(w io.Writer, o *options, m *ptp.Management) {
 // run does what pmc does in batch mode: it sends each command in turn,
 // printing "sending: ..." (text mode), shows at most one reply between
 // sends, then shows replies until 100 ms pass without one.
-func run(args []string, stdout, stderr io.Writer) error {
+func run(args []string, stdout, stderr io.Writer) error { return runIO(args, os.Stdin, stdout, stderr) }
+
+// runIO is run with its standard input: without commands on the command
+// line, pmc reads them from there one per line (interactive mode).
+func runIO(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	o, err := parse(args)
 	if err != nil {
 		return err
@@ -225,30 +238,48 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, "0.1.0-dev")
 		return nil
 	}
-	local := fmt.Sprintf("/var/run/pmc.%d", os.Getpid())
-	if _, err := os.Stat("/var/run"); err != nil || !writable("/var/run") {
-		local = fmt.Sprintf("%s/pmc.%d", os.TempDir(), os.Getpid())
-	}
-	c, err := transport.DialUDS(local, o.server)
+	l, err := openLink(o)
 	if err != nil {
 		return err
 	}
-	defer c.Close()
+	defer l.Close()
 	buf := make([]byte, 1500)
 	recv := func(wait time.Duration) bool {
-		_ = c.SetReadDeadline(time.Now().Add(wait))
-		n, _, err := c.Receive(buf)
-		if err != nil {
+		n, ok := l.Recv(buf, wait)
+		if !ok {
 			return false
 		}
 		var m ptp.Management
-		if err := m.UnmarshalBinary(buf[:n]); err != nil {
-			return true
+		if err := m.UnmarshalBinary(buf[:n]); err != nil || m.ActionField == ptp.ActionGet || m.ActionField == ptp.ActionSet || m.ActionField == ptp.ActionCommand {
+			return true // not an answer: keep listening
 		}
 		show(stdout, o, &m)
 		return true
 	}
-	for seq, cmd := range o.commands {
+	interactive := len(o.commands) == 0
+	var lines *bufio.Scanner
+	if interactive {
+		lines = bufio.NewScanner(stdin)
+	}
+	next := func(i int) (string, bool) {
+		if !interactive {
+			if i < len(o.commands) {
+				return o.commands[i], true
+			}
+			return "", false
+		}
+		for lines.Scan() {
+			if l := strings.TrimSpace(lines.Text()); l != "" {
+				return l, true
+			}
+		}
+		return "", false
+	}
+	for seq := 0; ; seq++ {
+		cmd, ok := next(seq)
+		if !ok {
+			break
+		}
 		m, name, err := request(o, cmd, uint16(seq))
 		if err != nil {
 			fmt.Fprintf(stderr, "bad command: %s\n", cmd)
@@ -261,8 +292,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if !o.json {
 			fmt.Fprintf(stdout, "sending: %s\n", name)
 		}
-		if err := c.Send(b); err != nil {
-			return fmt.Errorf("sending to %s: %w", o.server, err)
+		if err := l.Send(b); err != nil {
+			return fmt.Errorf("sending: %w", err)
+		}
+		if interactive {
+			// Show the answers before reading the next command.
+			for recv(100 * time.Millisecond) {
+			}
+			continue
 		}
 		recv(time.Millisecond)
 	}
@@ -287,4 +324,75 @@ func main() {
 		fmt.Fprintf(os.Stderr, "roko-pmc: %v\n", err)
 		os.Exit(1)
 	}
+}
+
+// link carries management messages to the daemon and answers back.
+type link interface {
+	Send(b []byte) error
+	// Recv waits up to wait for a message; false on silence.
+	Recv(b []byte, wait time.Duration) (int, bool)
+	Close() error
+}
+
+type udsLink struct{ c *transport.UDS }
+
+func (u udsLink) Send(b []byte) error { return u.c.Send(b) }
+func (u udsLink) Close() error        { return u.c.Close() }
+func (u udsLink) Recv(b []byte, wait time.Duration) (int, bool) {
+	_ = u.c.SetReadDeadline(time.Now().Add(wait))
+	n, _, err := u.c.Receive(b)
+	return n, err == nil
+}
+
+// netLink is network management: the general port and the primary
+// destination of the chosen transport, as pmc -2/-4/-6 -i IFACE.
+type netLink struct{ tr *transport.Transport }
+
+func (l netLink) Send(b []byte) error { return l.tr.SendGeneral(b, l.tr.Primary) }
+func (l netLink) Close() error        { return l.tr.Close() }
+func (l netLink) Recv(b []byte, wait time.Duration) (int, bool) {
+	deadline := time.Now().Add(wait)
+	var info transport.RxInfo
+	for {
+		n, err := l.tr.General.TryReceive(b, &info)
+		if err == nil {
+			if t, perr := ptp.PeekMessageType(b[:n]); perr == nil && t == ptp.MessageManagement {
+				return n, true
+			}
+			continue // other PTP traffic on the general port
+		}
+		if !errors.Is(err, transport.ErrWouldBlock) || time.Now().After(deadline) {
+			return 0, false
+		}
+		time.Sleep(500 * time.Microsecond)
+	}
+}
+
+func openLink(o *options) (link, error) {
+	if o.network == 0 {
+		local := fmt.Sprintf("/var/run/pmc.%d", os.Getpid())
+		if _, err := os.Stat("/var/run"); err != nil || !writable("/var/run") {
+			local = fmt.Sprintf("%s/pmc.%d", os.TempDir(), os.Getpid())
+		}
+		c, err := transport.DialUDS(local, o.server)
+		if err != nil {
+			return nil, err
+		}
+		return udsLink{c}, nil
+	}
+	cfg := transport.Config{Interface: o.iface, Timestamping: transport.Software}
+	var tr *transport.Transport
+	var err error
+	switch o.network {
+	case '2':
+		tr, err = transport.OpenL2(cfg)
+	case '6':
+		tr, err = transport.OpenUDPv6(cfg)
+	default:
+		tr, err = transport.OpenUDPv4(cfg)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return netLink{tr}, nil
 }

@@ -30,7 +30,10 @@ func TestParse(t *testing.T) {
 	assert.True(t, o.zeroLength)
 	assert.Equal(t, []string{"GET CURRENT", "SET PRIORITY1 9"}, o.commands)
 	_, err = parse([]string{"-4", "GET CURRENT"})
-	assert.ErrorContains(t, err, "use -u")
+	assert.ErrorContains(t, err, "give -i")
+	o4, err := parse([]string{"-i", "eth0", "GET CURRENT"})
+	require.NoError(t, err)
+	assert.Equal(t, byte('4'), o4.network, "UDPv4 is pmc's default")
 	_, err = parse([]string{"-x"})
 	assert.ErrorContains(t, err, "invalid option")
 
@@ -103,6 +106,11 @@ func TestAgainstPTP4L(t *testing.T) {
 	require.NoError(t, run(args, &ours, os.Stderr))
 	require.Contains(t, string(theirs), "RESPONSE MANAGEMENT DEFAULT_DATA_SET")
 	assert.Equal(t, blocks(string(theirs)), blocks(ours.String()))
+
+	// Interactive: the same commands from standard input.
+	var inter bytes.Buffer
+	require.NoError(t, runIO(args[:7], strings.NewReader(strings.Join(cmds, "\n")+"\n"), &inter, os.Stderr))
+	assert.Equal(t, blocks(string(theirs)), blocks(inter.String()))
 }
 
 func TestJSON(t *testing.T) {
@@ -123,10 +131,17 @@ func TestJSON(t *testing.T) {
 // namespace, with extra config lines, until the test ends, and returns its
 // uds_address once the socket is there.
 func startPTP4L(t *testing.T, extra string) string {
+	uds, _ := startPTP4LPeer(t, extra)
+	return uds
+}
+
+// startPTP4LPeer is startPTP4L that also returns the far end of its link,
+// in a namespace of its own, for network management.
+func startPTP4LPeer(t *testing.T, extra string) (string, netns.Link) {
 	t.Helper()
 	ptp4l := testenv.RequireCommand(t, "ptp4l", "linuxptp")
 	ns := netns.New(t)
-	l, _ := netns.Veth(t, ns, "198.18.0.1", netns.New(t), "198.18.0.2")
+	l, peer := netns.Veth(t, ns, "198.18.0.1", netns.New(t), "198.18.0.2")
 	dir := t.TempDir()
 	uds := filepath.Join(dir, "ptp4l")
 	conf := filepath.Join(dir, "ptp4l.conf")
@@ -142,5 +157,21 @@ func startPTP4L(t *testing.T, extra string) string {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return uds
+	return uds, peer
+}
+
+// TestNetworkAgainstPTP4L: roko-pmc -4 and linuxptp's pmc -4 ask ptp4l the
+// same questions over the network and print the same text.
+func TestNetworkAgainstPTP4L(t *testing.T) {
+	pmc := testenv.RequireCommand(t, "pmc", "linuxptp")
+	_, peer := startPTP4LPeer(t, "domainNumber 24\nlogAnnounceInterval -2\n")
+	time.Sleep(1500 * time.Millisecond)
+	cmds := []string{"GET DEFAULT_DATA_SET", "GET PARENT_DATA_SET", "GET PORT_DATA_SET", "GET PRIORITY1", "GET DOMAIN"}
+	args := append([]string{"-4", "-i", peer.Name, "-b", "1", "-d", "24"}, cmds...)
+	theirs, err := peer.NS.Command(pmc, args...).Output()
+	require.NoError(t, err)
+	var ours bytes.Buffer
+	require.NoError(t, peer.NS.Do(func() error { return run(args, &ours, os.Stderr) }))
+	require.Contains(t, string(theirs), "RESPONSE MANAGEMENT DEFAULT_DATA_SET")
+	assert.Equal(t, blocks(string(theirs)), blocks(ours.String()))
 }
