@@ -64,6 +64,10 @@ type Daemon struct {
 	stopped bool
 	dead    chan struct{}
 	evfd    int
+
+	// SUBSCRIBE_EVENTS_NP subscribers by their socket address; touched
+	// only on the event loop.
+	subs map[string]*subscriber
 }
 
 // udsServer is one management socket: uds_address (read-write) or
@@ -88,7 +92,7 @@ func New(opt Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Daemon{opt: opt, log: opt.Log, dead: make(chan struct{}), evfd: -1}
+	d := &Daemon{opt: opt, log: opt.Log, dead: make(chan struct{}), evfd: -1, subs: map[string]*subscriber{}}
 	if d.evfd, err = unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC); err != nil {
 		return nil, fmt.Errorf("eventfd: %w", err)
 	}
@@ -301,6 +305,10 @@ func (d *Daemon) serveUDS(ctx context.Context, u *udsServer) {
 		}
 		var resps []*ptp.Management
 		ok := d.Do(ctx, func(e *engine.Clock) {
+			if r, handled := d.subscribe(e, u, from, &req); handled {
+				resps = []*ptp.Management{r}
+				return
+			}
 			var acts []engine.Action
 			resps, acts = e.Manage(&req, engine.Via{UDS: true, ReadOnly: u.readOnly}, now())
 			d.apply(acts)
@@ -368,6 +376,7 @@ type txDone struct {
 // until the next call into the engine, so every send happens before any
 // transmit timestamp goes back in.
 func (d *Daemon) apply(acts []engine.Action) {
+	d.notify(acts)
 	var done []txDone
 	for i := range acts {
 		a := &acts[i]

@@ -3,6 +3,7 @@ package ptpd
 import (
 	"context"
 	"math"
+	"os"
 	"os/exec"
 	"regexp"
 	"strings"
@@ -226,4 +227,67 @@ func TestPMCOverNetwork(t *testing.T) {
 	var p2 uint8
 	gm.Do(context.Background(), func(e *engine.Clock) { p2 = e.DefaultDS().Priority2 })
 	assert.Equal(t, uint8(128), p2)
+}
+
+// TestSubscribeEvents: a client of the UNIX socket subscribes to port state
+// and time sync events (SUBSCRIBE_EVENTS_NP) and is sent PORT_DATA_SET as
+// the port goes to SLAVE and TIME_STATUS_NP with each new offset, and a GET
+// returns the subscription.
+func TestSubscribeEvents(t *testing.T) {
+	la, lb := pair(t)
+	clClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "client", Offset: time.Millisecond})
+	require.NoError(t, err)
+	cl, _ := startDaemon(t, lb, clClock, "-s")
+	for i := 0; i < 50; i++ {
+		if _, err := os.Stat(udsPath(cl)); err == nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cli, err := transport.DialUDS(t.TempDir()+"/sub", udsPath(cl))
+	require.NoError(t, err)
+	defer cli.Close()
+	me := ptp.PortIdentity{ClockIdentity: ptp.ClockIdentity{9, 9, 9, 9, 9, 9, 9, 9}, PortNumber: 1}
+	var ev ptp.SubscribeEventsNP
+	ev.Duration = 60
+	ev.Subscribe(0) // NOTIFY_PORT_STATE
+	ev.Subscribe(1) // NOTIFY_TIME_SYNC
+	m := &ptp.Management{Header: ptp.Header{VersionPTP: 2, SourcePortIdentity: me, SequenceID: 1, ControlField: 4, LogMessageInterval: 0x7f},
+		TargetPortIdentity: ptp.PortIdentity{ClockIdentity: ptp.ClockIdentity{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, PortNumber: 0xffff},
+		ActionField:        ptp.ActionSet}
+	require.NoError(t, m.SetData(&ev))
+	b, err := m.AppendBinary(nil)
+	require.NoError(t, err)
+	require.NoError(t, cli.Send(b))
+
+	// Now a grandmaster appears: the client's port will change state.
+	gmClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "gm"})
+	require.NoError(t, err)
+	startDaemon(t, la, gmClock, "--priority1=1", "--serverOnly=1")
+
+	seen := map[ptp.ManagementID]int{}
+	var slave bool
+	buf := make([]byte, 1500)
+	for end := time.Now().Add(6 * time.Second); time.Now().Before(end) && !(slave && seen[ptp.MIDTimeStatusNP] >= 5); {
+		require.NoError(t, cli.SetReadDeadline(end))
+		n, _, err := cli.Receive(buf)
+		if err != nil {
+			break
+		}
+		var r ptp.Management
+		require.NoError(t, r.UnmarshalBinary(buf[:n]))
+		id, _, ok, _ := r.ManagementTLV()
+		if !ok {
+			continue
+		}
+		seen[id]++
+		if id == ptp.MIDPortDataSet {
+			var pds ptp.PortDataSet
+			require.NoError(t, r.Data(&pds))
+			slave = slave || pds.PortState == ptp.PortStateSlave
+		}
+	}
+	assert.Equal(t, 1, seen[ptp.MIDSubscribeEventsNP], "the SET is answered")
+	assert.True(t, slave, "a PORT_DATA_SET notification says SLAVE: %v", seen)
+	assert.GreaterOrEqual(t, seen[ptp.MIDTimeStatusNP], 5, "TIME_STATUS_NP with each offset")
 }

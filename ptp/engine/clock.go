@@ -41,6 +41,8 @@ type Clock struct {
 	// reselect asks for a state decision after management changed the
 	// clock's own data set.
 	reselect bool
+	// notifySeq numbers SUBSCRIBE_EVENTS_NP notifications.
+	notifySeq uint16
 	// servoState is the servo's last state, for the Locked → LockedStable
 	// transition that triggers an interval request.
 	servoState ServoState

@@ -232,3 +232,35 @@ func (c *Clock) mgmtError(req *ptp.Management, responder ptp.PortIdentity, id pt
 	_ = m.TLVs.Add(&ptp.ManagementErrorStatus{ManagementErrorID: e, ManagementID: id})
 	return m
 }
+
+// Notification builds an unsolicited RESPONSE carrying the data set id
+// (of port, for port data sets; port < 0 for the clock's), as ptp4l sends
+// to SUBSCRIBE_EVENTS_NP subscribers. nil if the clock has no such data.
+func (c *Clock) Notification(id ptp.ManagementID, port int) *ptp.Management {
+	if id.Scope() == ptp.ScopePort && (port < 0 || port >= len(c.ports)) {
+		return nil
+	}
+	if id.Scope() != ptp.ScopePort {
+		port = -1
+	}
+	d := c.getData(id, port)
+	if d == nil {
+		return nil
+	}
+	responder := ptp.PortIdentity{ClockIdentity: c.cfg.ClockIdentity}
+	if port >= 0 {
+		responder = c.ports[port].id
+	}
+	c.notifySeq++
+	req := &ptp.Management{Header: ptp.Header{SequenceID: c.notifySeq},
+		TargetPortIdentity: ptp.PortIdentity{ClockIdentity: ptp.ClockIdentity{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, PortNumber: 0xffff}}
+	req.SourcePortIdentity = req.TargetPortIdentity
+	return c.mgmtResponse(req, responder, ptp.ActionResponse, d)
+}
+
+// Reply builds a RESPONSE to req carrying d from the clock's UNIX-socket
+// identity (port 0): for data the daemon keeps itself, such as
+// SUBSCRIBE_EVENTS_NP.
+func (c *Clock) Reply(req *ptp.Management, d ptp.ManagementData) *ptp.Management {
+	return c.mgmtResponse(req, ptp.PortIdentity{ClockIdentity: c.cfg.ClockIdentity}, ptp.ActionResponse, d)
+}
