@@ -260,10 +260,15 @@ func (d *Daemon) Do(ctx context.Context, f func(e *engine.Clock)) bool {
 	}
 }
 
-// wake makes the event loop's epoll_wait return.
+// wake makes the event loop's wait return. The eventfd is written under
+// qmu, so that Close cannot close it (and the number be reused) in between.
 func (d *Daemon) wake() {
 	var one = [8]byte{1}
-	_, _ = unix.Write(d.evfd, one[:])
+	d.qmu.Lock()
+	if d.evfd >= 0 {
+		_, _ = unix.Write(d.evfd, one[:])
+	}
+	d.qmu.Unlock()
 }
 
 // Clock returns the steered clock.
@@ -281,10 +286,12 @@ func (d *Daemon) Close() {
 	for _, u := range d.uds {
 		u.sock.Close()
 	}
+	d.qmu.Lock()
 	if d.evfd >= 0 {
 		unix.Close(d.evfd)
 		d.evfd = -1
 	}
+	d.qmu.Unlock()
 }
 
 // serveUDS answers management requests on one socket until it closes. The
