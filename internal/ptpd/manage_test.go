@@ -49,7 +49,8 @@ func TestPMCAgainstUs(t *testing.T) {
 		return string(out)
 	}
 	out := run(udsPath(cl), "GET DEFAULT_DATA_SET", "GET CURRENT_DATA_SET", "GET PARENT_DATA_SET",
-		"GET TIME_PROPERTIES_DATA_SET", "GET PORT_DATA_SET", "GET TIME_STATUS_NP", "GET PORT_PROPERTIES_NP")
+		"GET TIME_PROPERTIES_DATA_SET", "GET PORT_DATA_SET", "GET TIME_STATUS_NP", "GET PORT_PROPERTIES_NP",
+		"GET PORT_STATS_NP", "GET CLOCK_DESCRIPTION", "GET USER_DESCRIPTION")
 	for _, re := range []string{
 		regexp.QuoteMeta(clID) + `-0 seq \d+ RESPONSE MANAGEMENT DEFAULT_DATA_SET`,
 		`slaveOnly\s+1`, `priority2\s+77`, `domainNumber\s+24`, `clockIdentity\s+` + regexp.QuoteMeta(clID),
@@ -59,6 +60,8 @@ func TestPMCAgainstUs(t *testing.T) {
 		regexp.QuoteMeta(clID) + `-1 seq \d+ RESPONSE MANAGEMENT PORT_DATA_SET`, `portState\s+SLAVE`,
 		`gmPresent\s+true`, `gmIdentity\s+` + regexp.QuoteMeta(gmID),
 		`RESPONSE MANAGEMENT PORT_PROPERTIES_NP`, `timestamping\s+(?i:software)`, `interface\s+` + regexp.QuoteMeta(lb.Name),
+		`RESPONSE MANAGEMENT PORT_STATS_NP`, `rx_Sync\s+[1-9]\d*`, `tx_Delay_Req\s+[1-9]\d*`,
+		`RESPONSE MANAGEMENT CLOCK_DESCRIPTION`, `productDescription\s+;roko-ptpd;`, `RESPONSE MANAGEMENT USER_DESCRIPTION`,
 	} {
 		assert.Regexp(t, regexp.MustCompile(re), out)
 	}

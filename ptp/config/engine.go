@@ -56,6 +56,7 @@ func (c *Config) Engine(mac net.HardwareAddr) (engine.ClockConfig, []engine.Port
 	cc.StepThreshold = int64(c.Float(g, "step_threshold") * float64(time.Second))
 	cc.MinorVersionPTP = uint8(c.Int(g, "ptp_minor_version"))
 	cc.NetworkManagementSet = c.Bool(g, "allow_network_set")
+	cc.UserDescription = c.String(g, "userDescription")
 
 	ifaces := c.Interfaces()
 	if len(ifaces) == 0 {

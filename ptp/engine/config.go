@@ -56,6 +56,9 @@ type ClockConfig struct {
 	// answered. The UNIX socket is governed by uds_address and
 	// uds_ro_address instead.
 	NetworkManagementSet bool
+	// UserDescription is userDescription, for USER_DESCRIPTION and
+	// CLOCK_DESCRIPTION.
+	UserDescription string
 }
 
 // DefaultClockConfig returns linuxptp's defaults for identity id.

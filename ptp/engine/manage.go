@@ -130,6 +130,17 @@ func (c *Clock) getData(id ptp.ManagementID, port int) ptp.ManagementData {
 			return &ptp.PortPropertiesNP{PortIdentity: p.id, PortState: p.state.Wire(), Timestamping: c.cfg.Timestamping, Interface: ptp.PTPText(p.cfg.Name)}
 		case ptp.MIDPortDataSetNP:
 			return &ptp.PortDataSetNP{NeighborPropDelayThresh: 20_000_000, AsCapable: 1}
+		case ptp.MIDPortStatsNP:
+			return &ptp.PortStatsNP{PortIdentity: p.id, RxMsgType: p.Stats.Rx, TxMsgType: p.Stats.Tx}
+		case ptp.MIDClockDescription:
+			// An ordinary clock (bit 15) or a boundary clock (bit 14), as
+			// ptp4l reports.
+			ct := uint16(0x8000)
+			if len(c.ports) > 1 {
+				ct = 0x4000
+			}
+			return &ptp.ClockDescription{ClockType: ct, PhysicalLayerProtocol: "IEEE 802.3",
+				ProductDescription: ";roko-ptpd;", RevisionData: ";;", UserDescription: ptp.PTPText(c.cfg.UserDescription)}
 		}
 		return nil
 	}
@@ -163,6 +174,13 @@ func (c *Clock) getData(id ptp.ManagementID, port int) ptp.ManagementData {
 		return datum(uint8(c.cfg.ClockQuality.ClockAccuracy))
 	case ptp.MIDTraceabilityProperties:
 		return datum(uint8(c.timeProps.Flags) & (ptp.TimePropertiesTimeTraceable | ptp.TimePropertiesFrequencyTraceable))
+	case ptp.MIDUserDescription:
+		return &ptp.UserDescription{UserDescription: ptp.PTPText(c.cfg.UserDescription)}
+	case ptp.MIDTimescaleProperties:
+		return &ptp.TimescaleProperties{Flags: c.timeProps.Flags & ptp.TimePropertiesPTPTimescale, TimeSource: c.timeProps.TimeSource}
+	case ptp.MIDUTCProperties:
+		return &ptp.UTCProperties{CurrentUTCOffset: c.timeProps.CurrentUTCOffset,
+			Flags: c.timeProps.Flags & (ptp.TimePropertiesLeap61 | ptp.TimePropertiesLeap59 | ptp.TimePropertiesCurrentUTCOffsetValid)}
 	case ptp.MIDGrandmasterSettingsNP:
 		return &ptp.GrandmasterSettingsNP{ClockQuality: c.cfg.ClockQuality, UTCOffset: c.cfg.UTCOffset,
 			TimeFlags: uint8(c.cfg.TimeFlags), TimeSource: c.cfg.TimeSource}

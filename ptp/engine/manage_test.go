@@ -73,6 +73,16 @@ func TestManage(t *testing.T) {
 	resps, _ = c.Manage(mgmtReq(t, ptp.ActionCommand, nil, ptp.MIDInitialize, 24, 0xffff), uds, 0)
 	assert.Equal(t, ptp.ErrorNotSupported, errorOf(resps))
 
+	// Every ID the codec knows gets an answer or an error status, never
+	// silence or a panic.
+	for id := ptp.ManagementID(0); id < 0xe000; id++ {
+		if !id.Known() {
+			continue
+		}
+		resps, _ := c.Manage(mgmtReq(t, ptp.ActionGet, nil, id, 24, 0xffff), uds, 0)
+		assert.Len(t, resps, 1, "%s", id)
+	}
+
 	// SET PRIORITY1: refused read-only, applied read-write.
 	set := &ptp.Datum{ID: ptp.MIDPriority1, Value: 9}
 	resps, _ = c.Manage(mgmtReq(t, ptp.ActionSet, set, 0, 24, 0xffff), Via{UDS: true, ReadOnly: true}, 0)
