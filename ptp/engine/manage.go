@@ -92,7 +92,7 @@ func (c *Clock) manageOne(req *ptp.Management, via Via, responder ptp.PortIdenti
 		if err := d.UnmarshalData(data); err != nil {
 			return c.mgmtError(req, responder, id, ptp.ErrorWrongLength)
 		}
-		if !c.setData(d) {
+		if !c.setData(d, port) {
 			return c.mgmtError(req, responder, id, ptp.ErrorNotSupported)
 		}
 		return c.mgmtResponse(req, responder, ptp.ActionResponse, c.getData(id, port))
@@ -129,7 +129,8 @@ func (c *Clock) getData(id ptp.ManagementID, port int) ptp.ManagementData {
 		case ptp.MIDPortPropertiesNP:
 			return &ptp.PortPropertiesNP{PortIdentity: p.id, PortState: p.state.Wire(), Timestamping: c.cfg.Timestamping, Interface: ptp.PTPText(p.cfg.Name)}
 		case ptp.MIDPortDataSetNP:
-			return &ptp.PortDataSetNP{NeighborPropDelayThresh: 20_000_000, AsCapable: 1}
+			np := p.dsNP
+			return &np
 		case ptp.MIDPortStatsNP:
 			return &ptp.PortStatsNP{PortIdentity: p.id, RxMsgType: p.Stats.Rx, TxMsgType: p.Stats.Tx}
 		case ptp.MIDClockDescription:
@@ -189,8 +190,14 @@ func (c *Clock) getData(id ptp.ManagementID, port int) ptp.ManagementData {
 }
 
 // setData applies a SET that linuxptp allows; false for the rest.
-func (c *Clock) setData(d ptp.ManagementData) bool {
+func (c *Clock) setData(d ptp.ManagementData, port int) bool {
 	switch v := d.(type) {
+	case *ptp.PortDataSetNP:
+		if port < 0 {
+			return false
+		}
+		c.ports[port].dsNP = *v
+		return true
 	case *ptp.Datum:
 		switch v.ID {
 		case ptp.MIDPriority1:

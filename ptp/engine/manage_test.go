@@ -83,6 +83,14 @@ func TestManage(t *testing.T) {
 		assert.Len(t, resps, 1, "%s", id)
 	}
 
+	// SET PORT_DATA_SET_NP, a port's: answered with the new values.
+	np := &ptp.PortDataSetNP{NeighborPropDelayThresh: 800, AsCapable: 0}
+	resps, _ = c.Manage(mgmtReq(t, ptp.ActionSet, np, 0, 24, 1), uds, 0)
+	require.Len(t, resps, 1)
+	var gotNP ptp.PortDataSetNP
+	require.NoError(t, resps[0].Data(&gotNP))
+	assert.Equal(t, *np, gotNP)
+
 	// SET PRIORITY1: refused read-only, applied read-write.
 	set := &ptp.Datum{ID: ptp.MIDPriority1, Value: 9}
 	resps, _ = c.Manage(mgmtReq(t, ptp.ActionSet, set, 0, 24, 0xffff), Via{UDS: true, ReadOnly: true}, 0)

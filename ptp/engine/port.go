@@ -24,6 +24,9 @@ type Port struct {
 	requestedOper bool
 	signalB       ptp.Signaling
 	seqSignaling  uint16
+	// dsNP is PORT_DATA_SET_NP: neighborPropDelayThresh and asCapable, as
+	// management sets them.
+	dsNP ptp.PortDataSetNP
 	// syncInterval is the master's logSyncInterval the servo was last told
 	// of; haveSyncInterval is false until then.
 	syncInterval     int8
