@@ -68,6 +68,9 @@ type Daemon struct {
 	// SUBSCRIBE_EVENTS_NP subscribers by their socket address; touched
 	// only on the event loop.
 	subs map[string]*subscriber
+	// udsClient is the read-write socket's latest client, to which
+	// responses relayed from the network go.
+	udsClient *subscriber
 }
 
 // udsServer is one management socket: uds_address (read-write) or
@@ -312,6 +315,9 @@ func (d *Daemon) serveUDS(ctx context.Context, u *udsServer) {
 		}
 		var resps []*ptp.Management
 		ok := d.Do(ctx, func(e *engine.Clock) {
+			if !u.readOnly && from != nil {
+				d.udsClient = &subscriber{sock: u, addr: from}
+			}
 			if r, handled := d.subscribe(e, u, from, &req); handled {
 				resps = []*ptp.Management{r}
 				return
@@ -407,6 +413,12 @@ func (d *Daemon) apply(acts []engine.Action) {
 			}
 		case engine.Log, engine.Fault:
 			d.log.Record(a.Log)
+		case engine.ToUDS:
+			// A response relayed from the network: to the read-write
+			// socket's latest client, as ptp4l's UDS port does.
+			if d.udsClient != nil {
+				_ = d.udsClient.sock.sock.Reply(a.Msg, d.udsClient.addr)
+			}
 		}
 	}
 	for _, t := range done {

@@ -294,3 +294,33 @@ func TestSubscribeEvents(t *testing.T) {
 	assert.True(t, slave, "a PORT_DATA_SET notification says SLAVE: %v", seen)
 	assert.GreaterOrEqual(t, seen[ptp.MIDTimeStatusNP], 5, "TIME_STATUS_NP with each offset")
 }
+
+// TestBoundaryHops: pmc -u -b 1 asks the daemon and, through it, the clock
+// on the far side of its port: the request is forwarded with one hop
+// less, and the remote answer relayed back to the UNIX socket, as ptp4l
+// does. With -b 0 only the local clock answers.
+func TestBoundaryHops(t *testing.T) {
+	pmc := testenv.RequireCommand(t, "pmc", "linuxptp")
+	la, lb := pair(t)
+	gmClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "gm"})
+	require.NoError(t, err)
+	gm, _ := startDaemon(t, la, gmClock, "--priority1=1", "--serverOnly=1")
+	clClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "client"})
+	require.NoError(t, err)
+	cl, _ := startDaemon(t, lb, clClock, "-s")
+	watchClient(t, cl, clClock, 0)
+	var gmID, clID string
+	gm.Do(context.Background(), func(e *engine.Clock) { gmID = e.DefaultDS().ClockIdentity.String() })
+	cl.Do(context.Background(), func(e *engine.Clock) { clID = e.DefaultDS().ClockIdentity.String() })
+	get := func(hops string) string {
+		out, err := exec.Command(pmc, "-u", "-b", hops, "-s", udsPath(cl), "GET DEFAULT_DATA_SET").CombinedOutput()
+		require.NoError(t, err, "%s", out)
+		return string(out)
+	}
+	out := get("0")
+	assert.Contains(t, out, clID+"-0 seq 0 RESPONSE MANAGEMENT DEFAULT_DATA_SET")
+	assert.NotContains(t, out, gmID)
+	out = get("1")
+	assert.Contains(t, out, clID+"-0 seq 0 RESPONSE MANAGEMENT DEFAULT_DATA_SET", "the local answer")
+	assert.Contains(t, out, gmID+"-1 seq 0 RESPONSE MANAGEMENT DEFAULT_DATA_SET", "and the grandmaster's, relayed")
+}

@@ -48,6 +48,10 @@ const (
 	// Fault: the port could not do something it must (a missing transmit
 	// timestamp, for one) and has gone FAULTY; Log says why.
 	Fault
+	// ToUDS: relay Msg, a management response forwarded from the network
+	// (boundaryHops), to the management client of the read-write UNIX
+	// socket, as ptp4l's UDS port does.
+	ToUDS
 )
 
 // Action is one thing the engine asks its driver to do. Msg aliases the

@@ -31,6 +31,16 @@ func (c *Clock) Manage(req *ptp.Management, via Via, now int64) ([]*ptp.Manageme
 }
 
 func (c *Clock) manage(req *ptp.Management, via Via) []*ptp.Management {
+	// Relay first, as ptp4l does: a message with boundary hops left goes
+	// out of every other port (requests and responses), and responses
+	// from the network also to the UNIX socket's client.
+	if !via.ReadOnly || !via.UDS {
+		except := -1
+		if !via.UDS {
+			except = via.Port
+		}
+		c.forwardMgmt(req, except, !via.UDS)
+	}
 	switch req.ActionField {
 	case ptp.ActionGet, ptp.ActionSet, ptp.ActionCommand:
 	default:
@@ -228,6 +238,32 @@ func boolBit(b bool) uint8 {
 	return 0
 }
 
+// forwardMgmt sends m, with one boundary hop less, out of every port but
+// except that is in service; toUDS also relays responses to the UNIX
+// socket's client.
+func (c *Clock) forwardMgmt(m *ptp.Management, except int, toUDS bool) {
+	if m.BoundaryHops == 0 {
+		return
+	}
+	fwd := *m
+	fwd.BoundaryHops--
+	for i, q := range c.ports {
+		if i == except || q.state == Initializing || q.state == Faulty || q.state == Disabled {
+			continue
+		}
+		c.send(q, &fwd, DestPrimary, Addr{})
+	}
+	if toUDS && (m.ActionField == ptp.ActionResponse || m.ActionField == ptp.ActionAcknowledge) {
+		start := len(c.arena)
+		out, err := fwd.AppendBinary(c.arena)
+		if err != nil {
+			return
+		}
+		c.arena = out
+		c.emit(Action{Kind: ToUDS, Port: except, Msg: c.arena[start:len(c.arena):len(c.arena)], MessageType: ptp.MessageManagement})
+	}
+}
+
 // mgmtResponse builds a RESPONSE (or ACKNOWLEDGE) to req from responder.
 func (c *Clock) mgmtResponse(req *ptp.Management, responder ptp.PortIdentity, action ptp.ManagementAction, d ptp.ManagementData) *ptp.Management {
 	m := c.mgmtHeader(req, responder, action)
@@ -244,9 +280,10 @@ func (c *Clock) mgmtHeader(req *ptp.Management, responder ptp.PortIdentity, acti
 			DomainNumber: c.cfg.DomainNumber, SourcePortIdentity: responder, SequenceID: req.SequenceID,
 			ControlField: ptp.ControlFieldFor(ptp.MessageManagement), LogMessageInterval: ptp.LogIntervalUnspecified,
 		},
-		TargetPortIdentity:   req.SourcePortIdentity,
-		StartingBoundaryHops: req.StartingBoundaryHops,
-		BoundaryHops:         req.BoundaryHops,
+		TargetPortIdentity: req.SourcePortIdentity,
+		// A response may travel back as many hops as the request came.
+		StartingBoundaryHops: req.StartingBoundaryHops - req.BoundaryHops,
+		BoundaryHops:         req.StartingBoundaryHops - req.BoundaryHops,
 		ActionField:          action,
 	}
 }
