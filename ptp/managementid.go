@@ -64,16 +64,20 @@ const (
 	MIDDelayMechanism                   ManagementID = 0x6000
 	MIDLogMinPdelayReqInterval          ManagementID = 0x6001
 
-	MIDTimeStatusNP                    ManagementID = 0xc000
-	MIDGrandmasterSettingsNP           ManagementID = 0xc001
-	MIDPortDataSetNP                   ManagementID = 0xc002
-	MIDSubscribeEventsNP               ManagementID = 0xc003
-	MIDPortPropertiesNP                ManagementID = 0xc004
-	MIDPortStatsNP                     ManagementID = 0xc005
-	MIDSynchronizationUncertainNP      ManagementID = 0xc006
-	MIDPortServiceStatsNP              ManagementID = 0xc007
-	MIDUnicastMasterTableNP            ManagementID = 0xc008
-	MIDPortHWClockNP                   ManagementID = 0xc009
+	MIDTimeStatusNP               ManagementID = 0xc000
+	MIDGrandmasterSettingsNP      ManagementID = 0xc001
+	MIDPortDataSetNP              ManagementID = 0xc002
+	MIDSubscribeEventsNP          ManagementID = 0xc003
+	MIDPortPropertiesNP           ManagementID = 0xc004
+	MIDPortStatsNP                ManagementID = 0xc005
+	MIDSynchronizationUncertainNP ManagementID = 0xc006
+	MIDPortServiceStatsNP         ManagementID = 0xc007
+	MIDUnicastMasterTableNP       ManagementID = 0xc008
+	MIDPortHWClockNP              ManagementID = 0xc009
+	// MIDVirtualClockNP is roko-ptpd's own: the virtual clock's true
+	// error against CLOCK_REALTIME. It sits at the top of the
+	// implementation-specific range, away from linuxptp's (0xC000 up).
+	MIDVirtualClockNP                  ManagementID = 0xdf00
 	MIDPowerProfileSettingsNP          ManagementID = 0xc00a
 	MIDCMLDSInfoNP                     ManagementID = 0xc00b
 	MIDPortCorrectionsNP               ManagementID = 0xc00c
@@ -158,6 +162,7 @@ var midTable = map[ManagementID]midInfo{
 	MIDPortServiceStatsNP:               {"PORT_SERVICE_STATS_NP", ScopePort},
 	MIDUnicastMasterTableNP:             {"UNICAST_MASTER_TABLE_NP", ScopePort},
 	MIDPortHWClockNP:                    {"PORT_HWCLOCK_NP", ScopePort},
+	MIDVirtualClockNP:                   {"VIRTUAL_CLOCK_NP", ScopeClock},
 	MIDPowerProfileSettingsNP:           {"POWER_PROFILE_SETTINGS_NP", ScopePort},
 	MIDCMLDSInfoNP:                      {"CMLDS_INFO_NP", ScopePort},
 	MIDPortCorrectionsNP:                {"PORT_CORRECTIONS_NP", ScopePort},
@@ -248,6 +253,8 @@ func NewManagementData(id ManagementID) ManagementData {
 		return new(PortServiceStatsNP)
 	case MIDPortHWClockNP:
 		return new(PortHWClockNP)
+	case MIDVirtualClockNP:
+		return new(VirtualClockNP)
 	}
 	for _, d := range DatumIDs {
 		if d == id {

@@ -380,3 +380,33 @@ func (d *PortHWClockNP) UnmarshalData(b []byte) error {
 	d.Flags, d.reserved = b[14], b[15]
 	return nil
 }
+
+// VirtualClockNP is VIRTUAL_CLOCK_NP, roko-ptpd's own: the true error of
+// the virtual clock the daemon steers, against CLOCK_REALTIME, and the
+// frequency it has set.
+type VirtualClockNP struct {
+	TrueError int64 // ns
+	Frequency int64 // ppb, rounded
+}
+
+// VirtualClockNPLen is the dataField length of VIRTUAL_CLOCK_NP.
+const VirtualClockNPLen = 16
+
+// ManagementID returns MIDVirtualClockNP.
+func (d *VirtualClockNP) ManagementID() ManagementID { return MIDVirtualClockNP }
+
+// AppendData appends the dataField.
+func (d *VirtualClockNP) AppendData(b []byte) ([]byte, error) {
+	b = binary.BigEndian.AppendUint64(b, uint64(d.TrueError))
+	return binary.BigEndian.AppendUint64(b, uint64(d.Frequency)), nil
+}
+
+// UnmarshalData decodes the dataField.
+func (d *VirtualClockNP) UnmarshalData(b []byte) error {
+	if len(b) < VirtualClockNPLen {
+		return wrongLength(MIDVirtualClockNP, len(b), VirtualClockNPLen)
+	}
+	d.TrueError = int64(binary.BigEndian.Uint64(b[0:8]))
+	d.Frequency = int64(binary.BigEndian.Uint64(b[8:16]))
+	return nil
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"math/rand/v2"
 	"net"
 	"net/netip"
@@ -297,6 +298,22 @@ func (d *Daemon) Close() {
 	d.qmu.Unlock()
 }
 
+// virtualStatus answers GET VIRTUAL_CLOCK_NP when the clock is virtual:
+// the status query for its true error (the engine refuses it otherwise).
+func (d *Daemon) virtualStatus(e *engine.Clock, req *ptp.Management) (*ptp.Management, bool) {
+	id, _, ok, err := req.ManagementTLV()
+	v, virtual := d.clk.(*phc.Virtual)
+	if !ok || err != nil || id != ptp.MIDVirtualClockNP || req.ActionField != ptp.ActionGet || !virtual {
+		return nil, false
+	}
+	te, err := v.TrueError()
+	if err != nil {
+		return nil, false
+	}
+	f, _ := v.Frequency()
+	return e.Reply(req, &ptp.VirtualClockNP{TrueError: te.Nanoseconds(), Frequency: int64(math.Round(f))}), true
+}
+
 // serveUDS answers management requests on one socket until it closes. The
 // engine is consulted on the event loop; replies go to each sender's own
 // address, as pmc expects.
@@ -319,6 +336,10 @@ func (d *Daemon) serveUDS(ctx context.Context, u *udsServer) {
 				d.udsClient = &subscriber{sock: u, addr: from}
 			}
 			if r, handled := d.subscribe(e, u, from, &req); handled {
+				resps = []*ptp.Management{r}
+				return
+			}
+			if r, handled := d.virtualStatus(e, &req); handled {
 				resps = []*ptp.Management{r}
 				return
 			}

@@ -19,6 +19,7 @@ import (
 	"github.com/roko-network/roko-ptpd/phc"
 	"github.com/roko-network/roko-ptpd/ptp"
 	"github.com/roko-network/roko-ptpd/ptp/engine"
+	pmctext "github.com/roko-network/roko-ptpd/ptp/pmc"
 	"github.com/roko-network/roko-ptpd/transport"
 )
 
@@ -185,6 +186,17 @@ func TestMonitorJobs(t *testing.T) {
 	c, err := mgmt.Dial(udsPath(cl), 0)
 	require.NoError(t, err)
 	defer c.Close()
+
+	// The status query for the virtual clock's true error.
+	rs, err := c.Get(ptp.MIDVirtualClockNP)
+	require.NoError(t, err)
+	var vc ptp.VirtualClockNP
+	require.NoError(t, rs[0].Data(&vc))
+	direct, err := clClock.TrueError()
+	require.NoError(t, err)
+	assert.InDelta(t, float64(direct.Nanoseconds()), float64(vc.TrueError), 20_000, "the query agrees with the clock")
+	assert.Contains(t, pmctext.Text(rs[0]), "VIRTUAL_CLOCK_NP \n\t\ttrue_error ")
+
 	var out strings.Builder
 	require.NoError(t, monitor.Status(&out, c, 5, 50*time.Millisecond))
 	assert.Contains(t, out.String(), "Time Source: PTP ("+lb.Name+")")

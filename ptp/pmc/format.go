@@ -221,6 +221,9 @@ func appendData(b []byte, id ptp.ManagementID, d ptp.ManagementData) []byte {
 		} {
 			b = field(b, "%-25s %d", c.name, c.v)
 		}
+	case *ptp.VirtualClockNP:
+		b = field(b, "true_error %d", v.TrueError)
+		b = field(b, "frequency  %d", v.Frequency)
 	case *ptp.PortHWClockNP:
 		b = field(b, "portIdentity            %s", v.PortIdentity)
 		b = field(b, "phcIndex                %d", v.PHCIndex)
