@@ -4,6 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -159,4 +162,37 @@ func (s *System) SetTAIOffset(seconds int) error {
 		return s.adjErr("set the TAI offset", err)
 	}
 	return nil
+}
+
+// ErrNoPrivilege: the process may not steer CLOCK_REALTIME.
+var ErrNoPrivilege = errors.New("steering CLOCK_REALTIME needs CAP_SYS_TIME: run as root, or grant the capability (systemd: AmbientCapabilities=CAP_SYS_TIME)")
+
+// capSysTime is CAP_SYS_TIME's bit in the capability sets.
+const capSysTime = 25
+
+// CheckSteerable reports, without touching the clock, whether this
+// process may steer CLOCK_REALTIME: it reads the effective capability set
+// from procStatus (normally /proc/self/status). Finding out at the first
+// adjustment instead would let a daemon start, wait for PTP and only then
+// fail.
+func CheckSteerable(procStatus string) error {
+	b, err := os.ReadFile(procStatus)
+	if err != nil {
+		return fmt.Errorf("reading capabilities: %w", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		hex, ok := strings.CutPrefix(line, "CapEff:")
+		if !ok {
+			continue
+		}
+		caps, err := strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
+		if err != nil {
+			return fmt.Errorf("%s: CapEff %q: %w", procStatus, strings.TrimSpace(hex), err)
+		}
+		if caps&(1<<capSysTime) == 0 {
+			return ErrNoPrivilege
+		}
+		return nil
+	}
+	return fmt.Errorf("%s: no CapEff line", procStatus)
 }

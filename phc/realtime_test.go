@@ -3,6 +3,7 @@ package phc
 import (
 	"math"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -109,4 +110,32 @@ func TestSystemFrequencySteering(t *testing.T) {
 	assert.InDelta(t, saved+10_000, got, 1)
 	steered := realtimeSlope(time.Second)
 	assert.InDelta(t, 10_000, steered-base, 500, "slope change in ppb (baseline %.0f, steered %.0f)", base, steered)
+}
+
+// TestCheckSteerable reads CAP_SYS_TIME from a status file, and says what
+// to do when it is missing.
+func TestCheckSteerable(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, status, err string
+	}{
+		{"root", "Name:\tx\nCapEff:\t000001ffffffffff\n", ""},
+		{"only CAP_SYS_TIME", "CapEff:\t0000000002000000\n", ""},
+		{"unprivileged", "CapInh:\t0000000000000000\nCapEff:\t0000000000000000\n", "needs CAP_SYS_TIME"},
+		{"other capabilities", "CapEff:\t0000000001ffffff\n", "needs CAP_SYS_TIME"},
+		{"garbage", "CapEff:\tzz\n", `CapEff "zz"`},
+		{"no line", "Name:\tx\n", "no CapEff line"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(dir, tc.name)
+			require.NoError(t, os.WriteFile(p, []byte(tc.status), 0o644))
+			err := CheckSteerable(p)
+			if tc.err == "" {
+				assert.NoError(t, err)
+			} else {
+				assert.ErrorContains(t, err, tc.err)
+			}
+		})
+	}
+	assert.ErrorContains(t, CheckSteerable(filepath.Join(dir, "absent")), "reading capabilities")
 }

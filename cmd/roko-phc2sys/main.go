@@ -13,8 +13,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/roko-network/roko-ptpd/internal/mgmt"
 	"github.com/roko-network/roko-ptpd/internal/phc2sys"
 	"github.com/roko-network/roko-ptpd/internal/ptpd"
+	"github.com/roko-network/roko-ptpd/phc"
 	"github.com/roko-network/roko-ptpd/ptp"
 	"github.com/roko-network/roko-ptpd/ptp/engine"
 	"github.com/roko-network/roko-ptpd/servo"
@@ -22,6 +24,10 @@ import (
 
 const usage = `usage: %s [options]
 
+ -a             automatic mode: follow the daemon's port states (SUBSCRIBE_EVENTS_NP);
+                the clock of the SLAVE port is the source, those of the others targets
+ -r             with -a: keep CLOCK_REALTIME on the source too; -rr: it may be the
+                source when no port is SLAVE (a grandmaster serving the system time)
  -s [dev|name]  source clock (a PHC device, an interface's PHC, or CLOCK_REALTIME)
  -c [dev|name]  target clock (default CLOCK_REALTIME)
  -w             wait until the PTP daemon is synchronised (over its UNIX socket)
@@ -75,13 +81,22 @@ func main() {
 func run(o *phc2sys.Options, logf phc2sys.Logf) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	src, err := phc2sys.OpenClock(o.Source)
-	if err != nil {
-		return err
+	if o.Auto {
+		return runAuto(ctx, o, logf)
+	}
+	// Refuse at once rather than at the first adjustment, after -w.
+	if o.Target == "CLOCK_REALTIME" {
+		if err := phc.CheckSteerable("/proc/self/status"); err != nil {
+			return fmt.Errorf("-c CLOCK_REALTIME: %w", err)
+		}
 	}
 	dst, err := phc2sys.OpenClock(o.Target)
 	if err != nil {
-		return err
+		return fmt.Errorf("-c: %w", err)
+	}
+	src, err := phc2sys.OpenClock(o.Source)
+	if err != nil {
+		return fmt.Errorf("-s: %w", err)
 	}
 	offsetNs := int64(o.Offset * 1e9)
 	if o.Wait {
@@ -95,17 +110,11 @@ func run(o *phc2sys.Options, logf phc2sys.Logf) error {
 			offsetNs = -int64(tp.CurrentUTCOffset) * 1e9
 		}
 	}
-	freq, err := dst.Frequency()
+	sv, err := newServo(o, dst)
 	if err != nil {
 		return err
 	}
-	sv, err := servo.New(o.Servo, o.ServoConfig(dst.MaxFrequency()), freq)
-	if err != nil {
-		return err
-	}
-	interval := time.Duration(float64(time.Second) / o.Rate)
-	sv.SetSyncInterval(interval.Seconds())
-	s := &phc2sys.Syncer{Source: src, Target: dst, Servo: servo.NewFilter(sv, servo.DefaultFilterConfig()), Readings: o.Readings, OffsetNs: offsetNs}
+	s := &phc2sys.Syncer{Source: src, Target: dst, Servo: sv, Readings: o.Readings, OffsetNs: offsetNs}
 	sanity := servo.NewSanity(float64(o.SanityLimit))
 	// The sanity check compares the target with the monotonic clock, which
 	// nobody steers the way we steer the target.
@@ -113,7 +122,7 @@ func run(o *phc2sys.Options, logf phc2sys.Logf) error {
 	var stats phc2sys.Stats
 	label := phc2sys.Label(o.Source)
 	first := true
-	tk := time.NewTicker(interval)
+	tk := time.NewTicker(time.Duration(float64(time.Second) / o.Rate))
 	defer tk.Stop()
 	for {
 		smp, err := s.Update()
@@ -148,4 +157,59 @@ func run(o *phc2sys.Options, logf phc2sys.Logf) error {
 		case <-tk.C:
 		}
 	}
+}
+
+// newServo returns the servo the flags ask for, behind the outlier filter,
+// starting from the target's frequency.
+func newServo(o *phc2sys.Options, dst phc.Clock) (servo.Servo, error) {
+	freq, err := dst.Frequency()
+	if err != nil {
+		return nil, err
+	}
+	sv, err := servo.New(o.Servo, o.ServoConfig(dst.MaxFrequency()), freq)
+	if err != nil {
+		return nil, err
+	}
+	sv.SetSyncInterval(1 / o.Rate)
+	return servo.NewFilter(sv, servo.DefaultFilterConfig()), nil
+}
+
+// runAuto is -a: the clocks come from the daemon's ports.
+func runAuto(ctx context.Context, o *phc2sys.Options, logf phc2sys.Logf) error {
+	a := &phc2sys.Auto{
+		RealtimeTarget: o.Realtime >= 1, RealtimeSource: o.Realtime >= 2,
+		Readings: o.Readings, Logf: logf,
+		NewServo: func(dst phc.Clock) (servo.Servo, error) { return newServo(o, dst) },
+		Resolve: func(p phc2sys.AutoPort) (phc.Clock, error) {
+			if p.Timestamping == ptp.TimestampingSoftware {
+				return nil, nil
+			}
+			return phc.OpenInterface(p.Interface)
+		},
+	}
+	if a.RealtimeTarget {
+		if err := phc.CheckSteerable("/proc/self/status"); err != nil {
+			return fmt.Errorf("-r: %w", err)
+		}
+		rt, err := phc.NewSystem()
+		if err != nil {
+			return err
+		}
+		a.Realtime = rt
+	}
+	c, err := mgmt.Dial(o.UDS, o.Domain)
+	for said := false; err != nil; c, err = mgmt.Dial(o.UDS, o.Domain) {
+		if !said {
+			logf(6, "Waiting for ptp4l... (%v)", err)
+			said = true
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
+	defer c.Close()
+	a.Client = c
+	return a.Run(ctx, o.Rate)
 }

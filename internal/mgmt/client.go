@@ -20,6 +20,9 @@ type Client struct {
 	seq    uint16
 	self   ptp.PortIdentity
 	buf    []byte
+	// pending holds notifications (responses nobody asked for, as
+	// SUBSCRIBE_EVENTS_NP brings) that arrived while a question waited.
+	pending []*ptp.Management
 	// Timeout bounds each question (default 1 s).
 	Timeout time.Duration
 }
@@ -42,19 +45,88 @@ func (c *Client) Close() error { return c.sock.Close() }
 // ErrNoAnswer: the daemon did not answer in time.
 var ErrNoAnswer = errors.New("no answer from the daemon")
 
-// Get asks for id and returns every response to it (one per port for the
-// port data sets) until the daemon falls silent.
-func (c *Client) Get(id ptp.ManagementID) ([]*ptp.Management, error) {
+// request returns a management message to every port of the daemon.
+func (c *Client) request(action ptp.ManagementAction) *ptp.Management {
 	c.seq++
-	m := &ptp.Management{
+	return &ptp.Management{
 		Header: ptp.Header{VersionPTP: ptp.VersionPTP2, DomainNumber: c.domain, SourcePortIdentity: c.self,
 			SequenceID: c.seq, ControlField: ptp.ControlFieldFor(ptp.MessageManagement), LogMessageInterval: ptp.LogIntervalUnspecified},
 		TargetPortIdentity: ptp.PortIdentity{ClockIdentity: ptp.ClockIdentity{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, PortNumber: 0xffff},
-		ActionField:        ptp.ActionGet,
+		ActionField:        action,
 	}
+}
+
+// Get asks for id and returns every response to it (one per port for the
+// port data sets) until the daemon falls silent.
+func (c *Client) Get(id ptp.ManagementID) ([]*ptp.Management, error) {
+	m := c.request(ptp.ActionGet)
 	if err := m.SetEmpty(id); err != nil {
 		return nil, err
 	}
+	return c.ask(id, m)
+}
+
+// Set sends SET d and returns the daemon's answers.
+func (c *Client) Set(d ptp.ManagementData) ([]*ptp.Management, error) {
+	m := c.request(ptp.ActionSet)
+	if err := m.SetData(d); err != nil {
+		return nil, err
+	}
+	return c.ask(d.ManagementID(), m)
+}
+
+// Notification bits of SUBSCRIBE_EVENTS_NP, as linuxptp numbers them.
+const (
+	NotifyPortState     = 0
+	NotifyTimeSync      = 1
+	NotifyParentDataSet = 2
+)
+
+// Subscribe asks the daemon for the notifications whose bits are given,
+// for d (whole seconds, at most about 18 hours); renew before it ends.
+// They arrive as responses read by Notifications.
+func (c *Client) Subscribe(d time.Duration, bits ...int) error {
+	ev := ptp.SubscribeEventsNP{Duration: uint16(min(d/time.Second, 0xffff))}
+	for _, b := range bits {
+		ev.Subscribe(b)
+	}
+	_, err := c.Set(&ev)
+	return err
+}
+
+// Notifications returns the notifications that have arrived, waiting up
+// to wait for the first when none is queued.
+func (c *Client) Notifications(wait time.Duration) []*ptp.Management {
+	// A deadline already past fails a read without trying it, so "do not
+	// wait" still allows the socket a millisecond.
+	wait = max(wait, time.Millisecond)
+	for {
+		if len(c.pending) > 0 {
+			wait = time.Millisecond
+		}
+		_ = c.sock.SetReadDeadline(time.Now().Add(wait))
+		n, _, err := c.sock.Receive(c.buf)
+		if err != nil {
+			break
+		}
+		c.keep(c.buf[:n])
+	}
+	out := c.pending
+	c.pending = nil
+	return out
+}
+
+// keep queues a notification: a RESPONSE that answers no question of ours.
+func (c *Client) keep(b []byte) {
+	var r ptp.Management
+	if r.UnmarshalBinary(b) == nil && r.ActionField == ptp.ActionResponse && len(c.pending) < 1024 {
+		c.pending = append(c.pending, &r)
+	}
+}
+
+// ask sends m and collects the responses to it, keeping notifications
+// that arrive meanwhile.
+func (c *Client) ask(id ptp.ManagementID, m *ptp.Management) ([]*ptp.Management, error) {
 	b, err := m.AppendBinary(nil)
 	if err != nil {
 		return nil, err
@@ -71,7 +143,11 @@ func (c *Client) Get(id ptp.ManagementID) ([]*ptp.Management, error) {
 			break
 		}
 		var r ptp.Management
-		if r.UnmarshalBinary(c.buf[:n]) != nil || r.SequenceID != c.seq {
+		if r.UnmarshalBinary(c.buf[:n]) != nil {
+			continue
+		}
+		if r.SequenceID != c.seq {
+			c.keep(c.buf[:n])
 			continue
 		}
 		if es, ok, _ := r.ErrorStatus(); ok {
@@ -81,7 +157,7 @@ func (c *Client) Get(id ptp.ManagementID) ([]*ptp.Management, error) {
 		wait = 20 * time.Millisecond // the rest come at once
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("GET %s: %w", id, ErrNoAnswer)
+		return nil, fmt.Errorf("%s %s: %w", m.ActionField, id, ErrNoAnswer)
 	}
 	return out, nil
 }

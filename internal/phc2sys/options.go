@@ -34,7 +34,8 @@ type Options struct {
 	Print          bool    // -m
 	Quiet          bool    // -q
 	Level          int     // -l
-	Auto           bool    // -a (not supported yet)
+	Auto           bool    // -a
+	Realtime       int     // -r given once (1: sync CLOCK_REALTIME too) or twice (2: it may be the source)
 	Help, Version  bool
 }
 
@@ -111,9 +112,11 @@ func Parse(args []string) (*Options, error) {
 			o.Level, err = n(0, 7)
 		case 'a':
 			o.Auto = true
-		case 'r', 'f':
-			// -r (the system clock as a source in -a mode) and -f (a
-			// config file) are accepted for compatibility.
+		case 'r':
+			o.Realtime = min(o.Realtime+1, 2)
+		case 'f':
+			// A config file: phc2sys reads only its [global] logging and
+			// servo options, which the flags here cover.
 		case 'h':
 			o.Help = true
 		case 'v':
@@ -130,7 +133,13 @@ func Parse(args []string) (*Options, error) {
 		return o, nil
 	}
 	if o.Auto {
-		return nil, fmt.Errorf("-a (automatic configuration from the daemon's port states) is not supported yet: give -s and -c")
+		if o.Source != "" || o.PPS != "" {
+			return nil, fmt.Errorf("-a takes its clocks from the daemon: drop -s and -d")
+		}
+		return o, nil
+	}
+	if o.Realtime > 0 {
+		return nil, fmt.Errorf("-r only has a meaning with -a")
 	}
 	if o.Source == "" && o.PPS == "" {
 		return nil, fmt.Errorf("no source: give -s (a PHC, an interface, or CLOCK_REALTIME) or -d")

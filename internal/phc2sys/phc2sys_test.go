@@ -3,6 +3,7 @@ package phc2sys
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,6 +39,13 @@ func TestParseGuideLine(t *testing.T) {
 	cfg := o.ServoConfig(500_000)
 	assert.Equal(t, 0.7, cfg.PI.ProportionalConst, "phc2sys's fixed PI constants")
 
+	for args, rt := range map[string]int{"-a": 0, "-ar": 1, "-arr": 2, "-a -r -r": 2} {
+		o, err = Parse(strings.Fields(args))
+		require.NoError(t, err, args)
+		assert.True(t, o.Auto, args)
+		assert.Equal(t, rt, o.Realtime, args)
+	}
+
 	for _, tc := range []struct {
 		args []string
 		want string
@@ -46,7 +54,8 @@ func TestParseGuideLine(t *testing.T) {
 		{[]string{"-s", "eth0", "-R", "0"}, "update rate must be positive"},
 		{[]string{"-s", "eth0", "-E", "ntpshm"}, "pi and linreg"},
 		{[]string{"-s", "eth0", "-N", "99"}, "-N"},
-		{[]string{"-a", "-r"}, "-a"},
+		{[]string{"-a", "-s", "eth0"}, "drop -s"},
+		{[]string{"-s", "eth0", "-r"}, "only has a meaning with -a"},
 		{[]string{"-x"}, "invalid option"},
 	} {
 		_, err := Parse(tc.args)
