@@ -39,12 +39,18 @@ func OpenPPS(path string) (*PPS, error) {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("%s: %w: no such PPS source: load the driver that provides it (pps-gpio, pps-ldisc) or timestamp the pulse on the PHC's EXTTS pin instead", path, ErrNoDevice)
+			return nil, missingError{path + ": no such PPS source: load the driver that provides it (pps-gpio, pps-ldisc) or timestamp the pulse on the PHC's EXTTS pin instead"}
 		}
 		return nil, openErr(path, err)
 	}
 	return &PPS{path: path, f: f}, nil
 }
+
+// missingError is ErrNoDevice in words that fit a PPS source.
+type missingError struct{ msg string }
+
+func (e missingError) Error() string { return e.msg }
+func (e missingError) Unwrap() error { return ErrNoDevice }
 
 // Close closes the source.
 func (p *PPS) Close() error { return p.f.Close() }

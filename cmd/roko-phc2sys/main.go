@@ -30,6 +30,8 @@ const usage = `usage: %s [options]
                 source when no port is SLAVE (a grandmaster serving the system time)
  -s [dev|name]  source clock (a PHC device, an interface's PHC, or CLOCK_REALTIME)
  -c [dev|name]  target clock (default CLOCK_REALTIME)
+ -d [dev]       PPS source (/dev/ppsN) for CLOCK_REALTIME; with -s the PHC gives the
+                whole seconds, without it the system clock must be within 0.5 s
  -w             wait until the PTP daemon is synchronised (over its UNIX socket)
  -O [offset]    target = source + offset seconds (default: from the daemon with -w)
  -R [rate]      updates per second (default 1)
@@ -94,9 +96,14 @@ func run(o *phc2sys.Options, logf phc2sys.Logf) error {
 	if err != nil {
 		return fmt.Errorf("-c: %w", err)
 	}
-	src, err := phc2sys.OpenClock(o.Source)
-	if err != nil {
-		return fmt.Errorf("-s: %w", err)
+	var src phc.Clock
+	if o.Source != "" {
+		if src, err = phc2sys.OpenClock(o.Source); err != nil {
+			return fmt.Errorf("-s: %w", err)
+		}
+	}
+	if o.PPS != "" {
+		return runPPS(ctx, o, src, dst, logf)
 	}
 	offsetNs := int64(o.Offset * 1e9)
 	if o.Wait {
@@ -212,4 +219,36 @@ func runAuto(ctx context.Context, o *phc2sys.Options, logf phc2sys.Logf) error {
 	defer c.Close()
 	a.Client = c
 	return a.Run(ctx, o.Rate)
+}
+
+// runPPS is -d: the system clock follows a pulse per second.
+func runPPS(ctx context.Context, o *phc2sys.Options, src, dst phc.Clock, logf phc2sys.Logf) error {
+	pps, err := phc.OpenPPS(o.PPS)
+	if err != nil {
+		return fmt.Errorf("-d: %w", err)
+	}
+	defer pps.Close()
+	sv, err := newServo(o, dst)
+	if err != nil {
+		return err
+	}
+	sv.SetSyncInterval(1) // a pulse a second, whatever -R says
+	s := &phc2sys.PPSSyncer{PPS: pps, Target: dst, Source: src, Servo: sv, Readings: o.Readings, OffsetNs: int64(o.Offset * 1e9)}
+	var stats phc2sys.Stats
+	for ctx.Err() == nil {
+		smp, err := s.Update()
+		if err != nil {
+			logf(4, "%v", err)
+			continue
+		}
+		if o.Summary > 1 {
+			stats.Add(smp)
+			if stats.Len() >= o.Summary {
+				logf(6, "%s", stats.Line(dst.Name()))
+			}
+		} else {
+			logf(6, "%s", phc2sys.Line(dst.Name(), "pps", smp))
+		}
+	}
+	return nil
 }

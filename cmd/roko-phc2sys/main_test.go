@@ -33,6 +33,14 @@ func unprivileged(bin string, args ...string) *exec.Cmd {
 	return cmd
 }
 
+// asRoot returns the command when we are root, else nil (the case skips).
+func asRoot(bin string, args ...string) *exec.Cmd {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	return exec.Command(bin, args...)
+}
+
 // TestErrors: what an operator sees for a bad command line, a missing PHC
 // and a missing privilege, before anything is touched.
 func TestErrors(t *testing.T) {
@@ -51,8 +59,13 @@ func TestErrors(t *testing.T) {
 		{"CLOCK_REALTIME without privilege", unprivileged(bin, "-s", "/dev/ptp99", "-c", "CLOCK_REALTIME", "-w"), 1,
 			"-c CLOCK_REALTIME: steering CLOCK_REALTIME needs CAP_SYS_TIME: run as root, or grant the capability"},
 		{"-a -r without privilege", unprivileged(bin, "-a", "-r"), 1, "-r: steering CLOCK_REALTIME needs CAP_SYS_TIME"},
+		{"missing PPS device", asRoot(bin, "-d", "/dev/pps99"), 1, "-d: /dev/pps99: no such PPS source: load the driver"},
+		{"interface without PHC as source", asRoot(bin, "-s", "lo"), 1, "-s: no PTP hardware clock for lo"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.cmd == nil {
+				t.Skip("needs root, to pass the CAP_SYS_TIME check first; CI runs as root")
+			}
 			out, err := tc.cmd.CombinedOutput()
 			var ee *exec.ExitError
 			require.ErrorAs(t, err, &ee, "%s", out)

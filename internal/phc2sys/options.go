@@ -144,8 +144,8 @@ func Parse(args []string) (*Options, error) {
 	if o.Source == "" && o.PPS == "" {
 		return nil, fmt.Errorf("no source: give -s (a PHC, an interface, or CLOCK_REALTIME) or -d")
 	}
-	if o.PPS != "" {
-		return nil, fmt.Errorf("-d %s: a PPS source is not supported yet", o.PPS)
+	if o.PPS != "" && o.Target != "CLOCK_REALTIME" {
+		return nil, fmt.Errorf("-d %s: the target must be CLOCK_REALTIME, the clock the kernel timestamps pulses on", o.PPS)
 	}
 	return o, nil
 }

@@ -39,6 +39,11 @@ func TestParseGuideLine(t *testing.T) {
 	cfg := o.ServoConfig(500_000)
 	assert.Equal(t, 0.7, cfg.PI.ProportionalConst, "phc2sys's fixed PI constants")
 
+	o, err = Parse([]string{"-d", "/dev/pps0", "-s", "eth0", "-O", "-37"})
+	require.NoError(t, err)
+	assert.Equal(t, "/dev/pps0", o.PPS)
+	assert.Equal(t, -37.0, o.Offset)
+
 	for args, rt := range map[string]int{"-a": 0, "-ar": 1, "-arr": 2, "-a -r -r": 2} {
 		o, err = Parse(strings.Fields(args))
 		require.NoError(t, err, args)
@@ -55,6 +60,7 @@ func TestParseGuideLine(t *testing.T) {
 		{[]string{"-s", "eth0", "-E", "ntpshm"}, "pi and linreg"},
 		{[]string{"-s", "eth0", "-N", "99"}, "-N"},
 		{[]string{"-a", "-s", "eth0"}, "drop -s"},
+		{[]string{"-d", "/dev/pps0", "-c", "/dev/ptp0"}, "the target must be CLOCK_REALTIME"},
 		{[]string{"-s", "eth0", "-r"}, "only has a meaning with -a"},
 		{[]string{"-x"}, "invalid option"},
 	} {

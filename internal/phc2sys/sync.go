@@ -137,7 +137,11 @@ func Label(name string) string {
 
 // Line formats phc2sys's per-update line. The freq printed is phc2sys's
 // servo output, the negation of the frequency set.
+// A PPS sample (Delay PPSNoDelay) has no delay column.
 func Line(target, label string, s Sample) string {
+	if s.Delay == PPSNoDelay {
+		return fmt.Sprintf("%s %s offset %9d s%d freq %+7.0f", target, label, s.Offset, uint8(s.State), 0-s.PPB)
+	}
 	return fmt.Sprintf("%s %s offset %9d s%d freq %+7.0f delay %6d", target, label, s.Offset, uint8(s.State), 0-s.PPB, s.Delay)
 }
 
