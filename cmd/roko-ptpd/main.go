@@ -15,7 +15,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/roko-network/roko-ptpd/internal/phc2sys"
 	"github.com/roko-network/roko-ptpd/internal/ptpd"
+	"github.com/roko-network/roko-ptpd/ptp/engine"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -82,6 +84,18 @@ func main() {
 	defer d.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if c.HasPhc2sys() {
+		// The [phc2sys] section: the phc2sys job in this process.
+		job, err := phc2sys.NewInDaemon(d, c, nil, func(level int, format string, args ...any) {
+			log.Printf(engine.LogLevel(level), format, args...)
+		})
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", prog, err)
+			d.Close() // os.Exit skips the deferred Close, which removes the sockets
+			os.Exit(1)
+		}
+		go func() { _ = job.Run(ctx) }()
+	}
 	if err := d.Run(ctx); err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", prog, err)
 		os.Exit(1)

@@ -20,6 +20,7 @@ import (
 	"github.com/roko-network/roko-ptpd/internal/testenv"
 	"github.com/roko-network/roko-ptpd/phc"
 	"github.com/roko-network/roko-ptpd/ptp"
+	"github.com/roko-network/roko-ptpd/ptp/config"
 	"github.com/roko-network/roko-ptpd/servo"
 )
 
@@ -120,6 +121,7 @@ func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
 // daemon is a roko-ptpd running in-process in a namespace.
 type daemon struct {
 	d    *ptpd.Daemon
+	cfg  *config.Config
 	uds  string
 	stop func()
 }
@@ -154,7 +156,7 @@ func startPtpd(t *testing.T, link netns.Link, clk phc.Clock, args ...string) *da
 		}
 	})
 	waitForFile(t, uds)
-	return &daemon{d: d, uds: uds, stop: stop}
+	return &daemon{d: d, cfg: cmd.Config, uds: uds, stop: stop}
 }
 
 func waitForFile(t *testing.T, path string) {

@@ -164,6 +164,9 @@ func TestParserErrors(t *testing.T) {
 		{"port option for a PPS input", "[/dev/pps0]\nlogSyncInterval 1\n", "option logSyncInterval at line 2 cannot be set for the PPS input /dev/pps0"},
 		{"unicast table without an id", "[unicast_master_table]\nUDPv4 198.18.0.1\n", "table_id must be the first line"},
 		{"unicast table bad line", "[unicast_master_table]\ntable_id 1\nfoo 1\n", "unknown unicast master table line"},
+		{"unknown [phc2sys] option", "[phc2sys]\ndomainNumber 1\n", "test.conf:2: unknown option domainNumber at line 2 in [phc2sys] section (it takes clock_servo, first_step_threshold, pi_integral_const"},
+		{"bad [phc2sys] servo", "[phc2sys]\nclock_servo ntpshm\n", "ntpshm is a bad value for option clock_servo at line 2 (want one of pi, linreg)"},
+		{"bad [phc2sys] rate", "[phc2sys]\nupdate_rate 0\n", "0 is an out of range value for option update_rate"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse(strings.NewReader(tc.text), "test.conf")
@@ -174,6 +177,34 @@ func TestParserErrors(t *testing.T) {
 			assert.Equal(t, "test.conf", ce.File)
 		})
 	}
+}
+
+// TestPhc2sysSection: a [phc2sys] section holds the phc2sys job's
+// settings, apart from the clock's, with phc2sys's defaults.
+func TestPhc2sysSection(t *testing.T) {
+	c, err := Parse(strings.NewReader("[global]\nclock_servo linreg\n[phc2sys]\ntarget /dev/ptp1\nupdate_rate 16\nutc_offset -37\n[eth0]\n"), "test.conf")
+	require.NoError(t, err)
+	require.True(t, c.HasPhc2sys())
+	assert.Equal(t, []string{"eth0"}, c.Interfaces(), "[phc2sys] is not an interface")
+	v, set := c.Phc2sys("target")
+	assert.True(t, set)
+	assert.Equal(t, "/dev/ptp1", v.Raw)
+	assert.Equal(t, 4, v.Line)
+	v, _ = c.Phc2sys("update_rate")
+	assert.Equal(t, 16.0, v.Float)
+	v, _ = c.Phc2sys("utc_offset")
+	assert.Equal(t, int64(-37), v.Int)
+	v, set = c.Phc2sys("clock_servo")
+	assert.False(t, set)
+	assert.Equal(t, "pi", v.Raw, "the job's own default, not [global]'s servo")
+	v, _ = c.Phc2sys("pi_proportional_const")
+	assert.Equal(t, 0.7, v.Float, "phc2sys's PI constants")
+	v, _ = c.Phc2sys("readings")
+	assert.Equal(t, int64(5), v.Int)
+
+	c, err = Parse(strings.NewReader("[global]\n"), "test.conf")
+	require.NoError(t, err)
+	assert.False(t, c.HasPhc2sys())
 }
 
 func TestUnicastMasterTable(t *testing.T) {

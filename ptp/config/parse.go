@@ -83,6 +83,7 @@ type Config struct {
 	global    *Section
 	ports     []*Section
 	pps       []*Section
+	phc2sys   *Section // [phc2sys], when present
 	umt       []UnicastMasterTable
 	locked    map[string]bool
 	warnedNoE map[string]bool
@@ -126,6 +127,7 @@ const (
 	portSection
 	ppsSection
 	umtSection
+	phc2sysSection
 )
 
 // Parse reads a configuration in ptp4l.conf's format from r; name names it
@@ -191,6 +193,12 @@ func (c *Config) Read(r io.Reader) error {
 		if !ok {
 			return c.errorf(line, option, "could not parse line %d in %s section: option %s has no value", line, cur.Name, option)
 		}
+		if kind == phc2sysSection {
+			if err := c.setPhc2sys(option, value, line); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := c.set(kind, cur, option, value, line); err != nil {
 			return err
 		}
@@ -240,6 +248,11 @@ func (c *Config) section(text string, line int) (sectionKind, *Section, error) {
 		return umtSection, nil, nil
 	case name == "" || strings.ContainsAny(name, " \t"):
 		return 0, nil, c.errorf(line, "", "could not parse port name on line %d: %q", line, name)
+	case name == Phc2sysSection:
+		if c.phc2sys == nil {
+			c.phc2sys = newSection(name, line)
+		}
+		return phc2sysSection, c.phc2sys, nil
 	case strings.HasPrefix(name, "/dev/pps"):
 		s := c.findSection(c.pps, name)
 		if s == nil {

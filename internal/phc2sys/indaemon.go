@@ -1,0 +1,161 @@
+package phc2sys
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/roko-network/roko-ptpd/internal/ptpd"
+	"github.com/roko-network/roko-ptpd/phc"
+	"github.com/roko-network/roko-ptpd/ptp"
+	"github.com/roko-network/roko-ptpd/ptp/config"
+	"github.com/roko-network/roko-ptpd/ptp/engine"
+	"github.com/roko-network/roko-ptpd/servo"
+)
+
+// InDaemon is the phc2sys job that a [phc2sys] section of roko-ptpd's
+// configuration runs inside the daemon, for operators who want one unit:
+//
+//	[phc2sys]
+//	target          CLOCK_REALTIME
+//	update_rate     16
+//	clock_servo     linreg
+//
+// It does what `roko-phc2sys -s <the daemon's clock> -c <target> -w` does,
+// without the UNIX socket: it asks the engine directly whether a port is
+// SLAVE or MASTER and what the UTC offset is. It runs on its own goroutine
+// and reaches the engine only through the daemon's Do queue, so the event
+// loop never waits on a clock read.
+type InDaemon struct {
+	d        *ptpd.Daemon
+	syncer   *Syncer
+	rate     float64
+	summary  int
+	offsetOK bool // utc_offset was set: do not take it from the engine
+	label    string
+	logf     Logf
+}
+
+// NewInDaemon reads the [phc2sys] section and opens its clocks, so that a
+// bad setting stops roko-ptpd at start, naming the file and line. target,
+// when not nil, replaces the section's target (tests pass a virtual clock).
+func NewInDaemon(d *ptpd.Daemon, c *config.Config, target phc.Clock, logf Logf) (*InDaemon, error) {
+	get := func(o string) config.Value { v, _ := c.Phc2sys(o); return v }
+	where := func(o string) string {
+		if v, set := c.Phc2sys(o); set {
+			return fmt.Sprintf("%s:%d: [phc2sys] %s", c.File, v.Line, o)
+		}
+		return fmt.Sprintf("%s: [phc2sys] %s (default)", c.File, o)
+	}
+	var src phc.Clock
+	label := "phc"
+	if name := get("source").Raw; name != "" {
+		var err error
+		if src, err = OpenClock(name); err != nil {
+			return nil, fmt.Errorf("%s %s: %w", where("source"), name, err)
+		}
+		label = Label(name)
+	} else {
+		src = d.Clock()
+	}
+	if target == nil && get("target").Raw == src.Name() {
+		return nil, fmt.Errorf("%s: the source and the target are both %s (with software timestamping roko-ptpd steers CLOCK_REALTIME itself): drop the [phc2sys] section", where("target"), src.Name())
+	}
+	if target == nil {
+		name := get("target").Raw
+		if name == "CLOCK_REALTIME" {
+			if err := phc.CheckSteerable("/proc/self/status"); err != nil {
+				return nil, fmt.Errorf("%s %s: %w", where("target"), name, err)
+			}
+		}
+		var err error
+		if target, err = OpenClock(name); err != nil {
+			return nil, fmt.Errorf("%s %s: %w", where("target"), name, err)
+		}
+	}
+	o := &Options{Servo: servo.Kind(get("clock_servo").Raw), KP: get("pi_proportional_const").Float, KI: get("pi_integral_const").Float,
+		StepThreshold: get("step_threshold").Float, FirstStep: get("first_step_threshold").Float, Rate: get("update_rate").Float}
+	freq, err := target.Frequency()
+	if err != nil {
+		return nil, err
+	}
+	sv, err := servo.New(o.Servo, o.ServoConfig(target.MaxFrequency()), freq)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", where("clock_servo"), err)
+	}
+	sv.SetSyncInterval(1 / o.Rate)
+	utc, offsetSet := c.Phc2sys("utc_offset")
+	return &InDaemon{
+		d: d, rate: o.Rate, summary: int(get("summary_updates").Int), offsetOK: offsetSet, label: label, logf: logf,
+		syncer: &Syncer{Source: src, Target: target, Servo: servo.NewFilter(sv, servo.DefaultFilterConfig()),
+			Readings: int(get("readings").Int), OffsetNs: utc.Int * 1e9},
+	}, nil
+}
+
+// ready asks the engine whether a port is SLAVE or MASTER (phc2sys -w's
+// test) and, when it is, what the UTC offset between the clocks is.
+func (j *InDaemon) ready(ctx context.Context) bool {
+	ok := false
+	var tp ptp.TimePropertiesDataSet
+	j.d.Do(ctx, func(e *engine.Clock) {
+		for i := range e.NumPorts() {
+			if st := e.Port(i).State().Wire(); st == ptp.PortStateSlave || st == ptp.PortStateMaster {
+				ok = true
+			}
+		}
+		tp = e.TimePropertiesDS()
+	})
+	if ok && !j.offsetOK {
+		// The daemon's clock keeps the PTP timescale (TAI) when the
+		// grandmaster says so; the system clock keeps UTC.
+		j.syncer.OffsetNs = 0
+		if tp.Flags&ptp.TimePropertiesPTPTimescale != 0 && j.syncer.Target.Name() == "CLOCK_REALTIME" && j.label == "phc" {
+			j.syncer.OffsetNs = -int64(tp.CurrentUTCOffset) * 1e9
+		}
+	}
+	return ok
+}
+
+// Run updates the target rate times a second until ctx ends, while the
+// daemon is synchronised.
+func (j *InDaemon) Run(ctx context.Context) error {
+	tk := time.NewTicker(time.Duration(float64(time.Second) / j.rate))
+	defer tk.Stop()
+	var stats Stats
+	waiting, first := false, true
+	name := j.syncer.Target.Name()
+	for n := 0; ; n++ {
+		// Like phc2sys, which asks again every minute, look at the ports
+		// once a second, not at every update.
+		if n%max(1, int(j.rate)) == 0 {
+			ok := j.ready(ctx)
+			if !ok && !waiting {
+				j.logf(6, "phc2sys: waiting until a port is SLAVE or MASTER")
+			}
+			waiting = !ok
+		}
+		if !waiting {
+			smp, err := j.syncer.Update()
+			switch {
+			case err != nil:
+				j.logf(3, "phc2sys: %s: %v", name, err)
+			case j.summary > 1:
+				stats.Add(smp)
+				if stats.Len() >= j.summary {
+					j.logf(6, "%s", stats.Line(name))
+				}
+			default:
+				if first {
+					j.logf(6, "phc2sys: %s: offset measured by the %s method", name, smp.Method)
+					first = false
+				}
+				j.logf(6, "%s", Line(name, j.label, smp))
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tk.C:
+		}
+	}
+}

@@ -1,0 +1,94 @@
+package phc2sys
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/roko-network/roko-ptpd/internal/netns"
+	"github.com/roko-network/roko-ptpd/internal/testenv"
+	"github.com/roko-network/roko-ptpd/phc"
+	"github.com/roko-network/roko-ptpd/ptp/config"
+)
+
+// TestInDaemon: a [phc2sys] section runs the phc2sys job inside roko-ptpd.
+// The target (a virtual clock standing for CLOCK_REALTIME) is left alone
+// until the client's port is SLAVE, then follows the client's clock; the
+// true errors of the two clocks agree.
+func TestInDaemon(t *testing.T) {
+	testenv.Short(t)
+	gmLink, clLink := netns.Veth(t, netns.New(t), "198.18.0.1", netns.New(t), "198.18.0.2")
+	conf := filepath.Join(t.TempDir(), "roko-ptpd.conf")
+	require.NoError(t, os.WriteFile(conf, []byte("[global]\n[phc2sys]\nupdate_rate 16\nclock_servo linreg\n"), 0o644))
+	gmClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "gm"})
+	require.NoError(t, err)
+	clClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "client", Offset: 4 * time.Millisecond, FrequencyError: 25_000})
+	require.NoError(t, err)
+	target, err := phc.NewVirtual(phc.VirtualConfig{Name: "realtime", Offset: -7 * time.Millisecond, FrequencyError: -40_000})
+	require.NoError(t, err)
+
+	cl := startPtpd(t, clLink, clClock, "-f", conf, "-s")
+	var log logLines
+	job, err := NewInDaemon(cl.d, cl.cfg, target, log.logf)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); assert.NoError(t, job.Run(ctx)) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		if t.Failed() {
+			t.Logf("phc2sys job log:\n%s", log.String())
+		}
+	})
+
+	// Without a grandmaster the slave-only client is LISTENING: the
+	// target is left alone.
+	time.Sleep(1500 * time.Millisecond)
+	assert.Contains(t, log.String(), "phc2sys: waiting until a port is SLAVE or MASTER")
+	assert.NotContains(t, log.String(), "phc offset")
+	f, err := target.Frequency()
+	require.NoError(t, err)
+	assert.Zero(t, f, "the target is not touched while the daemon is not synchronised")
+
+	startPtpd(t, gmLink, gmClock, "--priority1=10")
+	var diff time.Duration
+	deadline := time.Now().Add(20 * time.Second)
+	for good := 0; good < 10; time.Sleep(100 * time.Millisecond) {
+		e1, err := clClock.TrueError()
+		require.NoError(t, err)
+		e2, err := target.TrueError()
+		require.NoError(t, err)
+		diff = e2 - e1
+		if diff.Abs() < 5*time.Microsecond {
+			good++
+		} else {
+			good = 0
+		}
+		require.True(t, time.Now().Before(deadline), "the target did not follow the client's clock: %v apart", diff)
+	}
+	t.Logf("target − client clock: %v", diff)
+	assert.Contains(t, log.String(), "phc2sys: realtime: offset measured by the")
+	assert.Regexp(t, `realtime phc offset +-?\d+ s2 freq`, log.String())
+	assert.True(t, strings.Count(log.String(), "phc offset") > 10)
+}
+
+// A bad [phc2sys] clock stops the daemon at start, naming file and line.
+func TestInDaemonErrors(t *testing.T) {
+	for _, tc := range []struct{ conf, want string }{
+		{"[global]\n[phc2sys]\nsource CLOCK_REALTIME\ntarget /dev/ptp97\n", "test.conf:4: [phc2sys] target /dev/ptp97: /dev/ptp97: no such clock"},
+		{"[global]\n[phc2sys]\n\nsource /dev/ptp96\n", "test.conf:4: [phc2sys] source /dev/ptp96: /dev/ptp96: no such clock"},
+		{"[global]\n[phc2sys]\nsource CLOCK_REALTIME\ntarget CLOCK_REALTIME\n", "test.conf:4: [phc2sys] target: the source and the target are both CLOCK_REALTIME"},
+	} {
+		c, err := config.Parse(strings.NewReader(tc.conf), "test.conf")
+		require.NoError(t, err)
+		_, err = NewInDaemon(nil, c, nil, func(int, string, ...any) {})
+		assert.ErrorContains(t, err, tc.want)
+	}
+}
