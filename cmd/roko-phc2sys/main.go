@@ -111,12 +111,14 @@ func run(o *phc2sys.Options, logf phc2sys.Logf) error {
 		if err != nil {
 			return err
 		}
-		// A PHC keeps the PTP timescale (TAI) when the grandmaster
-		// announces it; CLOCK_REALTIME keeps UTC, currentUtcOffset behind.
-		if !o.OffsetSet && tp.Flags&ptp.TimePropertiesPTPTimescale != 0 && o.Target == "CLOCK_REALTIME" && o.Source != "CLOCK_REALTIME" {
-			offsetNs = -int64(tp.CurrentUTCOffset) * 1e9
+		if !o.OffsetSet {
+			offsetNs = phc2sys.SyncOffset(tp, o.Source, o.Target)
 		}
 	}
+	// Without -O the offset is the daemon's, asked again every minute as
+	// phc2sys does, so that a leap second is taken up.
+	followOffset := o.Wait && !o.OffsetSet
+	asked := time.Now()
 	sv, err := newServo(o, dst)
 	if err != nil {
 		return err
@@ -132,6 +134,15 @@ func run(o *phc2sys.Options, logf phc2sys.Logf) error {
 	tk := time.NewTicker(time.Duration(float64(time.Second) / o.Rate))
 	defer tk.Stop()
 	for {
+		if followOffset && time.Since(asked) >= time.Minute {
+			asked = time.Now()
+			if off, err := phc2sys.DaemonSyncOffset(o.UDS, o.Domain, o.Source, o.Target); err != nil {
+				logf(4, "asking the daemon for the UTC offset: %v", err)
+			} else if off != s.OffsetNs {
+				logf(5, "the daemon's UTC offset changed: %s now reads %+d ns from %s", dst.Name(), off, src.Name())
+				s.OffsetNs = off
+			}
+		}
 		smp, err := s.Update()
 		if err != nil {
 			return err

@@ -108,10 +108,7 @@ func (j *InDaemon) ready(ctx context.Context) bool {
 	if ok && !j.offsetOK {
 		// The daemon's clock keeps the PTP timescale (TAI) when the
 		// grandmaster says so; the system clock keeps UTC.
-		j.syncer.OffsetNs = 0
-		if tp.Flags&ptp.TimePropertiesPTPTimescale != 0 && j.syncer.Target.Name() == "CLOCK_REALTIME" && j.label == "phc" {
-			j.syncer.OffsetNs = -int64(tp.CurrentUTCOffset) * 1e9
-		}
+		j.syncer.OffsetNs = SyncOffset(tp, j.syncer.Source.Name(), j.syncer.Target.Name())
 	}
 	return ok
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/roko-network/roko-ptpd/phc"
+	"github.com/roko-network/roko-ptpd/ptp"
 	"github.com/roko-network/roko-ptpd/servo"
 )
 
@@ -136,4 +137,23 @@ func TestWaitForDaemonGivesUp(t *testing.T) {
 	defer cancel()
 	_, err := WaitForDaemon(ctx, "/nonexistent/ptp4l", 0, func(int, string, ...any) {})
 	assert.ErrorContains(t, err, "no daemon listening")
+}
+
+// TestSyncOffset: the offset between a PHC on TAI and the system clock on
+// UTC, in the sign Syncer.OffsetNs wants.
+func TestSyncOffset(t *testing.T) {
+	tai := ptp.TimePropertiesDataSet{CurrentUTCOffset: 37, Flags: ptp.TimePropertiesPTPTimescale}
+	arb := ptp.TimePropertiesDataSet{CurrentUTCOffset: 37}
+	for _, tc := range []struct {
+		tp       ptp.TimePropertiesDataSet
+		src, dst string
+		want     int64
+	}{
+		{tai, "/dev/ptp0", "CLOCK_REALTIME", -37e9},
+		{tai, "CLOCK_REALTIME", "/dev/ptp0", 37e9},
+		{tai, "/dev/ptp0", "/dev/ptp1", 0},
+		{arb, "/dev/ptp0", "CLOCK_REALTIME", 0},
+	} {
+		assert.Equal(t, tc.want, SyncOffset(tc.tp, tc.src, tc.dst), "%s → %s", tc.src, tc.dst)
+	}
 }

@@ -178,3 +178,39 @@ func (st *Stats) Line(target string) string {
 	*st = Stats{}
 	return line
 }
+
+// SyncOffset returns what the target should read ahead of the source
+// (Syncer.OffsetNs) given the daemon's time properties: PHCs keep the PTP
+// timescale (TAI) when the grandmaster announces it, and CLOCK_REALTIME
+// keeps UTC, currentUtcOffset seconds behind. On the arbitrary timescale,
+// or between two PHCs, it is 0.
+func SyncOffset(tp ptp.TimePropertiesDataSet, source, target string) int64 {
+	if tp.Flags&ptp.TimePropertiesPTPTimescale == 0 {
+		return 0
+	}
+	utc := int64(tp.CurrentUTCOffset) * 1e9
+	var off int64
+	if target == "CLOCK_REALTIME" {
+		off -= utc
+	}
+	if source == "CLOCK_REALTIME" {
+		off += utc
+	}
+	return off
+}
+
+// DaemonSyncOffset asks the daemon at uds for its time properties and
+// returns SyncOffset of them: phc2sys -w's offset, re-read every minute
+// so that a leap second is taken up.
+func DaemonSyncOffset(uds string, domain uint8, source, target string) (int64, error) {
+	c, err := mgmt.Dial(uds, domain)
+	if err != nil {
+		return 0, err
+	}
+	defer c.Close()
+	tp, err := c.TimeProperties()
+	if err != nil {
+		return 0, err
+	}
+	return SyncOffset(tp, source, target), nil
+}
