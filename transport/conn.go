@@ -176,7 +176,7 @@ func (c *Conn) Close() error {
 
 func (c *Conn) recvOnce(fd uintptr) bool {
 	r := &c.rx
-	n, _, e := unix.Syscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&r.msg)), 0)
+	n, _, e := unix.RawSyscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&r.msg)), 0)
 	if e == unix.EAGAIN || e == unix.EINTR {
 		return false
 	}
@@ -304,7 +304,7 @@ func (c *Conn) deliver(b []byte, info *RxInfo) (int, bool) {
 // tryOnce is recvOnce without waiting.
 func (c *Conn) tryOnce(fd uintptr) {
 	r := &c.rx
-	n, _, e := unix.Syscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&r.msg)), unix.MSG_DONTWAIT)
+	n, _, e := unix.RawSyscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&r.msg)), unix.MSG_DONTWAIT)
 	if e == unix.EAGAIN || e == unix.EINTR {
 		r.again = true
 		return
@@ -328,7 +328,7 @@ func sockaddrToAddr(sa *unix.RawSockaddrAny) Addr {
 func ntohs(v uint16) uint16 { return v>>8 | v<<8 }
 
 func (c *Conn) sendOnce(fd uintptr) bool {
-	n, _, e := unix.Syscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&c.tx.msg)), 0)
+	n, _, e := unix.RawSyscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&c.tx.msg)), 0)
 	if e == unix.EAGAIN || e == unix.EINTR {
 		return false
 	}
@@ -513,11 +513,18 @@ func (c *Conn) eqOnce(fd uintptr) {
 	c.tx.eqGot, c.tx.eqErr = c.readErrQueue(int(fd), c.tx.eqWait)
 }
 
-// readErrQueue waits up to d for the error queue to have an entry and reads
-// one. It runs inside RawConn.Control, beside a goroutine that may be
+// readErrQueue reads one entry of the error queue, waiting up to d for one
+// to arrive. It runs inside RawConn.Control, beside a goroutine that may be
 // blocked reading the socket, so it must not go through the poller.
+//
+// It reads before it waits: software transmit timestamps, and many
+// drivers' hardware ones, are queued before sendmsg returns, and the poll
+// that would find them there is a system call for nothing.
 func (c *Conn) readErrQueue(fd int, d time.Duration) (bool, error) {
-	t := &c.tx
+	got, err := c.tryErrQueue(fd)
+	if got || err != nil {
+		return got, err
+	}
 	pfd := [1]unix.PollFd{{Fd: int32(fd), Events: unix.POLLPRI}}
 	ms := int(d.Milliseconds())
 	if d > 0 && ms == 0 {
@@ -536,11 +543,17 @@ func (c *Conn) readErrQueue(fd int, d time.Duration) (bool, error) {
 		}
 		break
 	}
+	return c.tryErrQueue(fd)
+}
+
+// tryErrQueue reads one entry of the error queue if there is one.
+func (c *Conn) tryErrQueue(fd int) (bool, error) {
+	t := &c.tx
 	t.eqIov.Base = &t.eqData[0]
 	t.eqIov.SetLen(len(t.eqData))
 	t.eq = unix.Msghdr{Iov: &t.eqIov, Iovlen: 1, Control: &t.eqOOB[0]}
 	t.eq.SetControllen(len(t.eqOOB))
-	_, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&t.eq)), unix.MSG_ERRQUEUE|unix.MSG_DONTWAIT)
+	_, _, e := unix.RawSyscall(unix.SYS_RECVMSG, uintptr(fd), uintptr(unsafe.Pointer(&t.eq)), unix.MSG_ERRQUEUE|unix.MSG_DONTWAIT)
 	if e == unix.EAGAIN || e == unix.EINTR {
 		return false, nil
 	}

@@ -7,6 +7,8 @@ import (
 	"net"
 	"os"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // DefaultUDSAddress and DefaultUDSMode are ptp4l's uds_address and
@@ -104,3 +106,39 @@ func (u *UDS) Close() error {
 
 // SetReadDeadline bounds Receive.
 func (u *UDS) SetReadDeadline(t time.Time) error { return u.conn.SetReadDeadline(t) }
+
+// FD returns the socket's descriptor, for an event loop that waits on it
+// in an epoll set of its own. The socket stays non-blocking.
+func (u *UDS) FD() (int, error) {
+	rc, err := u.conn.SyscallConn()
+	if err != nil {
+		return 0, err
+	}
+	var fd int
+	err = rc.Control(func(f uintptr) { fd = int(f) })
+	return fd, err
+}
+
+// TryReceive reads a datagram if one is queued, without waiting; ok is
+// false when none is. from is nil for a client that did not bind.
+func (u *UDS) TryReceive(b []byte) (n int, from *net.UnixAddr, ok bool, err error) {
+	rc, err := u.conn.SyscallConn()
+	if err != nil {
+		return 0, nil, false, err
+	}
+	var sa unix.Sockaddr
+	var rerr error
+	if err := rc.Control(func(fd uintptr) { n, sa, rerr = unix.Recvfrom(int(fd), b, unix.MSG_DONTWAIT) }); err != nil {
+		return 0, nil, false, err
+	}
+	if rerr == unix.EAGAIN || rerr == unix.EINTR {
+		return 0, nil, false, nil
+	}
+	if rerr != nil {
+		return 0, nil, false, fmt.Errorf("transport: %s: recvfrom: %w", u.path, rerr)
+	}
+	if su, isUnix := sa.(*unix.SockaddrUnix); isUnix && su.Name != "" {
+		from = &net.UnixAddr{Name: su.Name, Net: "unixgram"}
+	}
+	return n, from, true, nil
+}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -33,6 +34,13 @@ type Options struct {
 	// TrueErrorEvery, when positive and the clock is virtual, prints the
 	// virtual clock's true error against CLOCK_REALTIME that often.
 	TrueErrorEvery time.Duration
+	// KernelWait makes the event loop wait in epoll_pwait itself, with the
+	// engine's deadline on a timerfd, instead of parking on the Go
+	// runtime's poller: ptp4l's loop, at ptp4l's CPU cost (see
+	// timerwait.go for what it costs the rest of the process). roko-ptpd
+	// sets it; tests that run several daemons in one process do not,
+	// because each such loop holds a P while it waits.
+	KernelWait bool
 }
 
 // timebase turns kernel software timestamps (CLOCK_REALTIME) into the
@@ -331,30 +339,56 @@ func (d *Daemon) serveUDS(ctx context.Context, u *udsServer) {
 			continue
 		}
 		var resps []*ptp.Management
-		ok := d.Do(ctx, func(e *engine.Clock) {
-			if !u.readOnly && from != nil {
-				d.udsClient = &subscriber{sock: u, addr: from}
-			}
-			if r, handled := d.subscribe(e, u, from, &req); handled {
-				resps = []*ptp.Management{r}
-				return
-			}
-			if r, handled := d.virtualStatus(e, &req); handled {
-				resps = []*ptp.Management{r}
-				return
-			}
-			var acts []engine.Action
-			resps, acts = e.Manage(&req, engine.Via{UDS: true, ReadOnly: u.readOnly}, now())
-			d.apply(acts)
-		})
-		if !ok {
+		if !d.Do(ctx, func(e *engine.Clock) { resps = d.manageUDS(e, u, from, &req) }) {
 			return
 		}
-		for _, r := range resps {
-			if out, err = r.AppendBinary(out[:0]); err == nil {
-				_ = u.sock.Reply(out, from)
-			}
+		out = replyUDS(u, from, resps, out)
+	}
+}
+
+// manageUDS answers one management request from a UNIX socket. It runs on
+// the event loop.
+func (d *Daemon) manageUDS(e *engine.Clock, u *udsServer, from *net.UnixAddr, req *ptp.Management) []*ptp.Management {
+	if !u.readOnly && from != nil {
+		d.udsClient = &subscriber{sock: u, addr: from}
+	}
+	if r, handled := d.subscribe(e, u, from, req); handled {
+		return []*ptp.Management{r}
+	}
+	if r, handled := d.virtualStatus(e, req); handled {
+		return []*ptp.Management{r}
+	}
+	resps, acts := e.Manage(req, engine.Via{UDS: true, ReadOnly: u.readOnly}, now())
+	d.apply(acts)
+	return resps
+}
+
+// replyUDS sends the responses to the client, reusing out.
+func replyUDS(u *udsServer, from *net.UnixAddr, resps []*ptp.Management, out []byte) []byte {
+	for _, r := range resps {
+		var err error
+		if out, err = r.AppendBinary(out[:0]); err == nil {
+			_ = u.sock.Reply(out, from)
 		}
+	}
+	return out
+}
+
+// serveUDSInLoop reads what is queued on a UNIX socket and answers it,
+// on the event loop (Options.KernelWait, where the loop waits on the
+// socket itself).
+func (d *Daemon) serveUDSInLoop(u *udsServer, buf, out []byte) []byte {
+	for {
+		n, from, ok, err := u.sock.TryReceive(buf)
+		if err != nil || !ok {
+			return out
+		}
+		var req ptp.Management
+		if err := req.UnmarshalBinary(buf[:n]); err != nil {
+			d.log.Printf(engine.LevelDebug, "management: dropped a malformed message: %v", err)
+			continue
+		}
+		out = replyUDS(u, from, d.manageUDS(d.eng, u, from, &req), out)
 	}
 }
 
@@ -508,14 +542,32 @@ func (d *Daemon) Run(ctx context.Context) error {
 			sources = append(sources, source{p.idx, c})
 		}
 	}
-	const evTag = -1
+	const evTag, timerTag = -1, -2
 	if err := add(d.evfd, evTag); err != nil {
 		return fmt.Errorf("epoll_ctl: %w", err)
 	}
 	stop := context.AfterFunc(ctx, d.wake)
 	defer stop()
-	for _, u := range d.uds {
-		go d.serveUDS(ctx, u)
+	// With KernelWait the loop serves the UNIX sockets itself: a goroutine
+	// parked on the runtime's poller would wait for sysmon's poll, up to
+	// 10 ms, while the loop holds the P.
+	const udsTag = -3 // the UNIX sockets are udsTag, udsTag-1, ...
+	for i, u := range d.uds {
+		if !d.opt.KernelWait {
+			go d.serveUDS(ctx, u)
+			continue
+		}
+		fd, err := u.sock.FD()
+		if err != nil {
+			return err
+		}
+		if err := add(fd, udsTag-int32(i)); err != nil {
+			return fmt.Errorf("epoll_ctl: %w", err)
+		}
+	}
+	var udsBuf, udsOut []byte
+	if d.opt.KernelWait {
+		udsBuf = make([]byte, 1500)
 	}
 	d.apply(d.eng.Start(now()))
 
@@ -524,7 +576,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if vc, ok := d.clk.(*phc.Virtual); ok && d.opt.TrueErrorEvery > 0 {
 		v, nextTrue = vc, now()+int64(d.opt.TrueErrorEvery)
 	}
-	events := make([]unix.EpollEvent, len(sources)+1)
+	events := make([]unix.EpollEvent, len(sources)+2+len(d.uds))
 	buf := make([]byte, 1500)
 	var info transport.RxInfo
 	var scratch [8]byte
@@ -539,6 +591,15 @@ func (d *Daemon) Run(ctx context.Context) error {
 		n, werr = unix.EpollWait(int(fd), events, 0)
 		return n != 0 || (werr != nil && werr != unix.EINTR)
 	}
+	raw := d.opt.KernelWait
+	var tw *timerWait
+	if raw {
+		var err error
+		if tw, err = newTimerWait(epfd, timerTag); err != nil {
+			return err
+		}
+		defer tw.close()
+	}
 	for {
 		if ctx.Err() != nil {
 			return nil
@@ -547,19 +608,37 @@ func (d *Daemon) Run(ctx context.Context) error {
 		if v != nil && (deadline == 0 || nextTrue < deadline) {
 			deadline = nextTrue
 		}
-		if deadline != 0 {
-			_ = epFile.SetReadDeadline(epoch.Add(time.Duration(deadline)))
+		if raw {
+			if err := tw.arm(deadline); err != nil {
+				return err
+			}
+			// Let goroutines made ready meanwhile run before the wait
+			// holds the P (see timerwait.go).
+			runtime.Gosched()
+			n, werr = tw.wait(events)
 		} else {
-			_ = epFile.SetReadDeadline(time.Time{})
-		}
-		rerr := epRC.Read(poll)
-		if rerr != nil && !errors.Is(rerr, os.ErrDeadlineExceeded) {
-			return fmt.Errorf("epoll: %w", rerr)
+			if deadline != 0 {
+				_ = epFile.SetReadDeadline(epoch.Add(time.Duration(deadline)))
+			} else {
+				_ = epFile.SetReadDeadline(time.Time{})
+			}
+			rerr := epRC.Read(poll)
+			if rerr != nil && !errors.Is(rerr, os.ErrDeadlineExceeded) {
+				return fmt.Errorf("epoll: %w", rerr)
+			}
 		}
 		if werr != nil && werr != unix.EINTR {
 			return fmt.Errorf("epoll_wait: %w", werr)
 		}
 		for _, ev := range events[:max(n, 0)] {
+			if ev.Fd == timerTag {
+				tw.expired()
+				continue
+			}
+			if ev.Fd <= udsTag {
+				udsOut = d.serveUDSInLoop(d.uds[udsTag-ev.Fd], udsBuf, udsOut)
+				continue
+			}
 			if ev.Fd == evTag {
 				_, _ = unix.Read(d.evfd, scratch[:])
 				d.qmu.Lock()
@@ -588,6 +667,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 					return err
 				}
 				d.apply(d.eng.Receive(s.port, buf[:m], d.toClock(info.Time), engineAddr(info.Src), now()))
+				if raw {
+					// epoll is level-triggered: what is left is
+					// reported again, without a recvmsg that finds
+					// the socket empty.
+					break
+				}
 			}
 		}
 		if dl := d.eng.Deadline(); dl != 0 && now() >= dl {

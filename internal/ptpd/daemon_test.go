@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/roko-network/roko-ptpd/internal/mgmt"
 	"github.com/roko-network/roko-ptpd/internal/netns"
 	"github.com/roko-network/roko-ptpd/internal/testenv"
 	"github.com/roko-network/roko-ptpd/phc"
@@ -57,12 +59,21 @@ func startDaemon(t *testing.T, link netns.Link, clk *phc.Virtual, args ...string
 
 func startStoppable(t *testing.T, link netns.Link, clk *phc.Virtual, args ...string) (*Daemon, *syncBuffer, func()) {
 	t.Helper()
+	return startWith(t, link, clk, nil, args...)
+}
+
+// startWith is startStoppable with the options adjusted by opts.
+func startWith(t *testing.T, link netns.Link, clk *phc.Virtual, opts func(*Options), args ...string) (*Daemon, *syncBuffer, func()) {
+	t.Helper()
 	dir := t.TempDir()
 	base := []string{"-i", link.Name, "-S", "-m", "--uds_address=" + filepath.Join(dir, "ptp4l"), "--uds_ro_address=" + filepath.Join(dir, "ptp4lro")}
 	cmd, err := ParseArgs(append(append(base, fast...), args...))
 	require.NoError(t, err)
 	out := &syncBuffer{}
 	opt := Options{Config: cmd.Config, Log: NewLogger("roko-ptpd", 6, "", out, out), Clock: clk}
+	if opts != nil {
+		opts(&opt)
+	}
 	var d *Daemon
 	require.NoError(t, link.NS.Do(func() error {
 		var err error
@@ -384,4 +395,48 @@ func TestMixedBMCA(t *testing.T) {
 	third, took := agree(second, 10*time.Second)
 	assert.Equal(t, ourID, third, "and back when ours returns")
 	t.Logf("both clients returned to ours %v after it restarted", took.Round(time.Millisecond))
+}
+
+// TestKernelWait: the event loop roko-ptpd runs (Options.KernelWait:
+// waiting in epoll_pwait with a timerfd) keeps a client converging, answers
+// management on its UNIX socket promptly although the loop holds its P
+// while it waits, and stops at once when asked.
+func TestKernelWait(t *testing.T) {
+	// Each loop holds a P while it waits; the test's own goroutines, which
+	// stand for processes of their own in production, get Ps beside them.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(4))
+	la, lb := pair(t)
+	kernel := func(o *Options) { o.KernelWait = true }
+	gmClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "gm"})
+	require.NoError(t, err)
+	gm, _, stopGM := startWith(t, la, gmClock, kernel, "--priority1=1", "--serverOnly=1")
+	clClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "client", Offset: 37 * time.Millisecond, FrequencyError: 40_000})
+	require.NoError(t, err)
+	cl, _, _ := startWith(t, lb, clClock, kernel, "-s")
+	c := watchClient(t, cl, clClock, 3*time.Second)
+	t.Logf("SLAVE and under 100 µs after %v; true error RMS %v, worst %v", c.settled.Round(time.Millisecond), c.rms, c.worst)
+	assert.Less(t, c.worst, 100*time.Microsecond)
+
+	// Management answers while the loops wait in the kernel.
+	mc, err := mgmt.Dial(gm.uds[0].sock.Path(), 0)
+	require.NoError(t, err)
+	defer mc.Close()
+	// Get waits 20 ms for more answers after the first; the rest is
+	// the daemon's.
+	mc.Timeout = 250 * time.Millisecond
+	var took []time.Duration
+	for range 20 {
+		start := time.Now()
+		_, err := mc.Current()
+		require.NoError(t, err)
+		took = append(took, time.Since(start)-20*time.Millisecond)
+		time.Sleep(37 * time.Millisecond)
+	}
+	slices.Sort(took)
+	t.Logf("GET CURRENT_DATA_SET answered in %v (median), %v (slowest of 20)", took[10], took[19])
+	assert.Less(t, took[19], 50*time.Millisecond)
+
+	start := time.Now()
+	stopGM()
+	assert.Less(t, time.Since(start), time.Second, "the loop stops when asked")
 }
