@@ -46,6 +46,10 @@ echo "128 Hz Sync and Delay_Req, ${DURATION} s:"
 # client running free.
 measure roko-realtime "exec $BIN -f $TMP/conf -i va -4 --priority1=1 --serverOnly=1 -q --free_running=1 --uds_address=$TMP/xa --uds_ro_address=$TMP/xar" \
 	"exec $BIN -f $TMP/conf -i vb -4 --uds_address=$TMP/xb --uds_ro_address=$TMP/xbr --free_running=1 -s -q"
+# The same with the event loop parked on the Go runtime's poller instead
+# of waiting in the kernel, to show what that wait saves.
+measure roko-poller "ROKO_LOOP=poller exec $BIN -f $TMP/conf -i va -4 --priority1=1 --serverOnly=1 -q --free_running=1 --uds_address=$TMP/pa --uds_ro_address=$TMP/par" \
+	"ROKO_LOOP=poller exec $BIN -f $TMP/conf -i vb -4 --uds_address=$TMP/pb --uds_ro_address=$TMP/pbr --free_running=1 -s -q"
 # What the demo runs: virtual clocks, the client steered by linreg.
 measure roko-ptpd "exec $BIN -f $TMP/conf -i va -4 --virtual_clock=1 --priority1=1 --serverOnly=1 -q --uds_address=$TMP/ra --uds_ro_address=$TMP/rar" \
 	"exec $BIN -f $TMP/conf -i vb -4 --uds_address=$TMP/rb --uds_ro_address=$TMP/rbr --virtual_clock=1 --virtual_clock_offset=0.037 --virtual_clock_frequency=40000 --clock_servo=linreg -s -q"
