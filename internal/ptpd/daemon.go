@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -34,12 +35,13 @@ type Options struct {
 	// TrueErrorEvery, when positive and the clock is virtual, prints the
 	// virtual clock's true error against CLOCK_REALTIME that often.
 	TrueErrorEvery time.Duration
-	// KernelWait makes the event loop wait in epoll_pwait itself, with the
-	// engine's deadline on a timerfd, instead of parking on the Go
-	// runtime's poller: ptp4l's loop, at ptp4l's CPU cost (see
-	// timerwait.go for what it costs the rest of the process). roko-ptpd
-	// sets it; tests that run several daemons in one process do not,
-	// because each such loop holds a P while it waits.
+	// KernelWait lets the event loop wait in epoll_pwait itself, with the
+	// engine's deadline on a timerfd, while messages come fast, instead of
+	// parking on the Go runtime's poller: ptp4l's loop, at about ptp4l's
+	// CPU cost at high rates (timerwait.go says when and what it costs the
+	// rest of the process). roko-ptpd sets it; tests that run several
+	// daemons in one process mostly do not, because such a loop holds a P
+	// while it waits.
 	KernelWait bool
 }
 
@@ -65,6 +67,8 @@ type Daemon struct {
 	ports []port
 	dev   *phc.Device // the PHC, when the clock is one
 	uds   []*udsServer
+	// kernelWaits counts the waits made in the kernel (tests).
+	kernelWaits atomic.Int64
 
 	// Work for the event loop from other goroutines (Do), and the eventfd
 	// that wakes it.
@@ -322,30 +326,6 @@ func (d *Daemon) virtualStatus(e *engine.Clock, req *ptp.Management) (*ptp.Manag
 	return e.Reply(req, &ptp.VirtualClockNP{TrueError: te.Nanoseconds(), Frequency: int64(math.Round(f))}), true
 }
 
-// serveUDS answers management requests on one socket until it closes. The
-// engine is consulted on the event loop; replies go to each sender's own
-// address, as pmc expects.
-func (d *Daemon) serveUDS(ctx context.Context, u *udsServer) {
-	buf := make([]byte, 1500)
-	var out []byte
-	for {
-		n, from, err := u.sock.Receive(buf)
-		if err != nil {
-			return
-		}
-		var req ptp.Management
-		if err := req.UnmarshalBinary(buf[:n]); err != nil {
-			d.log.Printf(engine.LevelDebug, "management: dropped a malformed message: %v", err)
-			continue
-		}
-		var resps []*ptp.Management
-		if !d.Do(ctx, func(e *engine.Clock) { resps = d.manageUDS(e, u, from, &req) }) {
-			return
-		}
-		out = replyUDS(u, from, resps, out)
-	}
-}
-
 // manageUDS answers one management request from a UNIX socket. It runs on
 // the event loop.
 func (d *Daemon) manageUDS(e *engine.Clock, u *udsServer, from *net.UnixAddr, req *ptp.Management) []*ptp.Management {
@@ -548,15 +528,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	stop := context.AfterFunc(ctx, d.wake)
 	defer stop()
-	// With KernelWait the loop serves the UNIX sockets itself: a goroutine
-	// parked on the runtime's poller would wait for sysmon's poll, up to
-	// 10 ms, while the loop holds the P.
+	// The loop serves the UNIX sockets itself, like ptp4l: no goroutine
+	// to hand requests over, and none waiting for a P while the loop
+	// waits in the kernel.
 	const udsTag = -3 // the UNIX sockets are udsTag, udsTag-1, ...
 	for i, u := range d.uds {
-		if !d.opt.KernelWait {
-			go d.serveUDS(ctx, u)
-			continue
-		}
 		fd, err := u.sock.FD()
 		if err != nil {
 			return err
@@ -565,10 +541,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 			return fmt.Errorf("epoll_ctl: %w", err)
 		}
 	}
-	var udsBuf, udsOut []byte
-	if d.opt.KernelWait {
-		udsBuf = make([]byte, 1500)
-	}
+	udsBuf := make([]byte, 1500)
+	var udsOut []byte
 	d.apply(d.eng.Start(now()))
 
 	var v *phc.Virtual
@@ -591,15 +565,19 @@ func (d *Daemon) Run(ctx context.Context) error {
 		n, werr = unix.EpollWait(int(fd), events, 0)
 		return n != 0 || (werr != nil && werr != unix.EINTR)
 	}
-	raw := d.opt.KernelWait
+	// The loop waits in the kernel while it is busy and on the runtime's
+	// poller while it is not (timerwait.go says why). busy follows the
+	// rate of wake-ups that found work, over each second, with hysteresis.
 	var tw *timerWait
-	if raw {
+	if d.opt.KernelWait {
 		var err error
 		if tw, err = newTimerWait(epfd, timerTag); err != nil {
 			return err
 		}
 		defer tw.close()
 	}
+	busy := false
+	wakes, rateFrom := 0, now()
 	for {
 		if ctx.Err() != nil {
 			return nil
@@ -608,14 +586,15 @@ func (d *Daemon) Run(ctx context.Context) error {
 		if v != nil && (deadline == 0 || nextTrue < deadline) {
 			deadline = nextTrue
 		}
-		if raw {
+		if busy {
 			if err := tw.arm(deadline); err != nil {
 				return err
 			}
 			// Let goroutines made ready meanwhile run before the wait
-			// holds the P (see timerwait.go).
+			// holds the P.
 			runtime.Gosched()
 			n, werr = tw.wait(events)
+			d.kernelWaits.Add(1)
 		} else {
 			if deadline != 0 {
 				_ = epFile.SetReadDeadline(epoch.Add(time.Duration(deadline)))
@@ -626,13 +605,36 @@ func (d *Daemon) Run(ctx context.Context) error {
 			if rerr != nil && !errors.Is(rerr, os.ErrDeadlineExceeded) {
 				return fmt.Errorf("epoll: %w", rerr)
 			}
+			if rerr != nil {
+				wakes++ // the engine's deadline
+			}
+		}
+		if n > 0 {
+			wakes++
+		}
+		if t := now(); t-rateFrom >= int64(time.Second) {
+			if tw != nil {
+				rate := int64(wakes) * int64(time.Second) / (t - rateFrom)
+				was := busy
+				busy = rate >= busyWakes || (busy && rate >= busyWakes/2)
+				if was && !busy {
+					// The poller's wait uses its own deadline: a
+					// timer left armed would wake it for nothing.
+					if err := tw.arm(0); err != nil {
+						return err
+					}
+				}
+			}
+			wakes, rateFrom = 0, t
 		}
 		if werr != nil && werr != unix.EINTR {
 			return fmt.Errorf("epoll_wait: %w", werr)
 		}
 		for _, ev := range events[:max(n, 0)] {
 			if ev.Fd == timerTag {
-				tw.expired()
+				if err := tw.expired(busy); err != nil {
+					return err
+				}
 				continue
 			}
 			if ev.Fd <= udsTag {
@@ -654,26 +656,20 @@ func (d *Daemon) Run(ctx context.Context) error {
 			if ev.Events&unix.EPOLLERR != 0 {
 				s.conn.DrainErrQueue()
 			}
-			// Drain what is queued on this socket.
-			for {
-				m, err := s.conn.TryReceive(buf, &info)
-				if errors.Is(err, transport.ErrWouldBlock) {
-					break
-				}
-				if err != nil {
-					if errors.Is(err, transport.ErrClosed) {
-						return nil
-					}
-					return err
-				}
-				d.apply(d.eng.Receive(s.port, buf[:m], d.toClock(info.Time), engineAddr(info.Src), now()))
-				if raw {
-					// epoll is level-triggered: what is left is
-					// reported again, without a recvmsg that finds
-					// the socket empty.
-					break
-				}
+			// One message per readiness: our epoll set is
+			// level-triggered, so what is left is reported again, and
+			// no recvmsg is spent finding the socket empty.
+			m, err := s.conn.TryReceive(buf, &info)
+			if errors.Is(err, transport.ErrWouldBlock) {
+				continue
 			}
+			if err != nil {
+				if errors.Is(err, transport.ErrClosed) {
+					return nil
+				}
+				return err
+			}
+			d.apply(d.eng.Receive(s.port, buf[:m], d.toClock(info.Time), engineAddr(info.Src), now()))
 		}
 		if dl := d.eng.Deadline(); dl != 0 && now() >= dl {
 			d.apply(d.eng.Tick(now()))

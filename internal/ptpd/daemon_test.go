@@ -397,10 +397,11 @@ func TestMixedBMCA(t *testing.T) {
 	t.Logf("both clients returned to ours %v after it restarted", took.Round(time.Millisecond))
 }
 
-// TestKernelWait: the event loop roko-ptpd runs (Options.KernelWait:
-// waiting in epoll_pwait with a timerfd) keeps a client converging, answers
-// management on its UNIX socket promptly although the loop holds its P
-// while it waits, and stops at once when asked.
+// TestKernelWait: the event loop roko-ptpd runs (Options.KernelWait)
+// waits in the kernel once messages come fast (Sync at 64 Hz here), keeps
+// a client converging, answers management on its UNIX socket promptly
+// although the loop holds its P while it waits, stops at once when asked,
+// and stays on the runtime's poller while messages are few.
 func TestKernelWait(t *testing.T) {
 	// Each loop holds a P while it waits; the test's own goroutines, which
 	// stand for processes of their own in production, get Ps beside them.
@@ -409,13 +410,15 @@ func TestKernelWait(t *testing.T) {
 	kernel := func(o *Options) { o.KernelWait = true }
 	gmClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "gm"})
 	require.NoError(t, err)
-	gm, _, stopGM := startWith(t, la, gmClock, kernel, "--priority1=1", "--serverOnly=1")
+	gm, _, stopGM := startWith(t, la, gmClock, kernel, "--priority1=1", "--serverOnly=1", "--logSyncInterval=-6")
 	clClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "client", Offset: 37 * time.Millisecond, FrequencyError: 40_000})
 	require.NoError(t, err)
-	cl, _, _ := startWith(t, lb, clClock, kernel, "-s")
+	cl, _, _ := startWith(t, lb, clClock, kernel, "-s", "--logMinDelayReqInterval=-6")
 	c := watchClient(t, cl, clClock, 3*time.Second)
 	t.Logf("SLAVE and under 100 µs after %v; true error RMS %v, worst %v", c.settled.Round(time.Millisecond), c.rms, c.worst)
 	assert.Less(t, c.worst, 100*time.Microsecond)
+	assert.Positive(t, gm.kernelWaits.Load(), "the grandmaster waited in the kernel")
+	assert.Positive(t, cl.kernelWaits.Load(), "the client waited in the kernel")
 
 	// Management answers while the loops wait in the kernel.
 	mc, err := mgmt.Dial(gm.uds[0].sock.Path(), 0)
@@ -439,4 +442,12 @@ func TestKernelWait(t *testing.T) {
 	start := time.Now()
 	stopGM()
 	assert.Less(t, time.Since(start), time.Second, "the loop stops when asked")
+
+	// Without its grandmaster the client hears nothing but its own
+	// timeouts: within two seconds (one whole second of the rate it
+	// measures) it goes back to the poller.
+	time.Sleep(2500 * time.Millisecond)
+	before := cl.kernelWaits.Load()
+	time.Sleep(1500 * time.Millisecond)
+	assert.Equal(t, before, cl.kernelWaits.Load(), "a quiet loop waits on the runtime's poller")
 }

@@ -7,26 +7,38 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// timerWait is the event loop's wait when Options.KernelWait is set: the
-// goroutine blocks in epoll_pwait itself, with the engine's next deadline
-// on a timerfd in the epoll set, as ptp4l's poll(2) loop does.
+// timerWait is the event loop's wait while it is busy, when
+// Options.KernelWait allows it: the goroutine blocks in epoll_pwait itself,
+// with the engine's next deadline on a timerfd in the epoll set, as ptp4l's
+// poll(2) loop does.
 //
-// Why: parked on the Go poller, every message woke the runtime's
-// scheduler machinery as well (sysmon out of its deep sleep, a futex
-// hand-off, the runtime's own epoll_pwait beside ours), and at 128 Hz the
-// daemon used three times ptp4l's CPU. Waiting in the kernel brings the
-// system calls per message down to ptp4l's.
+// Why: parked on the Go poller, every wake-up also woke the runtime's
+// scheduler machinery (sysmon out of its deep sleep, a futex hand-off
+// between threads, the runtime's own epoll_pwait beside ours). At 128 Hz
+// that was 2.7 times ptp4l's CPU; waiting in the kernel it is 1.1 to 1.5
+// times (scripts/cost.sh, README).
 //
 // What it costs: the wait is a raw system call, so the runtime counts the
-// goroutine as running and its P as busy while it sleeps. Three things
-// keep that safe. The loop yields (runtime.Gosched) before every wait, so
-// goroutines made ready meanwhile (the UNIX socket servers, a [phc2sys]
-// job, signal delivery) run at least at the message rate. A wait that
-// lasts more than about 10 ms is preempted by sysmon with a signal, which
-// ends epoll_pwait with EINTR: the loop goes round, and the garbage
+// goroutine as running and its P as busy while it sleeps, and sysmon, which
+// rests only when every P is idle, wakes every 10 ms. That is cheap beside
+// hundreds of messages a second and dear beside a few: at the default
+// 1 Hz the poller costs almost nothing and this wait 100 sysmon wake-ups
+// and, for waits over 10 ms, 100 preemption signals a second. So the loop
+// waits here only while it wakes at least busyWakes times a second.
+//
+// Why it is safe: the loop yields (runtime.Gosched) before every wait, so
+// goroutines made ready meanwhile (signal delivery, a [phc2sys] job) run at
+// least at the message rate; a wait that outlasts 10 ms is preempted by
+// sysmon with a signal, which ends epoll_pwait with EINTR, so the garbage
 // collector's stop-the-world and those goroutines get the P within about
-// 10 ms even on a silent network. And every socket is non-blocking, so no
-// other raw call in the loop can sleep.
+// 10 ms; the UNIX sockets are served on the loop itself; and every socket
+// is non-blocking, so no other raw call in the loop can sleep.
+// busyWakes is the wake-up rate above which the loop waits in the kernel
+// (and half of it, below which it goes back to the poller). The two cost
+// the same at a 16 Hz Sync rate, about 36 wake-ups a second for a
+// grandmaster; above it waiting in the kernel wins, below the poller.
+const busyWakes = 40
+
 type timerWait struct {
 	epfd, tfd int
 	armed     int64 // the deadline the timer is set for (0: none; -1: expired)
@@ -47,7 +59,8 @@ func newTimerWait(epfd int, tag int32) (*timerWait, error) {
 
 func (t *timerWait) close() { unix.Close(t.tfd) }
 
-// arm sets the timer for deadline (engine time), unless it already is.
+// arm sets the timer for deadline (engine time; 0 disarms it), unless it
+// already is.
 func (t *timerWait) arm(deadline int64) error {
 	if deadline == t.armed {
 		return nil
@@ -67,10 +80,17 @@ func (t *timerWait) arm(deadline int64) error {
 	return nil
 }
 
-// expired notes the timer's expiry. It is not read: the next arm
-// always sets the timer again, which clears its readiness (ptp4l works
-// the same way), and saves a read(2) per deadline.
-func (t *timerWait) expired() { t.armed = -1 }
+// expired takes the timer's expiry. The timer stays readable until it is
+// set again or read; while the loop waits here the next arm sets it (as
+// ptp4l does, saving a read(2) per deadline), otherwise it is disarmed now
+// so that the poller's wait does not spin on it.
+func (t *timerWait) expired(armAgain bool) error {
+	t.armed = -1
+	if armAgain {
+		return nil
+	}
+	return t.arm(0)
+}
 
 // wait blocks in epoll_pwait until something is ready.
 func (t *timerWait) wait(events []unix.EpollEvent) (int, error) {
