@@ -565,17 +565,16 @@ func (d *Daemon) Run(ctx context.Context) error {
 		n, werr = unix.EpollWait(int(fd), events, 0)
 		return n != 0 || (werr != nil && werr != unix.EINTR)
 	}
-	// The loop waits in the kernel while it is busy and on the runtime's
-	// poller while it is not (timerwait.go says why). busy follows the
-	// rate of wake-ups that found work, over each second, with hysteresis.
-	var tw *timerWait
-	if d.opt.KernelWait {
-		var err error
-		if tw, err = newTimerWait(epfd, timerTag); err != nil {
-			return err
-		}
-		defer tw.close()
+	// The engine's next deadline is a timerfd in the epoll set, as in
+	// ptp4l, so the runtime has no timer of ours to wake for. The loop
+	// waits in the kernel while it is busy and on the runtime's poller
+	// while it is not (timerwait.go says why); busy follows the rate of
+	// wake-ups that found work, over each second, with hysteresis.
+	tw, err := newTimerWait(epfd, timerTag)
+	if err != nil {
+		return err
 	}
+	defer tw.close()
 	busy := false
 	wakes, rateFrom := 0, now()
 	for {
@@ -586,44 +585,25 @@ func (d *Daemon) Run(ctx context.Context) error {
 		if v != nil && (deadline == 0 || nextTrue < deadline) {
 			deadline = nextTrue
 		}
+		if err := tw.arm(deadline); err != nil {
+			return err
+		}
 		if busy {
-			if err := tw.arm(deadline); err != nil {
-				return err
-			}
 			// Let goroutines made ready meanwhile run before the wait
 			// holds the P.
 			runtime.Gosched()
 			n, werr = tw.wait(events)
 			d.kernelWaits.Add(1)
-		} else {
-			if deadline != 0 {
-				_ = epFile.SetReadDeadline(epoch.Add(time.Duration(deadline)))
-			} else {
-				_ = epFile.SetReadDeadline(time.Time{})
-			}
-			rerr := epRC.Read(poll)
-			if rerr != nil && !errors.Is(rerr, os.ErrDeadlineExceeded) {
-				return fmt.Errorf("epoll: %w", rerr)
-			}
-			if rerr != nil {
-				wakes++ // the engine's deadline
-			}
+		} else if err := epRC.Read(poll); err != nil {
+			return fmt.Errorf("epoll: %w", err)
 		}
 		if n > 0 {
 			wakes++
 		}
 		if t := now(); t-rateFrom >= int64(time.Second) {
-			if tw != nil {
+			if d.opt.KernelWait {
 				rate := int64(wakes) * int64(time.Second) / (t - rateFrom)
-				was := busy
 				busy = rate >= busyWakes || (busy && rate >= busyWakes/2)
-				if was && !busy {
-					// The poller's wait uses its own deadline: a
-					// timer left armed would wake it for nothing.
-					if err := tw.arm(0); err != nil {
-						return err
-					}
-				}
 			}
 			wakes, rateFrom = 0, t
 		}
@@ -632,9 +612,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		}
 		for _, ev := range events[:max(n, 0)] {
 			if ev.Fd == timerTag {
-				if err := tw.expired(busy); err != nil {
-					return err
-				}
+				tw.expired()
 				continue
 			}
 			if ev.Fd <= udsTag {

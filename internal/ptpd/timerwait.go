@@ -7,16 +7,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// timerWait is the event loop's wait while it is busy, when
-// Options.KernelWait allows it: the goroutine blocks in epoll_pwait itself,
-// with the engine's next deadline on a timerfd in the epoll set, as ptp4l's
-// poll(2) loop does.
+// timerWait keeps the engine's next deadline on a timerfd in the event
+// loop's epoll set, as ptp4l does, and is the loop's wait while it is busy
+// (when Options.KernelWait allows it): the goroutine then blocks in
+// epoll_pwait itself.
 //
-// Why: parked on the Go poller, every wake-up also woke the runtime's
-// scheduler machinery (sysmon out of its deep sleep, a futex hand-off
-// between threads, the runtime's own epoll_pwait beside ours). At 128 Hz
-// that was 2.7 times ptp4l's CPU; waiting in the kernel it is 1.1 to 1.5
-// times (scripts/cost.sh, README).
+// Why the timerfd: with the deadline on a Go timer (a read deadline on the
+// epoll file) the runtime's sysmon woke for every deadline as well. Why
+// the kernel wait: parked on the Go poller, every wake-up also went
+// through the scheduler (sysmon out of its deep sleep, futex hand-offs,
+// the runtime's own epoll_pwait beside ours), about four more system calls
+// per message than ptp4l's loop; at 128 Hz that was 2.7 times ptp4l's CPU.
 //
 // What it costs: the wait is a raw system call, so the runtime counts the
 // goroutine as running and its P as busy while it sleeps, and sysmon, which
@@ -80,17 +81,10 @@ func (t *timerWait) arm(deadline int64) error {
 	return nil
 }
 
-// expired takes the timer's expiry. The timer stays readable until it is
-// set again or read; while the loop waits here the next arm sets it (as
-// ptp4l does, saving a read(2) per deadline), otherwise it is disarmed now
-// so that the poller's wait does not spin on it.
-func (t *timerWait) expired(armAgain bool) error {
-	t.armed = -1
-	if armAgain {
-		return nil
-	}
-	return t.arm(0)
-}
+// expired notes the timer's expiry. The timer stays readable until it is
+// set again or read; the loop sets it again before its next wait (arm
+// sees armed is -1), as ptp4l does, which saves a read(2) per deadline.
+func (t *timerWait) expired() { t.armed = -1 }
 
 // wait blocks in epoll_pwait until something is ready.
 func (t *timerWait) wait(events []unix.EpollEvent) (int, error) {
