@@ -35,10 +35,13 @@ import (
 // 10 ms; the UNIX sockets are served on the loop itself; and every socket
 // is non-blocking, so no other raw call in the loop can sleep.
 // busyWakes is the wake-up rate above which the loop waits in the kernel
-// (and half of it, below which it goes back to the poller). The two cost
-// the same at a 16 Hz Sync rate, about 36 wake-ups a second for a
-// grandmaster; above it waiting in the kernel wins, below the poller.
-const busyWakes = 40
+// (and half of it, below which it goes back to the poller): 100 a second
+// is an average wait of 10 ms, sysmon's preemption period. Above it the
+// waits seldom outlast sysmon and the kernel wait saves the scheduler's
+// four system calls a message; below it the preemption signals cost more
+// than they save (scripts/cost.sh at 16 Hz: the client woke about 52
+// times a second and used half as much CPU again in the kernel wait).
+const busyWakes = 100
 
 type timerWait struct {
 	epfd, tfd int
