@@ -398,7 +398,7 @@ func TestMixedBMCA(t *testing.T) {
 }
 
 // TestKernelWait: the event loop roko-ptpd runs (Options.KernelWait)
-// waits in the kernel once messages come fast (Sync at 64 Hz here), keeps
+// waits in the kernel once messages come fast (Sync at 128 Hz here), keeps
 // a client converging, answers management on its UNIX socket promptly
 // although the loop holds its P while it waits, stops at once when asked,
 // and stays on the runtime's poller while messages are few.
@@ -410,10 +410,10 @@ func TestKernelWait(t *testing.T) {
 	kernel := func(o *Options) { o.KernelWait = true }
 	gmClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "gm"})
 	require.NoError(t, err)
-	gm, _, stopGM := startWith(t, la, gmClock, kernel, "--priority1=1", "--serverOnly=1", "--logSyncInterval=-6")
+	gm, _, stopGM := startWith(t, la, gmClock, kernel, "--priority1=1", "--serverOnly=1", "--logSyncInterval=-7", "--logMinDelayReqInterval=-6")
 	clClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "client", Offset: 37 * time.Millisecond, FrequencyError: 40_000})
 	require.NoError(t, err)
-	cl, _, _ := startWith(t, lb, clClock, kernel, "-s", "--logMinDelayReqInterval=-6")
+	cl, _, _ := startWith(t, lb, clClock, kernel, "-s")
 	c := watchClient(t, cl, clClock, 3*time.Second)
 	t.Logf("SLAVE and under 100 µs after %v; true error RMS %v, worst %v", c.settled.Round(time.Millisecond), c.rms, c.worst)
 	assert.Less(t, c.worst, 100*time.Microsecond)
