@@ -77,18 +77,8 @@ func (s *PPSSyncer) Update() (Sample, error) {
 		off = fine + roundSecond(coarse-fine)
 	}
 	ppb, st := s.Servo.Sample(off, ev.Assert)
-	switch st {
-	case servo.Jump:
-		if err := s.Target.AdjustFrequency(ppb); err != nil {
-			return Sample{}, err
-		}
-		if err := s.Target.Step(time.Duration(-off)); err != nil {
-			return Sample{}, err
-		}
-	case servo.Locked, servo.LockedStable:
-		if err := s.Target.AdjustFrequency(ppb); err != nil {
-			return Sample{}, err
-		}
+	if err := steer(s.Target, st, ppb, off); err != nil {
+		return Sample{}, err
 	}
 	return Sample{Offset: off, Delay: PPSNoDelay, State: st, PPB: ppb}, nil
 }

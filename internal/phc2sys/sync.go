@@ -63,20 +63,25 @@ func (s *Syncer) Update() (Sample, error) {
 	}
 	off := int64(o.Offset) - s.OffsetNs
 	ppb, st := s.Servo.Sample(off, o.Time)
-	switch st {
-	case servo.Jump:
-		if err := s.Target.AdjustFrequency(ppb); err != nil {
-			return Sample{}, err
-		}
-		if err := s.Target.Step(time.Duration(-off)); err != nil {
-			return Sample{}, err
-		}
-	case servo.Locked, servo.LockedStable:
-		if err := s.Target.AdjustFrequency(ppb); err != nil {
-			return Sample{}, err
-		}
+	if err := steer(s.Target, st, ppb, off); err != nil {
+		return Sample{}, err
 	}
 	return Sample{Offset: off, Delay: int64(o.Delay), State: st, PPB: ppb, Method: o.Method}, nil
+}
+
+// steer applies what the servo made of offset off: a step with the new
+// frequency, or just the frequency, or nothing while it is unlocked.
+func steer(target phc.Clock, st servo.State, ppb float64, off int64) error {
+	switch st {
+	case servo.Jump:
+		if err := target.AdjustFrequency(ppb); err != nil {
+			return err
+		}
+		return target.Step(time.Duration(-off))
+	case servo.Locked, servo.LockedStable:
+		return target.AdjustFrequency(ppb)
+	}
+	return nil
 }
 
 // OpenClock opens a clock by phc2sys's names: CLOCK_REALTIME, a device
