@@ -425,7 +425,10 @@ type txDone struct {
 // transmit timestamp goes back in.
 func (d *Daemon) apply(acts []engine.Action) {
 	d.notify(acts)
-	var done []txDone
+	// At most a few event messages go out per call; a backing array on
+	// the stack keeps a message from costing an allocation.
+	var doneBuf [4]txDone
+	done := doneBuf[:0]
 	for i := range acts {
 		a := &acts[i]
 		switch a.Kind {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strconv"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -22,6 +23,7 @@ type Logger struct {
 	stderr  io.Writer
 	tag     string
 	scratch []byte
+	record  []byte // Record's line, reused
 	syslog  io.Writer
 	sum     summary
 }
@@ -100,6 +102,11 @@ func (l *Logger) emit(level engine.LogLevel, line []byte) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.emitLocked(level, line)
+}
+
+// emitLocked is emit with l.mu held.
+func (l *Logger) emitLocked(level engine.LogLevel, line []byte) {
 	w := l.stdout
 	if level <= engine.LevelWarning {
 		w = l.stderr
@@ -111,12 +118,19 @@ func (l *Logger) emit(level engine.LogLevel, line []byte) {
 	if l.syslog != nil {
 		// syslog adds the program and PID; ptp4l puts the monotonic time
 		// in brackets in front of the message.
-		_, _ = l.syslog.Write(fmt.Appendf(nil, "[%d.%03d] %s", sec, ms, line))
+		b := appendMonotonic(l.scratch[:0], sec, ms)
+		b = append(b, ' ')
+		b = append(b, line...)
+		l.scratch = b
+		_, _ = l.syslog.Write(b)
 	}
 	if w == nil {
 		return
 	}
-	b := fmt.Appendf(l.scratch[:0], "%s[%d.%03d]: ", l.prog, sec, ms)
+	// "prog[sec.mmm]: ", by hand: fmt would allocate for every line.
+	b := append(l.scratch[:0], l.prog...)
+	b = appendMonotonic(b, sec, ms)
+	b = append(b, ": "...)
 	if l.tag != "" {
 		b = append(b, l.tag...)
 		b = append(b, ' ')
@@ -125,6 +139,14 @@ func (l *Logger) emit(level engine.LogLevel, line []byte) {
 	b = append(b, '\n')
 	l.scratch = b
 	_, _ = w.Write(b)
+}
+
+// appendMonotonic appends "[sec.mmm]", ptp4l's time stamp.
+func appendMonotonic(b []byte, sec, ms int64) []byte {
+	b = append(b, '[')
+	b = strconv.AppendInt(b, sec, 10)
+	b = append(b, '.', byte('0'+ms/100%10), byte('0'+ms/10%10), byte('0'+ms%10), ']')
+	return b
 }
 
 // Record prints an engine log record.
@@ -142,7 +164,20 @@ func (l *Logger) Record(r engine.LogRecord) {
 		}
 		return
 	}
-	l.emit(r.Level, r.AppendFormat(nil, engine.PortStyleV4))
+	if l == nil || r.Level > l.level {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	w := l.stdout
+	if r.Level <= engine.LevelWarning {
+		w = l.stderr
+	}
+	if w == nil && l.syslog == nil {
+		return // nothing would print it: do not format it
+	}
+	l.record = r.AppendFormat(l.record[:0], engine.PortStyleV4)
+	l.emitLocked(r.Level, l.record)
 }
 
 // Printf prints a line of its own at level.

@@ -37,3 +37,13 @@ func TestLoggerSummary(t *testing.T) {
 	assert.Regexp(t, regexp.MustCompile(`: rms    4 max    4 freq   \+103 \+/-   2 delay   603 \+/-   2\n$`), out.String())
 	assert.Equal(t, 1, strings.Count(out.String(), "\n"), "one line for four samples")
 }
+
+// TestMonotonicStamp: ptp4l's "[sec.mmm]", milliseconds zero-padded.
+func TestMonotonicStamp(t *testing.T) {
+	for _, tc := range []struct {
+		sec, ms int64
+		want    string
+	}{{12, 5, "[12.005]"}, {0, 999, "[0.999]"}, {3, 40, "[3.040]"}, {86400, 0, "[86400.000]"}} {
+		assert.Equal(t, tc.want, string(appendMonotonic(nil, tc.sec, tc.ms)))
+	}
+}

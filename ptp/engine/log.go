@@ -1,7 +1,7 @@
 package engine
 
 import (
-	"fmt"
+	"math"
 	"strconv"
 
 	"github.com/roko-network/roko-ptpd/ptp"
@@ -99,8 +99,16 @@ func (r *LogRecord) AppendFormat(b []byte, style PortStyle) []byte {
 		// frequency it sets on the clock; scrapers and dashboards built on
 		// ptp4l expect that sign, so we print it too. 0-x, not -x, keeps
 		// a zero as "+0" the way ptp4l shows it.
-		b = fmt.Appendf(b, "master offset %10d s%d freq %+7.0f path delay %9d",
-			r.Offset, uint8(r.ServoState), 0-r.Freq, r.PathDelay)
+		// Written by hand rather than with fmt, which would allocate
+		// for every Sync (TestOffsetLineMatchesPrintf holds them equal).
+		b = append(b, "master offset "...)
+		b = appendInt(b, r.Offset, 10)
+		b = append(b, " s"...)
+		b = strconv.AppendUint(b, uint64(uint8(r.ServoState)), 10)
+		b = append(b, " freq "...)
+		b = appendFreq(b, 0-r.Freq, 7)
+		b = append(b, " path delay "...)
+		b = appendInt(b, r.PathDelay, 9)
 	case LogNewForeignMaster:
 		b = r.appendPort(b, style)
 		b = append(b, "new foreign master "...)
@@ -131,3 +139,28 @@ func (r *LogRecord) AppendFormat(b []byte, style PortStyle) []byte {
 
 // String formats the record in linuxptp 4.x style.
 func (r LogRecord) String() string { return string(r.AppendFormat(nil, PortStyleV4)) }
+
+// appendInt appends v right-aligned in width columns, as %*d does.
+func appendInt(b []byte, v int64, width int) []byte {
+	var tmp [24]byte
+	d := strconv.AppendInt(tmp[:0], v, 10)
+	for i := len(d); i < width; i++ {
+		b = append(b, ' ')
+	}
+	return append(b, d...)
+}
+
+// appendFreq appends v rounded to a whole number with its sign,
+// right-aligned in width columns, as %+*.0f does.
+func appendFreq(b []byte, v float64, width int) []byte {
+	var tmp [40]byte
+	d := tmp[:0]
+	if (!math.Signbit(v) || math.IsNaN(v)) && !math.IsInf(v, 1) {
+		d = append(d, '+') // strconv writes +Inf's sign itself
+	}
+	d = strconv.AppendFloat(d, v, 'f', 0, 64)
+	for i := len(d); i < width; i++ {
+		b = append(b, ' ')
+	}
+	return append(b, d...)
+}
