@@ -227,8 +227,9 @@ func runAuto(ctx context.Context, o *phc2sys.Options, logf phc2sys.Logf) error {
 		case <-time.After(time.Second):
 		}
 	}
-	defer c.Close()
 	a.Client = c
+	a.Redial = func() (*mgmt.Client, error) { return mgmt.Dial(o.UDS, o.Domain) }
+	defer func() { a.Client.Close() }() // Run may have replaced it
 	return a.Run(ctx, o.Rate)
 }
 

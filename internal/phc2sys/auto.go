@@ -49,6 +49,14 @@ type Auto struct {
 	Logf     Logf
 	// OnUpdate, when set, is told every measurement.
 	OnUpdate func(target string, s Sample)
+	// Redial, when set, connects to the daemon again after it stops
+	// answering (a restarted daemon has a new socket behind the same
+	// path, and ours, connected to the old one, only fails). Run then
+	// owns the clients: it closes the ones it replaces.
+	Redial func() (*mgmt.Client, error)
+	// RenewEvery is how often the subscription is renewed (default 60 s,
+	// as phc2sys; the subscription itself lasts 180 s).
+	RenewEvery time.Duration
 
 	ports   []AutoPort
 	clocks  map[uint16]phc.Clock // by port number; nil: left out
@@ -62,8 +70,8 @@ type Auto struct {
 // subscription is how long we ask the daemon for notifications, and how
 // often we renew (linuxptp asks for 180 s and renews every 60 s).
 const (
-	subscription = 180 * time.Second
-	renewEvery   = 60 * time.Second
+	subscription      = 180 * time.Second
+	defaultRenewEvery = 60 * time.Second
 )
 
 // readPorts asks the daemon for every port's properties.
@@ -277,6 +285,10 @@ func (a *Auto) Run(ctx context.Context, rate float64) error {
 	subscribed := a.subscribe()
 	renewed := time.Now()
 	polled := time.Now()
+	renewEvery := a.RenewEvery
+	if renewEvery == 0 {
+		renewEvery = defaultRenewEvery
+	}
 	if err := a.reconfigure(); err != nil {
 		return err
 	}
@@ -296,13 +308,27 @@ func (a *Auto) Run(ctx context.Context, rate float64) error {
 		}
 		if time.Since(renewed) >= renewEvery {
 			renewed = time.Now()
-			subscribed = a.subscribe()
-			a.readTimeProperties()
-			changed = true // the daemon may have restarted and lost us
+			if subscribed = a.subscribe(); subscribed {
+				a.readTimeProperties()
+				// A notification lost on the way would leave us
+				// steering by a stale view: look again.
+				if ps, err := a.readPorts(); err == nil && !samePorts(ps, a.ports) {
+					if err := a.setPorts(ps); err != nil {
+						return err
+					}
+					changed = true
+				}
+			}
 		}
 		if !subscribed && time.Since(polled) >= time.Second {
 			polled = time.Now()
-			if ps, err := a.readPorts(); err == nil {
+			ps, err := a.readPorts()
+			if err != nil && a.redial() {
+				subscribed = a.subscribe()
+				a.readTimeProperties()
+				ps, err = a.readPorts()
+			}
+			if err == nil {
 				changed = changed || !samePorts(ps, a.ports)
 				if err := a.setPorts(ps); err != nil {
 					return err
@@ -339,6 +365,26 @@ func (a *Auto) label() string {
 		return "sys"
 	}
 	return "phc"
+}
+
+// redial replaces the client with a new connection, if Redial is set and
+// the daemon answers on it.
+func (a *Auto) redial() bool {
+	if a.Redial == nil {
+		return false
+	}
+	c, err := a.Redial()
+	if err != nil {
+		return false
+	}
+	if _, err := c.Get(ptp.MIDPortPropertiesNP); err != nil {
+		c.Close()
+		return false
+	}
+	a.Logf(6, "the daemon answers again: re-dialled its UNIX socket")
+	a.Client.Close()
+	a.Client = c
+	return true
 }
 
 func (a *Auto) subscribe() bool {

@@ -132,7 +132,12 @@ type daemon struct {
 // its first frequency estimate.
 func startPtpd(t *testing.T, link netns.Link, clk phc.Clock, args ...string) *daemon {
 	t.Helper()
-	uds := filepath.Join(t.TempDir(), "ptp4l")
+	return startPtpdAt(t, link, clk, filepath.Join(t.TempDir(), "ptp4l"), args...)
+}
+
+// startPtpdAt is startPtpd with the UNIX socket at uds.
+func startPtpdAt(t *testing.T, link netns.Link, clk phc.Clock, uds string, args ...string) *daemon {
+	t.Helper()
 	cmd, err := ptpd.ParseArgs(append([]string{"-i", link.Name, "-S", "-q", "--uds_address=" + uds, "--uds_ro_address=" + uds + "ro",
 		"--logAnnounceInterval=-2", "--announceReceiptTimeout=3", "--logSyncInterval=-4", "--logMinDelayReqInterval=-4", "--clock_servo=linreg"}, args...))
 	require.NoError(t, err)
@@ -181,7 +186,7 @@ type autoRun struct {
 	last    map[string]Sample
 }
 
-func startAuto(t *testing.T, uds string, port, realtime phc.Clock) *autoRun {
+func startAuto(t *testing.T, uds string, port, realtime phc.Clock, setup func(*Auto)) *autoRun {
 	t.Helper()
 	c, err := mgmt.Dial(uds, 0)
 	require.NoError(t, err)
@@ -209,13 +214,16 @@ func startAuto(t *testing.T, uds string, port, realtime phc.Clock) *autoRun {
 			r.last[target] = s
 			r.mu.Unlock()
 		}}
+	if setup != nil {
+		setup(r.a)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); assert.NoError(t, r.a.Run(ctx, 32)) }()
 	t.Cleanup(func() {
 		cancel()
 		<-done
-		c.Close()
+		r.a.Client.Close() // Run may have replaced c
 		if t.Failed() {
 			t.Logf("roko-phc2sys -a log:\n%s", r.log.String())
 		}
@@ -266,7 +274,7 @@ func TestAutoFollowsPortStates(t *testing.T) {
 	client := startPtpd(t, clLink, port, "--priority1=200", "--slaveOnly=0")
 	realtime, err := phc.NewVirtual(phc.VirtualConfig{Name: "realtime", Offset: -3 * time.Millisecond, FrequencyError: -20_000})
 	require.NoError(t, err)
-	r := startAuto(t, client.uds, port, realtime)
+	r := startAuto(t, client.uds, port, realtime, nil)
 
 	took := r.waitTarget(t, "CLOCK_REALTIME", 20_000, 20*time.Second)
 	t.Logf("SLAVE: CLOCK_REALTIME locked on %s after %v", clLink.Name, took)
@@ -320,7 +328,7 @@ func TestAutoAgainstPTP4L(t *testing.T) {
 	require.NoError(t, err)
 	realtime, err := phc.NewVirtual(phc.VirtualConfig{Name: "realtime"})
 	require.NoError(t, err)
-	r := startAuto(t, uds, port, realtime)
+	r := startAuto(t, uds, port, realtime, nil)
 	took := r.waitTarget(t, link.Name, 20_000, 20*time.Second)
 	t.Logf("%s locked on CLOCK_REALTIME after %v", link.Name, took)
 	deadline := time.Now().Add(10 * time.Second)
@@ -333,4 +341,36 @@ func TestAutoAgainstPTP4L(t *testing.T) {
 	e2, err := realtime.TrueError()
 	require.NoError(t, err)
 	assert.InDelta(t, 0, float64(e1-e2), 20_000, "the port's clock follows the system clock (true errors %v and %v)", e1, e2)
+}
+
+// TestAutoRedials: when the daemon restarts, -a connects again (its old
+// socket only fails) and follows the new daemon's port states.
+func TestAutoRedials(t *testing.T) {
+	testenv.Short(t)
+	link, _ := netns.Veth(t, netns.New(t), "198.18.0.1", netns.New(t), "198.18.0.2")
+	uds := filepath.Join(t.TempDir(), "ptp4l")
+	port, err := phc.NewVirtual(phc.VirtualConfig{Name: "port"})
+	require.NoError(t, err)
+	first := startPtpdAt(t, link, port, uds)
+	realtime, err := phc.NewVirtual(phc.VirtualConfig{Name: "realtime"})
+	require.NoError(t, err)
+	r := startAuto(t, uds, port, realtime, func(a *Auto) {
+		a.RenewEvery = time.Second
+		a.Redial = func() (*mgmt.Client, error) { return mgmt.Dial(uds, 0) }
+	})
+	waitNotified := func(n int64) {
+		t.Helper()
+		deadline := time.Now().Add(15 * time.Second)
+		for r.a.Notified() < n {
+			require.True(t, time.Now().Before(deadline), "%d notifications, want %d", r.a.Notified(), n)
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	waitNotified(1) // LISTENING → MASTER
+	first.stop()
+	startPtpdAt(t, link, port, uds)
+	// The new daemon: -a notices at its next renewal, re-dials, reads the
+	// port (LISTENING) and hears of MASTER.
+	waitNotified(2)
+	assert.Contains(t, r.log.String(), "re-dialled its UNIX socket")
 }
