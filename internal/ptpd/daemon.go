@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
-	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -35,13 +34,12 @@ type Options struct {
 	// TrueErrorEvery, when positive and the clock is virtual, prints the
 	// virtual clock's true error against CLOCK_REALTIME that often.
 	TrueErrorEvery time.Duration
-	// KernelWait lets the event loop wait in epoll_pwait itself, with the
-	// engine's deadline on a timerfd, while messages come fast, instead of
-	// parking on the Go runtime's poller: ptp4l's loop, at about ptp4l's
-	// CPU cost at high rates (timerwait.go says when and what it costs the
-	// rest of the process). roko-ptpd sets it; tests that run several
-	// daemons in one process mostly do not, because such a loop holds a P
-	// while it waits.
+	// KernelWait lets the event loop wait in epoll_pwait itself while
+	// messages come fast (busyWakes), instead of parking on the Go
+	// runtime's poller: ptp4l's loop, at about ptp4l's CPU cost at high
+	// rates (busy.go says when and what it costs the rest of the process).
+	// roko-ptpd sets it; tests that run several daemons in one process
+	// mostly do not, because such a loop holds a P while it waits.
 	KernelWait bool
 }
 
@@ -76,7 +74,7 @@ type Daemon struct {
 	queue   []func()
 	stopped bool
 	dead    chan struct{}
-	evfd    int
+	poller  *transport.Poller // the event loop's wait; Wake from anywhere
 
 	// SUBSCRIBE_EVENTS_NP subscribers by their socket address; touched
 	// only on the event loop.
@@ -108,9 +106,10 @@ func New(opt Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Daemon{opt: opt, log: opt.Log, dead: make(chan struct{}), evfd: -1, subs: map[string]*subscriber{}}
-	if d.evfd, err = unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC); err != nil {
-		return nil, fmt.Errorf("eventfd: %w", err)
+	d := &Daemon{opt: opt, log: opt.Log, dead: make(chan struct{}), subs: map[string]*subscriber{}}
+	// Two sockets a port and two UNIX sockets; 64 leaves room.
+	if d.poller, err = transport.NewPoller(64); err != nil {
+		return nil, err
 	}
 
 	mode := transport.Hardware
@@ -276,16 +275,8 @@ func (d *Daemon) Do(ctx context.Context, f func(e *engine.Clock)) bool {
 	}
 }
 
-// wake makes the event loop's wait return. The eventfd is written under
-// qmu, so that Close cannot close it (and the number be reused) in between.
-func (d *Daemon) wake() {
-	var one = [8]byte{1}
-	d.qmu.Lock()
-	if d.evfd >= 0 {
-		_, _ = unix.Write(d.evfd, one[:])
-	}
-	d.qmu.Unlock()
-}
+// wake makes the event loop's wait return.
+func (d *Daemon) wake() { d.poller.Wake() }
 
 // Clock returns the steered clock.
 func (d *Daemon) Clock() phc.Clock { return d.clk }
@@ -302,12 +293,7 @@ func (d *Daemon) Close() {
 	for _, u := range d.uds {
 		u.sock.Close()
 	}
-	d.qmu.Lock()
-	if d.evfd >= 0 {
-		unix.Close(d.evfd)
-		d.evfd = -1
-	}
-	d.qmu.Unlock()
+	d.poller.Close()
 }
 
 // virtualStatus answers GET VIRTUAL_CLOCK_NP when the clock is virtual:
@@ -486,62 +472,36 @@ func (d *Daemon) Run(ctx context.Context) error {
 		d.qmu.Unlock()
 		close(d.dead)
 	}()
-	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
-	if err != nil {
-		return fmt.Errorf("epoll_create1: %w", err)
-	}
-	// The epoll set is itself watched by the Go runtime's poller, so that
-	// waiting parks this goroutine instead of blocking a thread in
-	// epoll_wait: a blocked thread makes the scheduler hand its P around
-	// and wake sysmon on every message.
-	if err := unix.SetNonblock(epfd, true); err != nil {
-		unix.Close(epfd)
-		return fmt.Errorf("epoll: %w", err)
-	}
-	epFile := os.NewFile(uintptr(epfd), "epoll")
-	defer epFile.Close()
-	epRC, err := epFile.SyscallConn()
-	if err != nil {
-		return err
-	}
 	type source struct {
 		port int
 		conn *transport.Conn
 	}
 	var sources []source
-	add := func(fd int, tag int32) error {
-		ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: tag}
-		return unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, fd, &ev)
-	}
 	for _, p := range d.ports {
 		for _, c := range p.tr.Conns() {
 			fd, err := c.FD()
 			if err != nil {
 				return err
 			}
-			if err := add(fd, int32(len(sources))); err != nil {
-				return fmt.Errorf("epoll_ctl: %w", err)
+			if err := d.poller.Add(fd, int32(len(sources))); err != nil {
+				return err
 			}
 			sources = append(sources, source{p.idx, c})
 		}
-	}
-	const evTag, timerTag = -1, -2
-	if err := add(d.evfd, evTag); err != nil {
-		return fmt.Errorf("epoll_ctl: %w", err)
 	}
 	stop := context.AfterFunc(ctx, d.wake)
 	defer stop()
 	// The loop serves the UNIX sockets itself, like ptp4l: no goroutine
 	// to hand requests over, and none waiting for a P while the loop
 	// waits in the kernel.
-	const udsTag = -3 // the UNIX sockets are udsTag, udsTag-1, ...
+	const udsTag = transport.TagUser // the UNIX sockets are udsTag, udsTag-1, ...
 	for i, u := range d.uds {
 		fd, err := u.sock.FD()
 		if err != nil {
 			return err
 		}
-		if err := add(fd, udsTag-int32(i)); err != nil {
-			return fmt.Errorf("epoll_ctl: %w", err)
+		if err := d.poller.Add(fd, udsTag-int32(i)); err != nil {
+			return err
 		}
 	}
 	udsBuf := make([]byte, 1500)
@@ -553,31 +513,12 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if vc, ok := d.clk.(*phc.Virtual); ok && d.opt.TrueErrorEvery > 0 {
 		v, nextTrue = vc, now()+int64(d.opt.TrueErrorEvery)
 	}
-	events := make([]unix.EpollEvent, len(sources)+2+len(d.uds))
 	buf := make([]byte, 1500)
 	var info transport.RxInfo
-	var scratch [8]byte
-	// poll takes what epoll has without waiting; returning false hands the
-	// wait to the runtime's poller. Made once: a closure per turn would
-	// allocate.
-	var (
-		n    int
-		werr error
-	)
-	poll := func(fd uintptr) bool {
-		n, werr = unix.EpollWait(int(fd), events, 0)
-		return n != 0 || (werr != nil && werr != unix.EINTR)
-	}
-	// The engine's next deadline is a timerfd in the epoll set, as in
-	// ptp4l, so the runtime has no timer of ours to wake for. The loop
-	// waits in the kernel while it is busy and on the runtime's poller
-	// while it is not (timerwait.go says why); busy follows the rate of
-	// wake-ups that found work, over each second, with hysteresis.
-	tw, err := newTimerWait(epfd, timerTag)
-	if err != nil {
-		return err
-	}
-	defer tw.close()
+	// The loop waits in the kernel while it is busy and on the runtime's
+	// poller while it is not (transport.Poller says what each costs);
+	// busy follows the rate of wake-ups that found work, over each second,
+	// with hysteresis (busyWakes).
 	busy := false
 	wakes, rateFrom := 0, now()
 	for {
@@ -588,19 +529,20 @@ func (d *Daemon) Run(ctx context.Context) error {
 		if v != nil && (deadline == 0 || nextTrue < deadline) {
 			deadline = nextTrue
 		}
-		if err := tw.arm(deadline); err != nil {
+		if err := d.poller.Arm(deadline, now()); err != nil {
 			return err
 		}
 		if busy {
 			// Let goroutines made ready meanwhile run before the wait
 			// holds the P.
 			runtime.Gosched()
-			n, werr = tw.wait(events)
 			d.kernelWaits.Add(1)
-		} else if err := epRC.Read(poll); err != nil {
-			return fmt.Errorf("epoll: %w", err)
 		}
-		if n > 0 {
+		events, err := d.poller.Wait(busy)
+		if err != nil {
+			return err
+		}
+		if len(events) > 0 {
 			wakes++
 		}
 		if t := now(); t-rateFrom >= int64(time.Second) {
@@ -610,20 +552,15 @@ func (d *Daemon) Run(ctx context.Context) error {
 			}
 			wakes, rateFrom = 0, t
 		}
-		if werr != nil && werr != unix.EINTR {
-			return fmt.Errorf("epoll_wait: %w", werr)
-		}
-		for _, ev := range events[:max(n, 0)] {
-			if ev.Fd == timerTag {
-				tw.expired()
-				continue
+		for _, ev := range events {
+			if ev.Fd == transport.TagTimer {
+				continue // the deadline: handled below
 			}
 			if ev.Fd <= udsTag {
 				udsOut = d.serveUDSInLoop(d.uds[udsTag-ev.Fd], udsBuf, udsOut)
 				continue
 			}
-			if ev.Fd == evTag {
-				_, _ = unix.Read(d.evfd, scratch[:])
+			if ev.Fd == transport.TagWake {
 				d.qmu.Lock()
 				q := d.queue
 				d.queue = nil
