@@ -75,14 +75,7 @@ func (c *Client) Set(d ptp.ManagementData) ([]*ptp.Management, error) {
 	return c.ask(d.ManagementID(), m)
 }
 
-// Notification bits of SUBSCRIBE_EVENTS_NP, as linuxptp numbers them.
-const (
-	NotifyPortState     = 0
-	NotifyTimeSync      = 1
-	NotifyParentDataSet = 2
-)
-
-// Subscribe asks the daemon for the notifications whose bits are given,
+// Subscribe asks the daemon for the notifications whose bits (ptp.Notify*) are given,
 // for d (whole seconds, at most about 18 hours); renew before it ends.
 // They arrive as responses read by Notifications.
 func (c *Client) Subscribe(d time.Duration, bits ...int) error {

@@ -388,7 +388,7 @@ func (a *Auto) redial() bool {
 }
 
 func (a *Auto) subscribe() bool {
-	if err := a.Client.Subscribe(subscription, mgmt.NotifyPortState); err != nil {
+	if err := a.Client.Subscribe(subscription, ptp.NotifyPortState); err != nil {
 		a.Logf(4, "SUBSCRIBE_EVENTS_NP refused (%v): asking for the port states every second", err)
 		return false
 	}

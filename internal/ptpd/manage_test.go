@@ -265,8 +265,8 @@ func TestSubscribeEvents(t *testing.T) {
 	me := ptp.PortIdentity{ClockIdentity: ptp.ClockIdentity{9, 9, 9, 9, 9, 9, 9, 9}, PortNumber: 1}
 	var ev ptp.SubscribeEventsNP
 	ev.Duration = 60
-	ev.Subscribe(0) // NOTIFY_PORT_STATE
-	ev.Subscribe(1) // NOTIFY_TIME_SYNC
+	ev.Subscribe(ptp.NotifyPortState)
+	ev.Subscribe(ptp.NotifyTimeSync)
 	m := &ptp.Management{Header: ptp.Header{VersionPTP: 2, SourcePortIdentity: me, SequenceID: 1, ControlField: 4, LogMessageInterval: 0x7f},
 		TargetPortIdentity: ptp.PortIdentity{ClockIdentity: ptp.ClockIdentity{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, PortNumber: 0xffff},
 		ActionField:        ptp.ActionSet}

@@ -8,13 +8,6 @@ import (
 	"github.com/roko-network/roko-ptpd/ptp/engine"
 )
 
-// Notification bits of SUBSCRIBE_EVENTS_NP (linuxptp's enum notification).
-const (
-	notifyPortState     = 0
-	notifyTimeSync      = 1
-	notifyParentDataSet = 2
-)
-
 // subscriber is a management client that asked for notifications.
 type subscriber struct {
 	sock  *udsServer
@@ -93,11 +86,11 @@ func (d *Daemon) notify(acts []engine.Action) {
 		}
 		switch a.Log.Kind {
 		case engine.LogStateChange:
-			send(notifyPortState, d.eng.Notification(ptp.MIDPortDataSet, a.Log.Port))
+			send(ptp.NotifyPortState, d.eng.Notification(ptp.MIDPortDataSet, a.Log.Port))
 		case engine.LogOffset:
-			send(notifyTimeSync, d.eng.Notification(ptp.MIDTimeStatusNP, -1))
+			send(ptp.NotifyTimeSync, d.eng.Notification(ptp.MIDTimeStatusNP, -1))
 		case engine.LogSelectedBest, engine.LogSelectedLocal:
-			send(notifyParentDataSet, d.eng.Notification(ptp.MIDParentDataSet, -1))
+			send(ptp.NotifyParentDataSet, d.eng.Notification(ptp.MIDParentDataSet, -1))
 		}
 	}
 }
