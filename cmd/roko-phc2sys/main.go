@@ -215,21 +215,12 @@ func runAuto(ctx context.Context, o *phc2sys.Options, logf phc2sys.Logf) error {
 		}
 		a.Realtime = rt
 	}
-	c, err := mgmt.Dial(o.UDS, o.Domain)
-	for said := false; err != nil; c, err = mgmt.Dial(o.UDS, o.Domain) {
-		if !said {
-			logf(6, "Waiting for ptp4l... (%v)", err)
-			said = true
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(time.Second):
-		}
-	}
-	a.Client = c
 	a.Redial = func() (*mgmt.Client, error) { return mgmt.Dial(o.UDS, o.Domain) }
-	defer func() { a.Client.Close() }() // Run may have replaced it
+	defer func() {
+		if a.Client != nil {
+			a.Client.Close()
+		}
+	}()
 	return a.Run(ctx, o.Rate)
 }
 

@@ -49,10 +49,11 @@ type Auto struct {
 	Logf     Logf
 	// OnUpdate, when set, is told every measurement.
 	OnUpdate func(target string, s Sample)
-	// Redial, when set, connects to the daemon again after it stops
-	// answering (a restarted daemon has a new socket behind the same
-	// path, and ours, connected to the old one, only fails). Run then
-	// owns the clients: it closes the ones it replaces.
+	// Redial, when set, connects to the daemon: at start when Client is
+	// nil, and again after it stops answering (a restarted daemon has a
+	// new socket behind the same path, and ours, connected to the old one,
+	// only fails). Run then owns the clients: it closes the ones it
+	// replaces.
 	Redial func() (*mgmt.Client, error)
 	// RenewEvery is how often the subscription is renewed (default 60 s,
 	// as phc2sys; the subscription itself lasts 180 s).
@@ -64,7 +65,7 @@ type Auto struct {
 	changes atomic.Int64
 	source  phc.Clock
 	syncers map[string]*Syncer // by target name
-	utcNs   int64              // currentUtcOffset when the daemon is on the PTP timescale
+	tp      ptp.TimePropertiesDataSet
 }
 
 // subscription is how long we ask the daemon for notifications, and how
@@ -92,20 +93,15 @@ func (a *Auto) readPorts() ([]AutoPort, error) {
 	return out, nil
 }
 
-// readTimeProperties refreshes the UTC offset applied between the system
-// clock (UTC) and the PHCs (TAI when the grandmaster says so).
+// readTimeProperties refreshes the time properties that give the UTC
+// offset between the system clock and the PHCs (SyncOffset).
 func (a *Auto) readTimeProperties() {
-	c := a.Client
-	tp, err := c.TimeProperties()
+	tp, err := a.Client.TimeProperties()
 	if err != nil {
 		a.Logf(4, "reading TIME_PROPERTIES_DATA_SET: %v", err)
 		return
 	}
-	if tp.Flags&ptp.TimePropertiesPTPTimescale != 0 {
-		a.utcNs = int64(tp.CurrentUTCOffset) * 1e9
-	} else {
-		a.utcNs = 0
-	}
+	a.tp = tp
 }
 
 // setPorts takes a new view of the ports, opening the clocks of new ones.
@@ -232,15 +228,7 @@ func (a *Auto) reconfigure() error {
 			s = &Syncer{Source: src, Target: d, Servo: sv, Readings: a.Readings}
 			a.syncers[name] = s
 		}
-		// The system clock keeps UTC; PHCs keep the PTP timescale.
-		switch {
-		case d == a.Realtime:
-			s.OffsetNs = -a.utcNs
-		case src == a.Realtime:
-			s.OffsetNs = a.utcNs
-		default:
-			s.OffsetNs = 0
-		}
+		s.OffsetNs = SyncOffset(a.tp, a.names[src], name)
 	}
 	return nil
 }
@@ -253,10 +241,7 @@ func (a *Auto) Notified() int64 { return a.changes.Load() }
 // between updates; a daemon that refuses the subscription is asked for
 // its port states every second instead.
 func (a *Auto) Run(ctx context.Context, rate float64) error {
-	if a.RealtimeSource {
-		a.RealtimeTarget = true
-	}
-	if (a.RealtimeTarget) && a.Realtime == nil {
+	if (a.RealtimeTarget || a.RealtimeSource) && a.Realtime == nil {
 		return errors.New("-r: no system clock given")
 	}
 	a.clocks, a.syncers = map[uint16]phc.Clock{}, map[string]*Syncer{}
@@ -264,19 +249,9 @@ func (a *Auto) Run(ctx context.Context, rate float64) error {
 	if a.Realtime != nil {
 		a.names[a.Realtime] = "CLOCK_REALTIME"
 	}
-	// Like phc2sys, wait for the daemon to answer at all (its ports may
-	// still be LISTENING: with -rr they are targets already).
-	ports, err := a.readPorts()
-	for said := false; err != nil; ports, err = a.readPorts() {
-		if !said {
-			a.Logf(6, "Waiting for ptp4l...")
-			said = true
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(time.Second):
-		}
+	ports, ok := a.connect(ctx)
+	if !ok {
+		return nil
 	}
 	if err := a.setPorts(ports); err != nil {
 		return err
@@ -367,6 +342,32 @@ func (a *Auto) label() string {
 	return "phc"
 }
 
+// connect waits, as phc2sys does, until the daemon answers at all (its
+// ports may still be LISTENING: with -rr they are targets already),
+// dialling with Redial while there is no client that answers. It returns
+// false when ctx ends first.
+func (a *Auto) connect(ctx context.Context) ([]AutoPort, bool) {
+	for said := false; ; {
+		if a.Client != nil {
+			if ports, err := a.readPorts(); err == nil {
+				return ports, true
+			}
+		}
+		if a.redial() {
+			continue
+		}
+		if !said {
+			a.Logf(6, "Waiting for ptp4l...")
+			said = true
+		}
+		select {
+		case <-ctx.Done():
+			return nil, false
+		case <-time.After(time.Second):
+		}
+	}
+}
+
 // redial replaces the client with a new connection, if Redial is set and
 // the daemon answers on it.
 func (a *Auto) redial() bool {
@@ -381,8 +382,10 @@ func (a *Auto) redial() bool {
 		c.Close()
 		return false
 	}
-	a.Logf(6, "the daemon answers again: re-dialled its UNIX socket")
-	a.Client.Close()
+	if a.Client != nil {
+		a.Logf(6, "the daemon answers again: re-dialled its UNIX socket")
+		a.Client.Close()
+	}
 	a.Client = c
 	return true
 }

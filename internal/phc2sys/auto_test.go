@@ -343,8 +343,9 @@ func TestAutoAgainstPTP4L(t *testing.T) {
 	assert.InDelta(t, 0, float64(e1-e2), 20_000, "the port's clock follows the system clock (true errors %v and %v)", e1, e2)
 }
 
-// TestAutoRedials: when the daemon restarts, -a connects again (its old
-// socket only fails) and follows the new daemon's port states.
+// TestAutoRedials: -a makes its first connection with Redial and, when the
+// daemon restarts, connects again (its old socket only fails) and follows
+// the new daemon's port states.
 func TestAutoRedials(t *testing.T) {
 	testenv.Short(t)
 	link, _ := netns.Veth(t, netns.New(t), "198.18.0.1", netns.New(t), "198.18.0.2")
@@ -355,6 +356,10 @@ func TestAutoRedials(t *testing.T) {
 	realtime, err := phc.NewVirtual(phc.VirtualConfig{Name: "realtime"})
 	require.NoError(t, err)
 	r := startAuto(t, uds, port, realtime, func(a *Auto) {
+		// No client to start with, as roko-phc2sys runs it: Redial
+		// makes the first connection too.
+		a.Client.Close()
+		a.Client = nil
 		a.RenewEvery = time.Second
 		a.Redial = func() (*mgmt.Client, error) { return mgmt.Dial(uds, 0) }
 	})
