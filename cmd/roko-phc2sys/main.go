@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -128,8 +129,7 @@ func run(o *phc2sys.Options, logf phc2sys.Logf) error {
 	// The sanity check compares the target with the monotonic clock, which
 	// nobody steers the way we steer the target.
 	mono := time.Now()
-	var stats phc2sys.Stats
-	label := phc2sys.Label(o.Source)
+	report := phc2sys.Reporter{Logf: logf, Target: dst.Name(), Label: phc2sys.Label(o.Source), Every: o.Summary}
 	first := true
 	tk := time.NewTicker(time.Duration(float64(time.Second) / o.Rate))
 	defer tk.Stop()
@@ -161,14 +161,7 @@ func run(o *phc2sys.Options, logf phc2sys.Logf) error {
 				sanity.Reset()
 			}
 		}
-		if o.Summary > 1 {
-			stats.Add(smp)
-			if stats.Len() >= o.Summary {
-				logf(6, "%s", stats.Line(dst.Name()))
-			}
-		} else {
-			logf(6, "%s", phc2sys.Line(dst.Name(), label, smp))
-		}
+		report.Report(smp)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -237,21 +230,17 @@ func runPPS(ctx context.Context, o *phc2sys.Options, src, dst phc.Clock, logf ph
 	}
 	sv.SetSyncInterval(1) // a pulse a second, whatever -R says
 	s := &phc2sys.PPSSyncer{PPS: pps, Target: dst, Source: src, Servo: sv, Readings: o.Readings, OffsetNs: int64(o.Offset * 1e9)}
-	var stats phc2sys.Stats
+	report := phc2sys.Reporter{Logf: logf, Target: dst.Name(), Label: "pps", Every: o.Summary}
 	for ctx.Err() == nil {
 		smp, err := s.Update()
-		if err != nil {
-			logf(4, "%v", err)
+		if errors.Is(err, phc2sys.ErrNoPulse) {
+			logf(4, "%v", err) // the signal may come back
 			continue
 		}
-		if o.Summary > 1 {
-			stats.Add(smp)
-			if stats.Len() >= o.Summary {
-				logf(6, "%s", stats.Line(dst.Name()))
-			}
-		} else {
-			logf(6, "%s", phc2sys.Line(dst.Name(), "pps", smp))
+		if err != nil {
+			return err
 		}
+		report.Report(smp)
 	}
 	return nil
 }

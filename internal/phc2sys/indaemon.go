@@ -118,9 +118,9 @@ func (j *InDaemon) ready(ctx context.Context) bool {
 func (j *InDaemon) Run(ctx context.Context) error {
 	tk := time.NewTicker(time.Duration(float64(time.Second) / j.rate))
 	defer tk.Stop()
-	var stats Stats
-	waiting, first := false, true
 	name := j.syncer.Target.Name()
+	report := Reporter{Logf: j.logf, Target: name, Label: j.label, Every: j.summary}
+	waiting, first := false, true
 	for n := 0; ; n++ {
 		// Like phc2sys, which asks again every minute, look at the ports
 		// once a second, not at every update.
@@ -136,17 +136,12 @@ func (j *InDaemon) Run(ctx context.Context) error {
 			switch {
 			case err != nil:
 				j.logf(3, "phc2sys: %s: %v", name, err)
-			case j.summary > 1:
-				stats.Add(smp)
-				if stats.Len() >= j.summary {
-					j.logf(6, "%s", stats.Line(name))
-				}
+			case first:
+				j.logf(6, "phc2sys: %s: offset measured by the %s method", name, smp.Method)
+				first = false
+				fallthrough
 			default:
-				if first {
-					j.logf(6, "phc2sys: %s: offset measured by the %s method", name, smp.Method)
-					first = false
-				}
-				j.logf(6, "%s", Line(name, j.label, smp))
+				report.Report(smp)
 			}
 		}
 		select {

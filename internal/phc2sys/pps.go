@@ -1,11 +1,13 @@
 package phc2sys
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/roko-network/roko-ptpd/phc"
 	"github.com/roko-network/roko-ptpd/servo"
+	"golang.org/x/sys/unix"
 )
 
 // PPSSource delivers pulses: a /dev/ppsN (phc.PPS) in production.
@@ -40,6 +42,10 @@ type PPSSyncer struct {
 	seen    bool
 }
 
+// ErrNoPulse: no new pulse came within the timeout. The loop warns and
+// waits on; any other error of Update is not a passing one.
+var ErrNoPulse = errors.New("no new pulse")
+
 // PPSNoDelay is Sample.Delay for a PPS measurement, which has no read
 // window; the log line then leaves the delay out, as phc2sys's does.
 const PPSNoDelay = -1
@@ -51,11 +57,14 @@ func (s *PPSSyncer) Update() (Sample, error) {
 		timeout = 2 * time.Second
 	}
 	ev, err := s.PPS.Fetch(timeout)
+	if errors.Is(err, unix.ETIMEDOUT) {
+		return Sample{}, fmt.Errorf("%w: %v: is the PPS signal connected?", ErrNoPulse, err)
+	}
 	if err != nil {
 		return Sample{}, err
 	}
 	if s.seen && ev.AssertSequence == s.lastSeq {
-		return Sample{}, fmt.Errorf("no new pulse within %v (assert sequence still %d): is the PPS signal connected?", timeout, ev.AssertSequence)
+		return Sample{}, fmt.Errorf("%w within %v (assert sequence still %d): is the PPS signal connected?", ErrNoPulse, timeout, ev.AssertSequence)
 	}
 	s.seen, s.lastSeq = true, ev.AssertSequence
 	// The reference read a whole second at the pulse; the target read

@@ -1,6 +1,7 @@
 package phc2sys
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/roko-network/roko-ptpd/phc"
 	"github.com/roko-network/roko-ptpd/servo"
+	"golang.org/x/sys/unix"
 )
 
 // world is simulated true time, in ns, shared by the simulated clocks.
@@ -130,7 +132,7 @@ func TestPPSMissingPulse(t *testing.T) {
 	_, err := s.Update()
 	require.NoError(t, err)
 	_, err = s.Update()
-	assert.ErrorContains(t, err, "no new pulse")
+	assert.ErrorIs(t, err, ErrNoPulse)
 	assert.ErrorContains(t, err, "is the PPS signal connected?")
 }
 
@@ -150,4 +152,35 @@ func must[T any](v T, err error) T {
 func TestPPSLine(t *testing.T) {
 	assert.Equal(t, "CLOCK_REALTIME pps offset       -12 s2 freq    +340",
 		Line("CLOCK_REALTIME", "pps", Sample{Offset: -12, Delay: PPSNoDelay, State: servo.Locked, PPB: -340}))
+}
+
+type errPPS struct{ err error }
+
+func (p errPPS) Fetch(time.Duration) (phc.PPSEvent, error) { return phc.PPSEvent{}, p.err }
+
+// A timed-out fetch is a missing pulse; any other fetch error is not.
+func TestPPSFetchErrors(t *testing.T) {
+	s := &PPSSyncer{Target: &simClock{w: &world{}}, PPS: errPPS{fmt.Errorf("/dev/pps0: no pulse within 2s: %w", unix.ETIMEDOUT)}}
+	_, err := s.Update()
+	assert.ErrorIs(t, err, ErrNoPulse)
+	s.PPS = errPPS{unix.EBADF}
+	_, err = s.Update()
+	assert.ErrorIs(t, err, unix.EBADF)
+	assert.NotErrorIs(t, err, ErrNoPulse)
+}
+
+// TestReporter: a line per update, or with -u N a summary every N.
+func TestReporter(t *testing.T) {
+	var lines []string
+	logf := func(_ int, format string, args ...any) { lines = append(lines, fmt.Sprintf(format, args...)) }
+	r := Reporter{Logf: logf, Target: "CLOCK_REALTIME", Label: "phc"}
+	r.Report(Sample{Offset: 5, Delay: 700, State: servo.Locked})
+	assert.Equal(t, []string{"CLOCK_REALTIME phc offset         5 s2 freq      +0 delay    700"}, lines)
+	lines = nil
+	r = Reporter{Logf: logf, Target: "CLOCK_REALTIME", Label: "phc", Every: 3}
+	for _, o := range []int64{3, -4, 0, 12} {
+		r.Report(Sample{Offset: o, Delay: 700, State: servo.Locked})
+	}
+	require.Len(t, lines, 1)
+	assert.Equal(t, "CLOCK_REALTIME rms    3 max    4 freq     +0 +/-   0 delay   700 +/-   0", lines[0])
 }

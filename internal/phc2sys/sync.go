@@ -150,6 +150,27 @@ func Line(target, label string, s Sample) string {
 	return fmt.Sprintf("%s %s offset %9d s%d freq %+7.0f delay %6d", target, label, s.Offset, uint8(s.State), 0-s.PPB, s.Delay)
 }
 
+// Reporter prints phc2sys's lines for one target: a line per update, or
+// with Every > 1 (-u) a summary line every Every updates.
+type Reporter struct {
+	Logf          Logf
+	Target, Label string // the target's name, the source's label ("phc", "sys", "pps")
+	Every         int
+	stats         Stats
+}
+
+// Report takes one update.
+func (r *Reporter) Report(s Sample) {
+	if r.Every <= 1 {
+		r.Logf(6, "%s", Line(r.Target, r.Label, s))
+		return
+	}
+	r.stats.Add(s)
+	if r.stats.Len() >= r.Every {
+		r.Logf(6, "%s", r.stats.Line(r.Target))
+	}
+}
+
 // Stats accumulates -u summaries.
 type Stats struct {
 	n                 int
