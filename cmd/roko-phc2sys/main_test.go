@@ -9,6 +9,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/roko-network/roko-ptpd/internal/testenv"
 )
 
 // build compiles roko-phc2sys where an unprivileged user may run it.
@@ -64,7 +66,7 @@ func TestErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.cmd == nil {
-				t.Skip("needs root, to pass the CAP_SYS_TIME check first; CI runs as root")
+				testenv.RequireRoot(t) // to pass the CAP_SYS_TIME check first
 			}
 			out, err := tc.cmd.CombinedOutput()
 			var ee *exec.ExitError
