@@ -55,6 +55,22 @@ type Command struct {
 	File    string
 }
 
+// flagOptions are ptp4l's flags that each set one option to one value.
+var flagOptions = map[byte][2]string{
+	'A': {"delay_mechanism", "Auto"},
+	'E': {"delay_mechanism", "E2E"},
+	'P': {"delay_mechanism", "P2P"},
+	'2': {"network_transport", "L2"},
+	'4': {"network_transport", "UDPv4"},
+	'6': {"network_transport", "UDPv6"},
+	'H': {"time_stamping", "hardware"},
+	'S': {"time_stamping", "software"},
+	'L': {"time_stamping", "legacy"},
+	'm': {"verbose", "1"},
+	'q': {"use_syslog", "0"},
+	's': {"clientOnly", "1"},
+}
+
 // ParseArgs reads ptp4l's command line (getopt style: -2m, -ieth0 and
 // -i eth0 all work; --name=value and --name value set config options),
 // then the -f file, whose [global] section cannot undo the command line.
@@ -64,25 +80,10 @@ func ParseArgs(args []string) (*Command, error) {
 	set := func(opt, val string) error { return c.Set(opt, val) }
 	var ifaces []string
 	short := func(o byte, arg string) error {
+		if kv, ok := flagOptions[o]; ok {
+			return set(kv[0], kv[1])
+		}
 		switch o {
-		case 'A':
-			return set("delay_mechanism", "Auto")
-		case 'E':
-			return set("delay_mechanism", "E2E")
-		case 'P':
-			return set("delay_mechanism", "P2P")
-		case '2':
-			return set("network_transport", "L2")
-		case '4':
-			return set("network_transport", "UDPv4")
-		case '6':
-			return set("network_transport", "UDPv6")
-		case 'H':
-			return set("time_stamping", "hardware")
-		case 'S':
-			return set("time_stamping", "software")
-		case 'L':
-			return set("time_stamping", "legacy")
 		case 'f':
 			cmd.File = arg
 		case 'i':
@@ -92,12 +93,6 @@ func ParseArgs(args []string) (*Command, error) {
 			// it is deprecated; the PHC comes from the interface here.
 		case 'l':
 			return set("logging_level", arg)
-		case 'm':
-			return set("verbose", "1")
-		case 'q':
-			return set("use_syslog", "0")
-		case 's':
-			return set("clientOnly", "1")
 		case 'v':
 			cmd.Version = true
 		case 'h':
