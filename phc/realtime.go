@@ -31,7 +31,7 @@ const userHZ = 100
 func NewSystem() (*System, error) {
 	s := &System{hz: userHZ, nominalTick: (1_000_000 + userHZ/2) / userHZ}
 	var tx unix.Timex
-	if _, err := unix.ClockAdjtime(unix.CLOCK_REALTIME, &tx); err != nil {
+	if _, err := clockAdjtime(unix.CLOCK_REALTIME, &tx); err != nil {
 		return nil, fmt.Errorf("CLOCK_REALTIME: clock_adjtime: %w", err)
 	}
 	s.maxFreq = float64(tx.Tolerance) / 65.536
@@ -51,7 +51,7 @@ func (s *System) Name() string { return "CLOCK_REALTIME" }
 // Now implements Clock.
 func (s *System) Now() (time.Time, error) {
 	var ts unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_REALTIME, &ts); err != nil {
+	if err := clockGettime(unix.CLOCK_REALTIME, &ts); err != nil {
 		return time.Time{}, fmt.Errorf("CLOCK_REALTIME: %w", err)
 	}
 	return time.Unix(ts.Sec, ts.Nsec), nil
@@ -84,7 +84,7 @@ func (s *System) AdjustFrequency(ppb float64) error {
 	}
 	tick, freq := s.splitFrequency(ppb)
 	tx := unix.Timex{Modes: unix.ADJ_TICK | unix.ADJ_FREQUENCY, Tick: tick, Freq: freq}
-	if _, err := unix.ClockAdjtime(unix.CLOCK_REALTIME, &tx); err != nil {
+	if _, err := clockAdjtime(unix.CLOCK_REALTIME, &tx); err != nil {
 		return s.adjErr("set the frequency", err)
 	}
 	return nil
@@ -93,7 +93,7 @@ func (s *System) AdjustFrequency(ppb float64) error {
 // Frequency implements Clock.
 func (s *System) Frequency() (float64, error) {
 	var tx unix.Timex
-	if _, err := unix.ClockAdjtime(unix.CLOCK_REALTIME, &tx); err != nil {
+	if _, err := clockAdjtime(unix.CLOCK_REALTIME, &tx); err != nil {
 		return 0, s.adjErr("read the frequency", err)
 	}
 	return s.joinFrequency(tx.Tick, tx.Freq), nil
@@ -102,7 +102,7 @@ func (s *System) Frequency() (float64, error) {
 // Step implements Clock.
 func (s *System) Step(d time.Duration) error {
 	tx := unix.Timex{Modes: unix.ADJ_SETOFFSET | unix.ADJ_NANO, Time: stepTimeval(d)}
-	if _, err := unix.ClockAdjtime(unix.CLOCK_REALTIME, &tx); err != nil {
+	if _, err := clockAdjtime(unix.CLOCK_REALTIME, &tx); err != nil {
 		return s.adjErr("step", err)
 	}
 	return nil
@@ -140,7 +140,7 @@ type Status struct {
 // Status reads the kernel's synchronisation status.
 func (s *System) Status() (Status, error) {
 	var tx unix.Timex
-	state, err := unix.ClockAdjtime(unix.CLOCK_REALTIME, &tx)
+	state, err := clockAdjtime(unix.CLOCK_REALTIME, &tx)
 	if err != nil {
 		return Status{}, s.adjErr("read the status", err)
 	}
@@ -158,7 +158,7 @@ func (s *System) Status() (Status, error) {
 // currentUtcOffset.
 func (s *System) SetTAIOffset(seconds int) error {
 	tx := unix.Timex{Modes: unix.ADJ_TAI, Constant: int64(seconds)}
-	if _, err := unix.ClockAdjtime(unix.CLOCK_REALTIME, &tx); err != nil {
+	if _, err := clockAdjtime(unix.CLOCK_REALTIME, &tx); err != nil {
 		return s.adjErr("set the TAI offset", err)
 	}
 	return nil

@@ -11,16 +11,15 @@
 # ptp4l client runs free (it must not steer this machine's clock).
 #
 # Pairs: roko-realtime and ptp4l on CLOCK_REALTIME with the client free
-# (like for like); roko-poller the same with ROKO_LOOP=poller (the event
-# loop always parked on the Go runtime's poller); roko-ptpd on virtual
-# clocks with the client steered by linreg (what the demo runs).
+# (like for like); roko-ptpd on virtual clocks with the client steered by
+# linreg (what the demo runs).
 set -eu
 DURATION=${DURATION:-30}
 ROUNDS=${ROUNDS:-3}
 LOGSYNC=${LOGSYNC:--7}
 BIN=$(realpath "${BIN:-bin/roko-ptpd}")
 [ "$(id -u)" = 0 ] || { echo "needs root" >&2; exit 1; }
-PAIRS="roko-realtime roko-poller roko-ptpd ptp4l"
+PAIRS="roko-realtime roko-ptpd ptp4l"
 cleanup() {
 	for p in $PAIRS; do ip netns del "cost-$p-a" 2>/dev/null || true; ip netns del "cost-$p-b" 2>/dev/null || true; done
 	rm -rf "${TMP:-}"
@@ -53,7 +52,6 @@ done
 gm() {
 	case $1 in
 	roko-realtime) echo "exec $BIN -f $TMP/conf -i va -4 --priority1=1 --serverOnly=1 -q --free_running=1 --uds_address=$TMP/$1-a --uds_ro_address=$TMP/$1-ar" ;;
-	roko-poller) echo "ROKO_LOOP=poller exec $BIN -f $TMP/conf -i va -4 --priority1=1 --serverOnly=1 -q --free_running=1 --uds_address=$TMP/$1-a --uds_ro_address=$TMP/$1-ar" ;;
 	roko-ptpd) echo "exec $BIN -f $TMP/conf -i va -4 --virtual_clock=1 --priority1=1 --serverOnly=1 -q --uds_address=$TMP/$1-a --uds_ro_address=$TMP/$1-ar" ;;
 	ptp4l) echo "exec ptp4l -f $TMP/ptp4l-a.conf -i va -4 --priority1=1 --masterOnly=1 -q" ;;
 	esac
@@ -61,7 +59,6 @@ gm() {
 client() {
 	case $1 in
 	roko-realtime) echo "exec $BIN -f $TMP/conf -i vb -4 --free_running=1 -s -q --uds_address=$TMP/$1-b --uds_ro_address=$TMP/$1-br" ;;
-	roko-poller) echo "ROKO_LOOP=poller exec $BIN -f $TMP/conf -i vb -4 --free_running=1 -s -q --uds_address=$TMP/$1-b --uds_ro_address=$TMP/$1-br" ;;
 	roko-ptpd) echo "exec $BIN -f $TMP/conf -i vb -4 --virtual_clock=1 --virtual_clock_offset=0.037 --virtual_clock_frequency=40000 --clock_servo=linreg -s -q --uds_address=$TMP/$1-b --uds_ro_address=$TMP/$1-br" ;;
 	ptp4l) echo "exec ptp4l -f $TMP/ptp4l-b.conf -i vb -4 -s -q" ;;
 	esac

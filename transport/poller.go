@@ -27,21 +27,23 @@ const (
 // goroutines wake the loop. One goroutine waits on it; Wake may be called
 // from any.
 //
-// It waits in one of two ways (see Wait). Parked on the Go runtime's
-// poller, the goroutine costs nothing while the loop is idle, but every
-// wake-up also goes through the scheduler: sysmon out of its deep sleep,
-// futex hand-offs between threads, the runtime's own epoll_pwait beside
-// ours, about four more system calls per message than ptp4l. Blocked in
-// epoll_pwait itself ("in the kernel"), a wake-up costs what it costs
-// ptp4l; but the wait is then a raw system call, so the runtime counts the
-// goroutine as running and its P as busy while it sleeps, and sysmon,
-// which rests only while every P is idle, wakes every 10 ms and preempts a
-// wait that outlasts that with a signal (epoll_pwait ends with EINTR, Wait
-// returns no events). That is cheap beside hundreds of messages a second
-// and dear beside a few, so the caller chooses per wait.
+// The waiting goroutine parks on the Go runtime's poller, which watches
+// our epoll descriptor, so a quiet loop holds no thread and no P. What a
+// wake-up costs beyond ptp4l's is then two more epoll_pwait calls (the
+// runtime's check before it blocks, and ours that finds the set empty
+// before we park), about 2 µs; the costly part is elsewhere. While every P
+// is idle the runtime's sysmon thread sleeps, and any system call made
+// through syscall.Syscall (the runtime's entersyscall) wakes it, which
+// then costs two more thread switches. So every call made on a wake-up
+// (epoll_pwait with a zero timeout, timerfd_settime, the eventfd's read,
+// and the transport's sendmsg and recvmsg) is a raw system call: none of
+// them can block, so the runtime need not know of them. Measured at 128 Hz
+// (scripts/cost.sh): with them made through Syscall the loop used twice
+// ptp4l's CPU, the extra all in sysmon (over 500 wake-ups a second); raw,
+// sysmon stays asleep and roko-ptpd uses what ptp4l does.
 //
-// Why the timerfd rather than a Go timer: sysmon sleeps only until the
-// next runtime timer, so a deadline on a Go timer woke it as well.
+// Why the timerfd rather than a Go timer: sysmon also sleeps only until
+// the next runtime timer, so a deadline on a Go timer woke it as well.
 type Poller struct {
 	epfd   int
 	file   *os.File // epfd, so that the runtime's poller can watch it
@@ -90,7 +92,7 @@ func NewPoller(max int) (*Poller, error) {
 		return fail("epoll_ctl", err)
 	}
 	p.poll = func(fd uintptr) bool {
-		p.n, p.err = unix.EpollWait(int(fd), p.events, 0)
+		p.n, p.err = p.epollWait(int(fd))
 		return p.n != 0 || (p.err != nil && p.err != unix.EINTR)
 	}
 	return p, nil
@@ -126,8 +128,8 @@ func (p *Poller) Arm(deadline, now int64) error {
 	if deadline != 0 {
 		its.Value = unix.NsecToTimespec(max(deadline-now, 1))
 	}
-	if err := unix.TimerfdSettime(p.tfd, 0, &its, nil); err != nil {
-		return fmt.Errorf("transport: timerfd_settime: %w", err)
+	if _, _, e := unix.RawSyscall6(unix.SYS_TIMERFD_SETTIME, uintptr(p.tfd), 0, uintptr(unsafe.Pointer(&its)), 0, 0, 0); e != 0 {
+		return fmt.Errorf("transport: timerfd_settime: %w", e)
 	}
 	p.armed = deadline
 	return nil
@@ -144,20 +146,12 @@ func (p *Poller) Wake() {
 	p.wmu.Unlock()
 }
 
-// Wait waits for events and returns them (valid until the next Wait),
-// parked on the runtime's poller or, with kernel, blocked in epoll_pwait
-// itself (see Poller). It returns no events when a signal interrupted the
-// wait. TagTimer and TagWake events are taken care of: the caller only
-// acts on them. A fired timer stays ready until the next Arm, so call Arm
-// before every Wait.
-func (p *Poller) Wait(kernel bool) ([]unix.EpollEvent, error) {
-	if kernel {
-		r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(p.epfd), uintptr(unsafe.Pointer(&p.events[0])), uintptr(len(p.events)), ^uintptr(0), 0, 0)
-		p.n, p.err = int(r), nil
-		if e != 0 {
-			p.n, p.err = 0, e
-		}
-	} else if err := p.rc.Read(p.poll); err != nil {
+// Wait waits on the runtime's poller for events and returns them (valid
+// until the next Wait). TagTimer and TagWake events are taken care of: the
+// caller only acts on them. A fired timer stays ready until the next Arm,
+// so call Arm before every Wait.
+func (p *Poller) Wait() ([]unix.EpollEvent, error) {
+	if err := p.rc.Read(p.poll); err != nil {
 		return nil, fmt.Errorf("transport: epoll: %w", err)
 	}
 	if p.err != nil && p.err != unix.EINTR {
@@ -169,7 +163,7 @@ func (p *Poller) Wait(kernel bool) ([]unix.EpollEvent, error) {
 		case TagTimer:
 			p.armed = -1 // the next Arm sets it again
 		case TagWake:
-			_, _ = unix.Read(p.evfd, p.buf[:])
+			_, _, _ = unix.RawSyscall(unix.SYS_READ, uintptr(p.evfd), uintptr(unsafe.Pointer(&p.buf[0])), uintptr(len(p.buf)))
 		}
 	}
 	return evs, nil
@@ -191,4 +185,13 @@ func (p *Poller) Close() {
 		p.file.Close()
 		p.file = nil
 	}
+}
+
+// epollWait collects the ready events of epfd without waiting.
+func (p *Poller) epollWait(epfd int) (int, error) {
+	r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), uintptr(unsafe.Pointer(&p.events[0])), uintptr(len(p.events)), 0, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
 }

@@ -64,9 +64,7 @@ func main() {
 			log.SetSyslog(w)
 		}
 	}
-	// ROKO_LOOP=poller parks the event loop on the Go runtime's poller
-	// instead of waiting in the kernel (for comparison; it costs more CPU).
-	opt := ptpd.Options{Config: c, Log: log, KernelWait: os.Getenv("ROKO_LOOP") != "poller"}
+	opt := ptpd.Options{Config: c, Log: log}
 	if c.Bool("global", "virtual_clock") {
 		opt.TrueErrorEvery = time.Second
 	}

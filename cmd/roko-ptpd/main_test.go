@@ -16,9 +16,9 @@ import (
 	"github.com/roko-network/roko-ptpd/internal/testenv"
 )
 
-// TestShutdown: the built roko-ptpd, a grandmaster and a client at 128 Hz
-// (so both loops wait in the kernel), each exit promptly and cleanly on
-// SIGTERM, with their UNIX sockets removed.
+// TestShutdown: the built roko-ptpd, a grandmaster and a client busy at
+// 128 Hz, each exit promptly and cleanly on SIGTERM, with their UNIX
+// sockets removed.
 func TestShutdown(t *testing.T) {
 	testenv.Short(t)
 	la, lb := netns.Veth(t, netns.New(t), "198.18.0.1", netns.New(t), "198.18.0.2")

@@ -9,7 +9,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,13 +33,6 @@ type Options struct {
 	// TrueErrorEvery, when positive and the clock is virtual, prints the
 	// virtual clock's true error against CLOCK_REALTIME that often.
 	TrueErrorEvery time.Duration
-	// KernelWait lets the event loop wait in epoll_pwait itself while
-	// messages come fast (busyWakes), instead of parking on the Go
-	// runtime's poller: ptp4l's loop, at about ptp4l's CPU cost at high
-	// rates (busy.go says when and what it costs the rest of the process).
-	// roko-ptpd sets it; tests that run several daemons in one process
-	// mostly do not, because such a loop holds a P while it waits.
-	KernelWait bool
 }
 
 // timebase turns kernel software timestamps (CLOCK_REALTIME) into the
@@ -65,8 +57,8 @@ type Daemon struct {
 	ports []port
 	dev   *phc.Device // the PHC, when the clock is one
 	uds   []*udsServer
-	// kernelWaits counts the waits made in the kernel (tests).
-	kernelWaits atomic.Int64
+	// wakeups counts the event loop's wake-ups (tests).
+	wakeups atomic.Int64
 
 	// Work for the event loop from other goroutines (Do), and the eventfd
 	// that wakes it.
@@ -341,8 +333,7 @@ func replyUDS(u *udsServer, from *net.UnixAddr, resps []*ptp.Management, out []b
 }
 
 // serveUDSInLoop reads what is queued on a UNIX socket and answers it,
-// on the event loop (Options.KernelWait, where the loop waits on the
-// socket itself).
+// on the event loop.
 func (d *Daemon) serveUDSInLoop(u *udsServer, buf, out []byte) []byte {
 	for {
 		n, from, ok, err := u.sock.TryReceive(buf)
@@ -492,8 +483,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, d.wake)
 	defer stop()
 	// The loop serves the UNIX sockets itself, like ptp4l: no goroutine
-	// to hand requests over, and none waiting for a P while the loop
-	// waits in the kernel.
+	// to hand requests over to, and no lock between them and the engine.
 	const udsTag = transport.TagUser // the UNIX sockets are udsTag, udsTag-1, ...
 	for i, u := range d.uds {
 		fd, err := u.sock.FD()
@@ -515,12 +505,10 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	buf := make([]byte, 1500)
 	var info transport.RxInfo
-	// The loop waits in the kernel while it is busy and on the runtime's
-	// poller while it is not (transport.Poller says what each costs);
-	// busy follows the rate of wake-ups that found work, over each second,
-	// with hysteresis (busyWakes).
-	busy := false
-	wakes, rateFrom := 0, now()
+	// Nothing on a wake-up may enter the Go scheduler through
+	// syscall.Syscall, or the runtime's sysmon wakes with the loop
+	// (transport.Poller): the transport, the poller and the clocks the loop
+	// reads make raw system calls.
 	for {
 		if ctx.Err() != nil {
 			return nil
@@ -532,26 +520,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 		if err := d.poller.Arm(deadline, now()); err != nil {
 			return err
 		}
-		if busy {
-			// Let goroutines made ready meanwhile run before the wait
-			// holds the P.
-			runtime.Gosched()
-			d.kernelWaits.Add(1)
-		}
-		events, err := d.poller.Wait(busy)
+		events, err := d.poller.Wait()
 		if err != nil {
 			return err
 		}
-		if len(events) > 0 {
-			wakes++
-		}
-		if t := now(); t-rateFrom >= int64(time.Second) {
-			if d.opt.KernelWait {
-				rate := int64(wakes) * int64(time.Second) / (t - rateFrom)
-				busy = rate >= busyWakes || (busy && rate >= busyWakes/2)
-			}
-			wakes, rateFrom = 0, t
-		}
+		d.wakeups.Add(1)
 		for _, ev := range events {
 			if ev.Fd == transport.TagTimer {
 				continue // the deadline: handled below

@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"sync"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -90,9 +91,12 @@ func NewLogger(prog string, level int, tag string, stdout, stderr io.Writer) *Lo
 	return &Logger{prog: prog, level: engine.LogLevel(level), stdout: stdout, stderr: stderr, tag: tag}
 }
 
+// monotonic is CLOCK_MONOTONIC, the stamp ptp4l's log lines carry. A raw
+// system call: one through syscall.Syscall would wake the Go runtime's
+// sysmon on every line (transport.Poller), and this one never sleeps.
 func monotonic() (sec int64, ms int64) {
 	var ts unix.Timespec
-	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
+	_, _, _ = unix.RawSyscall(unix.SYS_CLOCK_GETTIME, unix.CLOCK_MONOTONIC, uintptr(unsafe.Pointer(&ts)), 0)
 	return ts.Sec, ts.Nsec / 1e6
 }
 

@@ -7,6 +7,8 @@ package testenv
 import (
 	"os"
 	"os/exec"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -54,4 +56,33 @@ func Short(t testing.TB) {
 	if testing.Short() {
 		t.Skip("slow: skipped with -short")
 	}
+}
+
+// ThreadSleeps returns how many times the threads of this process have
+// gone to sleep so far (the sum of their voluntary context switches): one
+// per thread wake-up. Tests use it to check that a loop wakes only its
+// own thread, not the Go runtime's others.
+func ThreadSleeps(t testing.TB) int64 {
+	t.Helper()
+	dirs, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		t.Fatalf("reading this process's threads: %v", err)
+	}
+	var sum int64
+	for _, d := range dirs {
+		b, err := os.ReadFile("/proc/self/task/" + d.Name() + "/status")
+		if err != nil {
+			continue // the thread has exited
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "voluntary_ctxt_switches:"); ok {
+				n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+				if err != nil {
+					t.Fatalf("/proc/self/task/%s/status: %q: %v", d.Name(), line, err)
+				}
+				sum += n
+			}
+		}
+	}
+	return sum
 }
