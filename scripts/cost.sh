@@ -6,9 +6,11 @@
 # the same time, so that each round they share the machine's conditions: on
 # a virtual machine the same pair's CPU time varies by half from one minute
 # to the next, and only side by side figures compare. Prints CPU seconds
-# (user + system) and peak RSS of each process per round, from GNU time,
-# then each process's median. Needs root, ptp4l and /usr/bin/time. The
-# ptp4l client runs free (it must not steer this machine's clock).
+# (the run time of all its threads, startup included, from
+# /proc/PID/task/*/schedstat, to the nanosecond) and peak RSS (VmHWM) of
+# each process per round, then each process's median. Needs root and
+# ptp4l. The ptp4l client runs free (it must not steer this machine's
+# clock).
 #
 # Pairs: roko-realtime and ptp4l on CLOCK_REALTIME with the client free
 # (like for like); roko-ptpd on virtual clocks with the client steered by
@@ -63,24 +65,37 @@ client() {
 	ptp4l) echo "exec ptp4l -f $TMP/ptp4l-b.conf -i vb -4 -s -q" ;;
 	esac
 }
-run() { # name namespace command
-	ip netns exec "$2" timeout -s INT "$DURATION" /usr/bin/time -f "%U %S %M" -o "$TMP/$1" sh -c "$3" >/dev/null 2>&1 || true
+start() { # name namespace command: starts it, its PID in $TMP/name.pid
+	ip netns exec "$2" sh -c "$3" >/dev/null 2>&1 &
+	echo $! >"$TMP/$1.pid"
+}
+# measure name: CPU seconds (all threads' run time from schedstat, in ns,
+# startup included) and peak RSS in KiB of a process that is still running.
+measure() {
+	pid=$(cat "$TMP/$1.pid")
+	[ -d "/proc/$pid" ] || { echo "$1 exited early" >&2; exit 1; }
+	cpu=$(cat /proc/"$pid"/task/*/schedstat | awk '{s += $1} END {printf "%.3f", s / 1e9}')
+	rss=$(awk '/^VmHWM:/ {print $2}' /proc/"$pid"/status)
+	echo "$cpu 0 $rss" >"$TMP/$1"
 }
 echo "$(awk "BEGIN{print 2^-($LOGSYNC)}") Hz Sync and Delay_Req, $DURATION s, $ROUNDS rounds side by side (CPU s, peak RSS MiB):"
 for r in $(seq "$ROUNDS"); do
-	for p in $PAIRS; do run "$p-gm-$r" "cost-$p-a" "$(gm $p)" & done
+	for p in $PAIRS; do start "$p-gm-$r" "cost-$p-a" "$(gm $p)"; done
 	sleep 0.2
-	for p in $PAIRS; do run "$p-client-$r" "cost-$p-b" "$(client $p)" & done
+	for p in $PAIRS; do start "$p-client-$r" "cost-$p-b" "$(client $p)"; done
+	sleep "$DURATION"
+	for p in $PAIRS; do for role in gm client; do measure "$p-$role-$r"; done; done
+	for p in $PAIRS; do for role in gm client; do kill -INT "$(cat "$TMP/$p-$role-$r.pid")"; done; done
 	wait
 done
 for p in $PAIRS; do
 	for role in gm client; do
 		line=$(printf '%-22s' "$p $role")
 		for r in $(seq "$ROUNDS"); do
-			line="$line $(awk '{printf "%6.2f", $1+$2}' "$TMP/$p-$role-$r")"
+			line="$line $(awk '{printf "%6.3f", $1+$2}' "$TMP/$p-$role-$r")"
 		done
 		med=$(for r in $(seq "$ROUNDS"); do awk '{print $1+$2}' "$TMP/$p-$role-$r"; done | sort -n | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}')
 		rss=$(for r in $(seq "$ROUNDS"); do awk '{print $3}' "$TMP/$p-$role-$r"; done | sort -n | tail -1)
-		printf '%s   median %5.2f   peak RSS %5.1f\n' "$line" "$med" "$(awk "BEGIN{print $rss/1024}")"
+		printf '%s   median %6.3f   peak RSS %5.1f\n' "$line" "$med" "$(awk "BEGIN{print $rss/1024}")"
 	done
 done
