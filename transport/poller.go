@@ -28,10 +28,10 @@ const (
 // from any.
 //
 // The waiting goroutine parks on the Go runtime's poller, which watches
-// our epoll descriptor, so a quiet loop holds no thread and no P. What a
-// wake-up costs beyond ptp4l's is then two more epoll_pwait calls (the
+// our epoll descriptor, so a quiet loop holds no thread and no P. A
+// wake-up then makes two more epoll_pwait calls than ptp4l's poll (the
 // runtime's check before it blocks, and ours that finds the set empty
-// before we park), about 2 µs; the costly part is elsewhere. While every P
+// before we park), but the costly part is elsewhere. While every P
 // is idle the runtime's sysmon thread sleeps, and any system call made
 // through syscall.Syscall (the runtime's entersyscall) wakes it, which
 // then costs two more thread switches. So every call made on a wake-up
@@ -154,10 +154,10 @@ func (p *Poller) Wait() ([]unix.EpollEvent, error) {
 	if err := p.rc.Read(p.poll); err != nil {
 		return nil, fmt.Errorf("transport: epoll: %w", err)
 	}
-	if p.err != nil && p.err != unix.EINTR {
+	if p.err != nil { // not EINTR: poll waits again after one
 		return nil, fmt.Errorf("transport: epoll_pwait: %w", p.err)
 	}
-	evs := p.events[:max(p.n, 0)]
+	evs := p.events[:p.n]
 	for _, ev := range evs {
 		switch ev.Fd {
 		case TagTimer:

@@ -113,7 +113,7 @@ func TestPollerWakesOneThread(t *testing.T) {
 	assert.Less(t, sleeps, int64(wakes*3/2), "more than one thread woke per wake-up")
 }
 
-// BenchmarkPollerWake is one wake-up through the runtime's poller: Wake, Wait,
+// BenchmarkPollerWake is one wake-up found without parking: Wake, Wait,
 // Arm (the loop's work per message, less the message).
 func BenchmarkPollerWake(b *testing.B) {
 	p, err := NewPoller(1)
