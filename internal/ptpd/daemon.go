@@ -154,13 +154,13 @@ func New(opt Options) (*Daemon, error) {
 		mode = transport.Software
 	}
 
-	// A clock that keeps UTC (CLOCK_REALTIME, or the virtual clock that
-	// follows it) serves the arbitrary timescale, as ptp4l does with
-	// software timestamps: announcing PTP's (TAI) timescale would make
-	// clients add the UTC offset to its time.
+	// CLOCK_REALTIME, and the virtual clock that follows it, keep UTC:
+	// as ptp4l with software timestamps, such a clock serves the arbitrary
+	// timescale and follows a master on PTP's timescale at its time less
+	// the UTC offset.
 	switch d.clk.(type) {
 	case *phc.System, *phc.Virtual:
-		cc.TimeFlags &^= ptp.FlagPTPTimescale
+		cc.UTCTimescale = true
 	}
 
 	settings, err := cfg.Servo(d.clk.MaxFrequency())
@@ -425,6 +425,12 @@ func (d *Daemon) apply(acts []engine.Action) {
 		case engine.Step:
 			if err := d.clk.Step(time.Duration(a.StepNs)); err != nil {
 				d.log.Printf(engine.LevelErr, "failed to step clock: %v", err)
+			}
+		case engine.SetTAIOffset:
+			if sys, ok := d.clk.(*phc.System); ok {
+				if err := sys.SetTAIOffset(int(a.TAIOffset)); err != nil {
+					d.log.Printf(engine.LevelErr, "failed to set the kernel's TAI offset: %v", err)
+				}
 			}
 		case engine.Log, engine.Fault:
 			d.log.Record(a.Log)

@@ -48,6 +48,11 @@ const (
 	// Fault: the port could not do something it must (a missing transmit
 	// timestamp, for one) and has gone FAULTY; Log says why.
 	Fault
+	// SetTAIOffset: tell the kernel that TAI is UTC + TAIOffset seconds
+	// (adjtimex ADJ_TAI), so that CLOCK_TAI follows the grandmaster's
+	// valid and traceable currentUtcOffset. Only a clock that keeps UTC
+	// asks, and a driver applies it only to CLOCK_REALTIME.
+	SetTAIOffset
 	// ToUDS: relay Msg, a management response forwarded from the network
 	// (boundaryHops), to the management client of the read-write UNIX
 	// socket, as ptp4l's UDS port does.
@@ -67,5 +72,6 @@ type Action struct {
 	SequenceID  uint16
 	PPB         float64
 	StepNs      int64
+	TAIOffset   int16
 	Log         LogRecord
 }

@@ -29,6 +29,11 @@ type Clock struct {
 	parent       ptp.ParentDataSet
 	timeProps    ptp.TimePropertiesDataSet
 	stepsRemoved uint16
+	// utcOffset is the UTC offset the clock believes (ptp4l's utc_offset):
+	// utc_offset at first, then what grandmasters announce.
+	utcOffset int16
+	// taiOffsetSet is the offset last given to the kernel (0: none).
+	taiOffsetSet int16
 	bestPort     int // index of the port with Ebest, or −1 when this clock is the grandmaster
 	bestID       ptp.ClockIdentity
 	decided      bool // whether a state decision has named a best master yet
@@ -72,13 +77,17 @@ func NewClock(cfg ClockConfig, ports []PortConfig, servo Servo, seed uint64) (*C
 	if len(ports) == 0 {
 		return nil, fmt.Errorf("engine: a clock needs at least one port")
 	}
+	if cfg.UTCTimescale {
+		cfg.TimeFlags &^= ptp.FlagPTPTimescale
+	}
 	c := &Clock{
-		cfg:      cfg,
-		servo:    servo,
-		rng:      rand.New(rand.NewPCG(seed, binary.BigEndian.Uint64(cfg.ClockIdentity[:]))),
-		bestPort: -1,
-		arena:    make([]byte, 0, 4096),
-		acts:     make([]Action, 0, 16),
+		cfg:       cfg,
+		servo:     servo,
+		rng:       rand.New(rand.NewPCG(seed, binary.BigEndian.Uint64(cfg.ClockIdentity[:]))),
+		bestPort:  -1,
+		utcOffset: cfg.UTCOffset,
+		arena:     make([]byte, 0, 4096),
+		acts:      make([]Action, 0, 16),
 	}
 	for i, pc := range ports {
 		if err := pc.validate(); err != nil {
@@ -217,8 +226,9 @@ func (c *Clock) becomeGrandmaster() {
 }
 
 // followAnnounce takes the parent and time properties from the best
-// master's Announce, received on port p.
-func (c *Clock) followAnnounce(a *ptp.Announce) {
+// master's Announce. atDecision says a state decision chose it, where ptp4l
+// warns about the master's timescale.
+func (c *Clock) followAnnounce(a *ptp.Announce, atDecision bool) {
 	c.parent.ParentPortIdentity = a.SourcePortIdentity
 	c.parent.GrandmasterPriority1 = a.GrandmasterPriority1
 	c.parent.GrandmasterClockQuality = a.GrandmasterClockQuality
@@ -230,6 +240,43 @@ func (c *Clock) followAnnounce(a *ptp.Announce) {
 		Flags:            uint8(a.Flags & 0xff),
 		TimeSource:       a.TimeSource,
 	}
+	if atDecision {
+		if !a.Flags.Has(ptp.FlagPTPTimescale) {
+			c.log(LogRecord{Kind: LogNotPTPTimescale, Level: LevelWarning})
+		}
+		if a.CurrentUTCOffset < c.utcOffset {
+			c.log(LogRecord{Kind: LogTemporalVortex, Level: LevelWarning})
+		}
+	}
+	// A valid and traceable offset is believed as it is; any other only
+	// when it is larger, since leap seconds have only ever been added
+	// (linuxptp's rule).
+	valid := a.Flags.Has(ptp.FlagCurrentUTCOffsetValid) && a.Flags.Has(ptp.FlagTimeTraceable)
+	if (valid && a.CurrentUTCOffset != c.utcOffset) || a.CurrentUTCOffset > c.utcOffset {
+		c.utcOffset = a.CurrentUTCOffset
+		c.log(LogRecord{Kind: LogUTCOffset, Level: LevelInfo, Offset: int64(a.CurrentUTCOffset)})
+	}
+}
+
+// utcCorrection is what turns a measured offset from the master into the
+// local clock's offset from the master's time on the local timescale: a
+// clock that keeps UTC follows a master on PTP's timescale (TAI) at its
+// time less the UTC offset (ptp4l's clock_utc_correct). Unless the clock
+// runs free, it also passes a valid, traceable UTC offset on to the
+// kernel, once per change.
+func (c *Clock) utcCorrection(port int) int64 {
+	if !c.cfg.UTCTimescale {
+		return 0
+	}
+	f := ptp.Flags(c.timeProps.Flags)
+	if !c.cfg.FreeRunning && f.Has(ptp.FlagCurrentUTCOffsetValid) && f.Has(ptp.FlagTimeTraceable) && c.taiOffsetSet != c.utcOffset {
+		c.taiOffsetSet = c.utcOffset
+		c.emit(Action{Kind: SetTAIOffset, Port: port, TAIOffset: c.utcOffset})
+	}
+	if !f.Has(ptp.FlagPTPTimescale) {
+		return 0
+	}
+	return int64(c.utcOffset) * 1e9
 }
 
 // stateDecision runs the state decision algorithm over every port
@@ -278,7 +325,7 @@ func (c *Clock) stateDecision(now int64) {
 	if localBest {
 		c.becomeGrandmaster()
 	} else {
-		c.followAnnounce(ebestAnn)
+		c.followAnnounce(ebestAnn, true)
 		c.bestPort = ebestPort
 	}
 	// A SLAVE port recalibrates when the best master is a new one, or the

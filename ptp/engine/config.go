@@ -24,6 +24,12 @@ type ClockConfig struct {
 	Comparison bmca.Comparison
 	// FreeRunning is free_running: measure, never adjust the clock.
 	FreeRunning bool
+	// UTCTimescale says the local clock keeps UTC (CLOCK_REALTIME, or a
+	// clock that follows it), as ptp4l's utc_timescale: a master on PTP's
+	// timescale (TAI) is then followed at its time less the UTC offset,
+	// and as grandmaster the clock announces the arbitrary timescale
+	// (ptpTimescale is cleared from TimeFlags). A PHC keeps PTP's time.
+	UTCTimescale bool
 	// Time properties announced while this clock is the grandmaster.
 	UTCOffset  int16          // utc_offset
 	TimeFlags  ptp.Flags      // leap61, leap59, currentUtcOffsetValid, ptpTimescale, traceable bits

@@ -43,6 +43,7 @@ type node struct {
 	down  bool                     // silent: sends nothing
 	mute  map[ptp.MessageType]bool // message types it never gets out
 	logs  []LogRecord
+	tai   []int16 // the TAI offsets it asked the kernel for
 }
 
 // member attaches one port of a node to a segment. up is the delay from the
@@ -198,6 +199,8 @@ func (n *network) apply(nd *node, acts []Action) {
 			nd.sim.steps++
 		case Log:
 			nd.logs = append(nd.logs, a.Log)
+		case SetTAIOffset:
+			nd.tai = append(nd.tai, a.TAIOffset)
 		}
 	}
 }

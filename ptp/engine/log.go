@@ -22,6 +22,9 @@ const (
 	LogDelayReqInterval
 	LogTxTimestampTimeout
 	LogTimeout
+	LogUTCOffset       // "updating UTC offset to %d" (Offset)
+	LogNotPTPTimescale // the chosen master keeps the arbitrary timescale
+	LogTemporalVortex  // the chosen master's UTC offset is smaller than ours
 )
 
 // LogLevel follows syslog's numbers, as ptp4l's -l does.
@@ -133,6 +136,13 @@ func (r *LogRecord) AppendFormat(b []byte, style PortStyle) []byte {
 	case LogTimeout:
 		b = r.appendPort(b, style)
 		b = append(b, "announce timeout"...)
+	case LogUTCOffset:
+		b = append(b, "updating UTC offset to "...)
+		b = strconv.AppendInt(b, r.Offset, 10)
+	case LogNotPTPTimescale:
+		b = append(b, "foreign master not using PTP timescale"...)
+	case LogTemporalVortex:
+		b = append(b, "running in a temporal vortex"...)
 	}
 	return b
 }

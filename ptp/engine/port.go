@@ -582,7 +582,7 @@ func (p *Port) receiveAnnounce(a *ptp.Announce, now int64) {
 	}
 	changed := p.fm.Add(a, dur(now))
 	if fromParent && changed {
-		p.c.followAnnounce(a)
+		p.c.followAnnounce(a, false)
 	}
 	if changed {
 		p.c.stateDecision(now)
@@ -671,7 +671,7 @@ func (p *Port) sample(t1, c1, t2, now int64) {
 		}
 		delay = p.peerDelay
 	}
-	offset := OffsetFromMaster(t1, c1, t2, delay)
+	offset := OffsetFromMaster(t1, c1, t2, delay) + p.c.utcCorrection(p.idx)
 	if lim := p.c.cfg.SpikeLimit; lim > 0 && p.state == Slave && (offset > lim || offset < -lim) {
 		p.spikes++
 		if p.spikes <= p.c.cfg.SpikeTolerance {
