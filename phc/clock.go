@@ -27,6 +27,19 @@ type Clock interface {
 	Step(d time.Duration) error
 }
 
+// KeepsUTC reports whether c keeps UTC rather than PTP's timescale (TAI):
+// CLOCK_REALTIME does, and so does the virtual clock, which follows it. A
+// PHC keeps whatever its grandmaster keeps. roko-ptpd follows a master on
+// PTP's timescale with such a clock at its time less the UTC offset, and
+// phc2sys offsets one by the UTC offset against a PHC.
+func KeepsUTC(c Clock) bool {
+	switch c.(type) {
+	case *System, *Virtual:
+		return true
+	}
+	return false
+}
+
 // Errors that callers test for with errors.Is. The errors returned carry
 // the device and the remedy around them.
 var (

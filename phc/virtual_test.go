@@ -195,3 +195,13 @@ func BenchmarkNow(b *testing.B) {
 		})
 	}
 }
+
+// TestKeepsUTC: CLOCK_REALTIME and the virtual clock keep UTC; a PHC does
+// not.
+func TestKeepsUTC(t *testing.T) {
+	v, err := NewVirtual(VirtualConfig{Name: "v"})
+	require.NoError(t, err)
+	assert.True(t, KeepsUTC(&System{}))
+	assert.True(t, KeepsUTC(v))
+	assert.False(t, KeepsUTC((*Device)(nil)))
+}

@@ -106,11 +106,17 @@ func (j *InDaemon) ready(ctx context.Context) bool {
 		tp = e.TimePropertiesDS()
 	})
 	if ok && !j.offsetOK {
-		// The daemon's clock keeps the PTP timescale (TAI) when the
-		// grandmaster says so; the system clock keeps UTC.
-		j.syncer.OffsetNs = SyncOffset(tp, j.syncer.Source.Name(), j.syncer.Target.Name())
+		j.syncer.OffsetNs = j.syncOffset(tp)
 	}
 	return ok
+}
+
+// syncOffset is SyncOffset for the job's clocks, which it knows as clocks
+// rather than names: the daemon's own is a PHC on the grandmaster's
+// timescale, or a clock that keeps UTC (CLOCK_REALTIME, a virtual clock),
+// which the daemon has already put on UTC.
+func (j *InDaemon) syncOffset(tp ptp.TimePropertiesDataSet) int64 {
+	return syncOffsetUTC(tp, phc.KeepsUTC(j.syncer.Source), phc.KeepsUTC(j.syncer.Target))
 }
 
 // Run updates the target rate times a second until ctx ends, while the

@@ -14,6 +14,7 @@ import (
 	"github.com/roko-network/roko-ptpd/internal/netns"
 	"github.com/roko-network/roko-ptpd/internal/testenv"
 	"github.com/roko-network/roko-ptpd/phc"
+	"github.com/roko-network/roko-ptpd/ptp"
 	"github.com/roko-network/roko-ptpd/ptp/config"
 )
 
@@ -90,5 +91,32 @@ func TestInDaemonErrors(t *testing.T) {
 		require.NoError(t, err)
 		_, err = NewInDaemon(nil, c, nil, func(int, string, ...any) {})
 		assert.ErrorContains(t, err, tc.want)
+	}
+}
+
+// TestInDaemonSyncOffset: the job offsets its target by the UTC offset
+// only against a source on PTP's timescale. A daemon on a clock that keeps
+// UTC (a virtual one here) has already put its clock on UTC, whatever the
+// grandmaster keeps: offsetting CLOCK_REALTIME again would put it 37 s off.
+func TestInDaemonSyncOffset(t *testing.T) {
+	tai := ptp.TimePropertiesDataSet{CurrentUTCOffset: 37, Flags: ptp.TimePropertiesPTPTimescale}
+	virtual := func(name string) *phc.Virtual {
+		v, err := phc.NewVirtual(phc.VirtualConfig{Name: name})
+		require.NoError(t, err)
+		return v
+	}
+	// phcStandIn is a clock of no UTC-keeping type, as a PHC is.
+	type phcStandIn struct{ phc.Clock }
+	realtime := virtual("CLOCK_REALTIME")
+	for _, tc := range []struct {
+		name   string
+		source phc.Clock
+		want   int64
+	}{
+		{"the daemon on a virtual clock", virtual("roko-ptpd"), 0},
+		{"the daemon on a PHC", phcStandIn{virtual("/dev/ptp0")}, -37e9},
+	} {
+		j := &InDaemon{syncer: &Syncer{Source: tc.source, Target: realtime}}
+		assert.Equal(t, tc.want, j.syncOffset(tai), tc.name)
 	}
 }

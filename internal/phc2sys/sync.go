@@ -211,15 +211,21 @@ func (st *Stats) Line(target string) string {
 // keeps UTC, currentUtcOffset seconds behind. On the arbitrary timescale,
 // or between two PHCs, it is 0.
 func SyncOffset(tp ptp.TimePropertiesDataSet, source, target string) int64 {
+	return syncOffsetUTC(tp, source == "CLOCK_REALTIME", target == "CLOCK_REALTIME")
+}
+
+// syncOffsetUTC is SyncOffset for a source and a target that keep UTC
+// (sourceUTC, targetUTC) or else the grandmaster's timescale.
+func syncOffsetUTC(tp ptp.TimePropertiesDataSet, sourceUTC, targetUTC bool) int64 {
 	if tp.Flags&ptp.TimePropertiesPTPTimescale == 0 {
 		return 0
 	}
 	utc := int64(tp.CurrentUTCOffset) * 1e9
 	var off int64
-	if target == "CLOCK_REALTIME" {
+	if targetUTC {
 		off -= utc
 	}
-	if source == "CLOCK_REALTIME" {
+	if sourceUTC {
 		off += utc
 	}
 	return off

@@ -154,14 +154,10 @@ func New(opt Options) (*Daemon, error) {
 		mode = transport.Software
 	}
 
-	// CLOCK_REALTIME, and the virtual clock that follows it, keep UTC:
-	// as ptp4l with software timestamps, such a clock serves the arbitrary
-	// timescale and follows a master on PTP's timescale at its time less
-	// the UTC offset.
-	switch d.clk.(type) {
-	case *phc.System, *phc.Virtual:
-		cc.UTCTimescale = true
-	}
+	// As ptp4l with software timestamps, a clock that keeps UTC serves the
+	// arbitrary timescale and follows a master on PTP's timescale at its
+	// time less the UTC offset.
+	cc.UTCTimescale = phc.KeepsUTC(d.clk)
 
 	settings, err := cfg.Servo(d.clk.MaxFrequency())
 	if err != nil {
