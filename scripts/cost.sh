@@ -50,18 +50,21 @@ for s in a b; do
 	cp "$TMP/conf" "$TMP/ptp4l-$s.conf"
 	printf 'free_running 1\nuds_address %s/ptp4l-%s\n' "$TMP" "$s" >>"$TMP/ptp4l-$s.conf"
 done
+# roko-ptpd's command line for pair $1, side $2 (a: grandmaster on va, b:
+# client on vb), with more options $3
+roko() { echo "exec $BIN -f $TMP/conf -i v$2 -4 -q --uds_address=$TMP/$1-$2 --uds_ro_address=$TMP/$1-${2}r $3"; }
 # gm and client command lines of a pair
 gm() {
 	case $1 in
-	roko-realtime) echo "exec $BIN -f $TMP/conf -i va -4 --priority1=1 --serverOnly=1 -q --free_running=1 --uds_address=$TMP/$1-a --uds_ro_address=$TMP/$1-ar" ;;
-	roko-ptpd) echo "exec $BIN -f $TMP/conf -i va -4 --virtual_clock=1 --priority1=1 --serverOnly=1 -q --uds_address=$TMP/$1-a --uds_ro_address=$TMP/$1-ar" ;;
+	roko-realtime) roko "$1" a "--priority1=1 --serverOnly=1 --free_running=1" ;;
+	roko-ptpd) roko "$1" a "--priority1=1 --serverOnly=1 --virtual_clock=1" ;;
 	ptp4l) echo "exec ptp4l -f $TMP/ptp4l-a.conf -i va -4 --priority1=1 --masterOnly=1 -q" ;;
 	esac
 }
 client() {
 	case $1 in
-	roko-realtime) echo "exec $BIN -f $TMP/conf -i vb -4 --free_running=1 -s -q --uds_address=$TMP/$1-b --uds_ro_address=$TMP/$1-br" ;;
-	roko-ptpd) echo "exec $BIN -f $TMP/conf -i vb -4 --virtual_clock=1 --virtual_clock_offset=0.037 --virtual_clock_frequency=40000 --clock_servo=linreg -s -q --uds_address=$TMP/$1-b --uds_ro_address=$TMP/$1-br" ;;
+	roko-realtime) roko "$1" b "-s --free_running=1" ;;
+	roko-ptpd) roko "$1" b "-s --virtual_clock=1 --virtual_clock_offset=0.037 --virtual_clock_frequency=40000 --clock_servo=linreg" ;;
 	ptp4l) echo "exec ptp4l -f $TMP/ptp4l-b.conf -i vb -4 -s -q" ;;
 	esac
 }

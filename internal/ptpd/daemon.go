@@ -252,7 +252,7 @@ func (d *Daemon) Do(ctx context.Context, f func(e *engine.Clock)) bool {
 	}
 	d.queue = append(d.queue, func() { f(d.eng); close(done) })
 	d.qmu.Unlock()
-	d.wake()
+	d.poller.Wake()
 	select {
 	case <-done:
 		return true
@@ -262,9 +262,6 @@ func (d *Daemon) Do(ctx context.Context, f func(e *engine.Clock)) bool {
 		return false
 	}
 }
-
-// wake makes the event loop's wait return.
-func (d *Daemon) wake() { d.poller.Wake() }
 
 // Clock returns the steered clock.
 func (d *Daemon) Clock() phc.Clock { return d.clk }
@@ -482,7 +479,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 			sources = append(sources, source{p.idx, c})
 		}
 	}
-	stop := context.AfterFunc(ctx, d.wake)
+	stop := context.AfterFunc(ctx, d.poller.Wake)
 	defer stop()
 	// The loop serves the UNIX sockets itself, like ptp4l: no goroutine
 	// to hand requests over to, and no lock between them and the engine.

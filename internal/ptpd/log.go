@@ -109,12 +109,18 @@ func (l *Logger) emit(level engine.LogLevel, line []byte) {
 	l.emitLocked(level, line)
 }
 
+// writer is where a line at level goes besides syslog: warnings and worse
+// to stderr, the rest to stdout, as ptp4l -m prints them.
+func (l *Logger) writer(level engine.LogLevel) io.Writer {
+	if level <= engine.LevelWarning {
+		return l.stderr
+	}
+	return l.stdout
+}
+
 // emitLocked is emit with l.mu held.
 func (l *Logger) emitLocked(level engine.LogLevel, line []byte) {
-	w := l.stdout
-	if level <= engine.LevelWarning {
-		w = l.stderr
-	}
+	w := l.writer(level)
 	if w == nil && l.syslog == nil {
 		return
 	}
@@ -173,11 +179,7 @@ func (l *Logger) Record(r engine.LogRecord) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	w := l.stdout
-	if r.Level <= engine.LevelWarning {
-		w = l.stderr
-	}
-	if w == nil && l.syslog == nil {
+	if l.writer(r.Level) == nil && l.syslog == nil {
 		return // nothing would print it: do not format it
 	}
 	l.record = r.AppendFormat(l.record[:0], engine.PortStyleV4)
