@@ -509,9 +509,6 @@ func (d *Daemon) Run(ctx context.Context) error {
 	// (transport.Poller): the transport, the poller and the clocks the loop
 	// reads make raw system calls.
 	for {
-		if ctx.Err() != nil {
-			return nil
-		}
 		deadline := d.eng.Deadline()
 		if v != nil && (deadline == 0 || nextTrue < deadline) {
 			deadline = nextTrue
@@ -539,6 +536,11 @@ func (d *Daemon) Run(ctx context.Context) error {
 				d.qmu.Unlock()
 				for _, f := range q {
 					f()
+				}
+				// A cancelled ctx wakes the loop (AfterFunc above), so
+				// it is looked at here, not on every turn.
+				if ctx.Err() != nil {
+					return nil
 				}
 				continue
 			}
