@@ -16,7 +16,7 @@ import (
 
 	"github.com/roko-network/roko-ptpd/internal/mgmt"
 	"github.com/roko-network/roko-ptpd/internal/phc2sys"
-	"github.com/roko-network/roko-ptpd/internal/ptpd"
+	"github.com/roko-network/roko-ptpd/internal/ptplog"
 	"github.com/roko-network/roko-ptpd/phc"
 	"github.com/roko-network/roko-ptpd/ptp"
 	"github.com/roko-network/roko-ptpd/ptp/engine"
@@ -70,9 +70,9 @@ func main() {
 	if o.Print {
 		stdout = os.Stdout
 	}
-	log := ptpd.NewLogger(prog, o.Level, "", nil, os.Stderr)
+	log := ptplog.New(prog, o.Level, "", nil, os.Stderr)
 	if stdout != nil {
-		log = ptpd.NewLogger(prog, o.Level, "", stdout, os.Stderr)
+		log = ptplog.New(prog, o.Level, "", stdout, os.Stderr)
 	}
 	logf := func(level int, format string, args ...any) { log.Printf(engine.LogLevel(level), format, args...) }
 	if err := run(o, logf); err != nil {

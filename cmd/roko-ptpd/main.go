@@ -17,6 +17,7 @@ import (
 
 	"github.com/roko-network/roko-ptpd/internal/phc2sys"
 	"github.com/roko-network/roko-ptpd/internal/ptpd"
+	"github.com/roko-network/roko-ptpd/internal/ptplog"
 	"github.com/roko-network/roko-ptpd/ptp/engine"
 )
 
@@ -53,7 +54,7 @@ func main() {
 	}
 	// ptp4l sends everything to syslog unless -q; roko-ptpd leaves that
 	// to the service manager, which collects stderr.
-	log := ptpd.NewLogger(prog, int(c.Int("global", "logging_level")), c.String("global", "message_tag"), stdout, os.Stderr)
+	log := ptplog.New(prog, int(c.Int("global", "logging_level")), c.String("global", "message_tag"), stdout, os.Stderr)
 	// ptp4l prints a summary every 2^summary_interval seconds instead of
 	// each sample when that spans more than one Sync.
 	if shift := c.Int("global", "summary_interval") - minSyncInterval(c); shift > 0 && shift < 31 {

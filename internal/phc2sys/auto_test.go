@@ -17,6 +17,7 @@ import (
 	"github.com/roko-network/roko-ptpd/internal/mgmt"
 	"github.com/roko-network/roko-ptpd/internal/netns"
 	"github.com/roko-network/roko-ptpd/internal/ptpd"
+	"github.com/roko-network/roko-ptpd/internal/ptplog"
 	"github.com/roko-network/roko-ptpd/internal/testenv"
 	"github.com/roko-network/roko-ptpd/phc"
 	"github.com/roko-network/roko-ptpd/ptp"
@@ -146,7 +147,7 @@ func startPtpdAt(t *testing.T, link netns.Link, clk phc.Clock, uds string, args 
 	w := writerFunc(func(b []byte) (int, error) { out.logf(0, "%s", strings.TrimRight(string(b), "\n")); return len(b), nil })
 	require.NoError(t, link.NS.Do(func() error {
 		var err error
-		d, err = ptpd.New(ptpd.Options{Config: cmd.Config, Log: ptpd.NewLogger("roko-ptpd", 6, "", w, nil), Clock: clk})
+		d, err = ptpd.New(ptpd.Options{Config: cmd.Config, Log: ptplog.New("roko-ptpd", 6, "", w, nil), Clock: clk})
 		return err
 	}))
 	ctx, cancel := context.WithCancel(context.Background())

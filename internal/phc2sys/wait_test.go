@@ -13,6 +13,7 @@ import (
 
 	"github.com/roko-network/roko-ptpd/internal/netns"
 	"github.com/roko-network/roko-ptpd/internal/ptpd"
+	"github.com/roko-network/roko-ptpd/internal/ptplog"
 	"github.com/roko-network/roko-ptpd/internal/testenv"
 	"github.com/roko-network/roko-ptpd/ptp"
 )
@@ -46,7 +47,7 @@ func TestWaitForDaemon(t *testing.T) {
 				var d *ptpd.Daemon
 				require.NoError(t, ns.Do(func() error {
 					var err error
-					d, err = ptpd.New(ptpd.Options{Config: cmd.Config, Log: ptpd.NewLogger("roko-ptpd", 6, "", nil, nil)})
+					d, err = ptpd.New(ptpd.Options{Config: cmd.Config, Log: ptplog.New("roko-ptpd", 6, "", nil, nil)})
 					return err
 				}))
 				ctx, cancel := context.WithCancel(context.Background())

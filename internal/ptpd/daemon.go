@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/roko-network/roko-ptpd/internal/ptplog"
 	"github.com/roko-network/roko-ptpd/phc"
 	"github.com/roko-network/roko-ptpd/ptp"
 	"github.com/roko-network/roko-ptpd/ptp/config"
@@ -26,7 +27,7 @@ import (
 // Options are what the command line adds to the configuration.
 type Options struct {
 	Config *config.Config
-	Log    *Logger
+	Log    *ptplog.Logger
 	// Clock, when set, is steered instead of the one the configuration
 	// names (tests pass a virtual clock they can inspect).
 	Clock phc.Clock
@@ -50,7 +51,7 @@ type port struct {
 // Daemon is one running clock.
 type Daemon struct {
 	opt   Options
-	log   *Logger
+	log   *ptplog.Logger
 	clk   phc.Clock
 	tb    timebase
 	eng   *engine.Clock

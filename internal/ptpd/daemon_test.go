@@ -21,6 +21,7 @@ import (
 
 	"github.com/roko-network/roko-ptpd/internal/mgmt"
 	"github.com/roko-network/roko-ptpd/internal/netns"
+	"github.com/roko-network/roko-ptpd/internal/ptplog"
 	"github.com/roko-network/roko-ptpd/internal/testenv"
 	"github.com/roko-network/roko-ptpd/phc"
 	"github.com/roko-network/roko-ptpd/ptp/engine"
@@ -63,7 +64,7 @@ func startStoppable(t *testing.T, link netns.Link, clk *phc.Virtual, args ...str
 	cmd, err := ParseArgs(append(append(base, fast...), args...))
 	require.NoError(t, err)
 	out := &syncBuffer{}
-	opt := Options{Config: cmd.Config, Log: NewLogger("roko-ptpd", 6, "", out, out), Clock: clk}
+	opt := Options{Config: cmd.Config, Log: ptplog.New("roko-ptpd", 6, "", out, out), Clock: clk}
 	var d *Daemon
 	require.NoError(t, link.NS.Do(func() error {
 		var err error

@@ -1,4 +1,4 @@
-package ptpd
+package ptplog
 
 import (
 	"fmt"
@@ -87,7 +87,7 @@ func (l *Logger) SetSyslog(w io.Writer) { l.syslog = w }
 
 // NewLogger returns a logger for the program name prog at logging_level
 // level; nil writers silence the stream.
-func NewLogger(prog string, level int, tag string, stdout, stderr io.Writer) *Logger {
+func New(prog string, level int, tag string, stdout, stderr io.Writer) *Logger {
 	return &Logger{prog: prog, level: engine.LogLevel(level), stdout: stdout, stderr: stderr, tag: tag}
 }
 

@@ -1,4 +1,4 @@
-package ptpd
+package ptplog
 
 import (
 	"bytes"
@@ -13,7 +13,7 @@ import (
 
 func TestLoggerLines(t *testing.T) {
 	var out, errs, sys bytes.Buffer
-	l := NewLogger("ptp4l", 6, "", &out, &errs)
+	l := New("ptp4l", 6, "", &out, &errs)
 	l.SetSyslog(&sys)
 	l.Record(engine.LogRecord{Kind: engine.LogOffset, Level: engine.LevelInfo, Offset: -12, ServoState: engine.ServoLocked, Freq: -1830, PathDelay: 612})
 	l.Printf(engine.LevelErr, "timed out while polling for tx timestamp")
@@ -26,7 +26,7 @@ func TestLoggerLines(t *testing.T) {
 
 func TestLoggerSummary(t *testing.T) {
 	var out bytes.Buffer
-	l := NewLogger("ptp4l", 6, "", &out, &out)
+	l := New("ptp4l", 6, "", &out, &out)
 	l.SetSummary(4)
 	for i, o := range []int64{3, -4, 3, -4} {
 		l.Record(engine.LogRecord{Kind: engine.LogOffset, Level: engine.LevelInfo, Offset: o, ServoState: engine.ServoLocked,
