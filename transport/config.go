@@ -51,7 +51,7 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Transport is one port's pair of endpoints: event messages (Sync,
+// Transport is one port's pair of sockets: event messages (Sync,
 // Delay_Req, Pdelay_Req, Pdelay_Resp) through Event, general ones through
 // General. On L2 both are the same socket.
 type Transport struct {
@@ -64,6 +64,8 @@ type Transport struct {
 	Primary, PeerDelay Addr
 	// Interface is the network interface the transport is bound to.
 	Interface string
+	// MAC is the interface's hardware address (nil if it has none).
+	MAC net.HardwareAddr
 }
 
 // SendEvent sends an event message to dst through the event connection and
@@ -74,24 +76,69 @@ func (t *Transport) SendEvent(b []byte, dst Addr) (int64, error) { return t.Even
 // connection.
 func (t *Transport) SendGeneral(b []byte, dst Addr) error { return t.General.Send(b, dst) }
 
-// Endpoint is what a port's event loop needs of a transport; *Transport is
-// one, and tests can put a fake in its place.
+// Endpoint is one port's transport as an event loop uses it. *Transport
+// is one, on the kernel's sockets; a Segment's member is another, for
+// running the loop in a test without root.
 type Endpoint interface {
+	// SendEvent sends an event message and returns its transmit
+	// timestamp, ns on the clock that took it (see RxInfo.Time).
 	SendEvent(b []byte, dst Addr) (int64, error)
+	// SendGeneral sends a general message.
 	SendGeneral(b []byte, dst Addr) error
-	Conns() []*Conn
+	// Receivers are the descriptors the loop polls for received messages.
+	Receivers() []Receiver
+	// Destinations returns PTP's primary multicast address and the peer
+	// delay address on this transport.
+	Destinations() (primary, peerDelay Addr)
+	// HardwareAddr is the port's MAC address, from which a clock identity
+	// is made (nil if it has none).
+	HardwareAddr() net.HardwareAddr
+	// Close releases the transport.
 	Close() error
 }
 
-var _ Endpoint = (*Transport)(nil)
+// Receiver is one descriptor an event loop polls: a socket of a
+// Transport, or a Segment member's end.
+type Receiver interface {
+	// FD is the descriptor to poll for readability.
+	FD() (int, error)
+	// TryReceive reads one message without blocking, or returns
+	// ErrWouldBlock.
+	TryReceive(b []byte, info *RxInfo) (int, error)
+	// DrainErrQueue reads what the socket's error queue holds (transmit
+	// timestamps that came after their send gave up); the loop calls it
+	// when the descriptor reports an error condition.
+	DrainErrQueue()
+}
 
-// Conns returns the distinct connections, for one receiving goroutine each.
+var (
+	_ Endpoint = (*Transport)(nil)
+	_ Receiver = (*Conn)(nil)
+)
+
+// Conns returns the distinct connections.
 func (t *Transport) Conns() []*Conn {
 	if t.General == nil || t.General == t.Event {
 		return []*Conn{t.Event}
 	}
 	return []*Conn{t.Event, t.General}
 }
+
+// Receivers implements Endpoint: the distinct connections.
+func (t *Transport) Receivers() []Receiver {
+	cs := t.Conns()
+	out := make([]Receiver, len(cs))
+	for i, c := range cs {
+		out[i] = c
+	}
+	return out
+}
+
+// Destinations implements Endpoint.
+func (t *Transport) Destinations() (primary, peerDelay Addr) { return t.Primary, t.PeerDelay }
+
+// HardwareAddr implements Endpoint.
+func (t *Transport) HardwareAddr() net.HardwareAddr { return t.MAC }
 
 // Close closes every connection.
 func (t *Transport) Close() error {

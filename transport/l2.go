@@ -55,7 +55,7 @@ func OpenL2(cfg Config) (*Transport, error) {
 	}
 	primary, _ := MACAddr(cfg.PTPDstMAC)
 	pdelay, _ := MACAddr(cfg.P2PDstMAC)
-	return &Transport{Event: c, General: c, Primary: primary, PeerDelay: pdelay, Interface: ifi.Name}, nil
+	return &Transport{Event: c, General: c, Primary: primary, PeerDelay: pdelay, Interface: ifi.Name, MAC: ifi.HardwareAddr}, nil
 }
 
 func isPerm(err error) bool {

@@ -30,7 +30,7 @@ func openUDP(cfg Config, family int) (*Transport, error) {
 	if err := checkTimestamping(ifi.Name, cfg.Timestamping, false); err != nil {
 		return nil, err
 	}
-	t := &Transport{Interface: ifi.Name}
+	t := &Transport{Interface: ifi.Name, MAC: ifi.HardwareAddr}
 	if family == unix.AF_INET {
 		t.Primary = Addr{IP: IPv4Primary}
 		t.PeerDelay = Addr{IP: IPv4PeerDelay}

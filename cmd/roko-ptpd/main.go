@@ -45,28 +45,33 @@ func main() {
 		return
 	}
 	c := cmd.Config
+	set, err := c.Resolve()
 	for _, w := range c.Warnings {
 		fmt.Fprintln(os.Stderr, w.String())
 	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", prog, err)
+		os.Exit(1)
+	}
 	var stdout io.Writer
-	if c.Bool("global", "verbose") {
+	if set.Log.Verbose {
 		stdout = os.Stdout
 	}
 	// ptp4l sends everything to syslog unless -q; roko-ptpd leaves that
 	// to the service manager, which collects stderr.
-	log := ptplog.New(prog, int(c.Int("global", "logging_level")), c.String("global", "message_tag"), stdout, os.Stderr)
+	log := ptplog.New(prog, set.Log.Level, set.Log.Tag, stdout, os.Stderr)
 	// ptp4l prints a summary every 2^summary_interval seconds instead of
 	// each sample when that spans more than one Sync.
-	if shift := c.Int("global", "summary_interval") - minSyncInterval(c); shift > 0 && shift < 31 {
-		log.SetSummary(1 << shift)
+	if set.Log.SummaryEvery > 1 {
+		log.SetSummary(set.Log.SummaryEvery)
 	}
-	if c.Bool("global", "use_syslog") {
+	if set.Log.Syslog {
 		if w, err := syslog.New(syslog.LOG_DAEMON|syslog.LOG_INFO, prog); err == nil {
 			log.SetSyslog(w)
 		}
 	}
-	opt := ptpd.Options{Config: c, Log: log}
-	if c.Bool("global", "virtual_clock") {
+	opt := ptpd.Options{Settings: set, Log: log}
+	if set.Virtual != nil {
 		opt.TrueErrorEvery = time.Second
 	}
 	// ROKO_CPUPROFILE=file writes a CPU profile, for measuring the daemon.
@@ -85,9 +90,9 @@ func main() {
 	defer d.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if c.HasPhc2sys() {
+	if set.Phc2sys != nil {
 		// The [phc2sys] section: the phc2sys job in this process.
-		job, err := phc2sys.NewInDaemon(d, c, nil, func(level int, format string, args ...any) {
+		job, err := phc2sys.NewInDaemon(d, set.Phc2sys, nil, func(level int, format string, args ...any) {
 			log.Printf(engine.LogLevel(level), format, args...)
 		})
 		if err != nil {
@@ -101,16 +106,4 @@ func main() {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", prog, err)
 		os.Exit(1)
 	}
-}
-
-// minSyncInterval is the smallest logSyncInterval of the ports.
-func minSyncInterval(c interface {
-	Interfaces() []string
-	Int(section, option string) int64
-}) int64 {
-	m := c.Int("global", "logSyncInterval")
-	for _, i := range c.Interfaces() {
-		m = min(m, c.Int(i, "logSyncInterval"))
-	}
-	return m
 }

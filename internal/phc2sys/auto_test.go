@@ -122,7 +122,7 @@ func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
 // daemon is a roko-ptpd running in-process in a namespace.
 type daemon struct {
 	d    *ptpd.Daemon
-	cfg  *config.Config
+	set  *config.Settings
 	uds  string
 	stop func()
 }
@@ -142,12 +142,14 @@ func startPtpdAt(t *testing.T, link netns.Link, clk phc.Clock, uds string, args 
 	cmd, err := ptpd.ParseArgs(append([]string{"-i", link.Name, "-S", "-q", "--uds_address=" + uds, "--uds_ro_address=" + uds + "ro",
 		"--logAnnounceInterval=-2", "--announceReceiptTimeout=3", "--logSyncInterval=-4", "--logMinDelayReqInterval=-4", "--clock_servo=linreg"}, args...))
 	require.NoError(t, err)
+	set, err := cmd.Config.Resolve()
+	require.NoError(t, err)
 	var d *ptpd.Daemon
 	out := &logLines{}
 	w := writerFunc(func(b []byte) (int, error) { out.logf(0, "%s", strings.TrimRight(string(b), "\n")); return len(b), nil })
 	require.NoError(t, link.NS.Do(func() error {
 		var err error
-		d, err = ptpd.New(ptpd.Options{Config: cmd.Config, Log: ptplog.New("roko-ptpd", 6, "", w, nil), Clock: clk})
+		d, err = ptpd.New(ptpd.Options{Settings: set, Log: ptplog.New("roko-ptpd", 6, "", w, nil), Clock: clk})
 		return err
 	}))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -162,7 +164,7 @@ func startPtpdAt(t *testing.T, link netns.Link, clk phc.Clock, uds string, args 
 		}
 	})
 	waitForFile(t, uds)
-	return &daemon{d: d, cfg: cmd.Config, uds: uds, stop: stop}
+	return &daemon{d: d, set: set, uds: uds, stop: stop}
 }
 
 func waitForFile(t *testing.T, path string) {

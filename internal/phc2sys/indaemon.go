@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/roko-network/roko-ptpd/internal/ptpd"
 	"github.com/roko-network/roko-ptpd/phc"
 	"github.com/roko-network/roko-ptpd/ptp"
 	"github.com/roko-network/roko-ptpd/ptp/config"
@@ -27,7 +26,7 @@ import (
 // and reaches the engine only through the daemon's Do queue, so the event
 // loop never waits on a clock read.
 type InDaemon struct {
-	d        *ptpd.Daemon
+	d        Daemon
 	syncer   *Syncer
 	rate     float64
 	summary  int
@@ -36,59 +35,56 @@ type InDaemon struct {
 	logf     Logf
 }
 
-// NewInDaemon reads the [phc2sys] section and opens its clocks, so that a
-// bad setting stops roko-ptpd at start, naming the file and line. target,
+// Daemon is what the job needs of the daemon it runs in (a
+// *ptpd.Daemon): its engine, reached on its event loop, and its clock.
+type Daemon interface {
+	Do(ctx context.Context, f func(e *engine.Clock)) bool
+	Clock() phc.Clock
+}
+
+// NewInDaemon opens the clocks of the [phc2sys] section, so that a bad
+// setting stops roko-ptpd at start, naming the file and line. target,
 // when not nil, replaces the section's target (tests pass a virtual clock).
-func NewInDaemon(d *ptpd.Daemon, c *config.Config, target phc.Clock, logf Logf) (*InDaemon, error) {
-	get := func(o string) config.Value { v, _ := c.Phc2sys(o); return v }
-	where := func(o string) string {
-		if v, set := c.Phc2sys(o); set {
-			return fmt.Sprintf("%s:%d: [phc2sys] %s", c.File, v.Line, o)
-		}
-		return fmt.Sprintf("%s: [phc2sys] %s (default)", c.File, o)
-	}
+func NewInDaemon(d Daemon, s *config.Phc2sysSettings, target phc.Clock, logf Logf) (*InDaemon, error) {
 	var src phc.Clock
 	label := "phc"
-	if name := get("source").Raw; name != "" {
+	if s.Source != "" {
 		var err error
-		if src, err = OpenClock(name); err != nil {
-			return nil, fmt.Errorf("%s %s: %w", where("source"), name, err)
+		if src, err = OpenClock(s.Source); err != nil {
+			return nil, fmt.Errorf("%s %s: %w", s.SourceAt, s.Source, err)
 		}
-		label = Label(name)
+		label = Label(s.Source)
 	} else {
 		src = d.Clock()
 	}
-	if target == nil && get("target").Raw == src.Name() {
-		return nil, fmt.Errorf("%s: the source and the target are both %s (with software timestamping roko-ptpd steers CLOCK_REALTIME itself): drop the [phc2sys] section", where("target"), src.Name())
+	if target == nil && s.Target == src.Name() {
+		return nil, fmt.Errorf("%s: the source and the target are both %s (with software timestamping roko-ptpd steers CLOCK_REALTIME itself): drop the [phc2sys] section", s.TargetAt, src.Name())
 	}
 	if target == nil {
-		name := get("target").Raw
-		if name == "CLOCK_REALTIME" {
+		if s.Target == "CLOCK_REALTIME" {
 			if err := phc.CheckSteerable("/proc/self/status"); err != nil {
-				return nil, fmt.Errorf("%s %s: %w", where("target"), name, err)
+				return nil, fmt.Errorf("%s %s: %w", s.TargetAt, s.Target, err)
 			}
 		}
 		var err error
-		if target, err = OpenClock(name); err != nil {
-			return nil, fmt.Errorf("%s %s: %w", where("target"), name, err)
+		if target, err = OpenClock(s.Target); err != nil {
+			return nil, fmt.Errorf("%s %s: %w", s.TargetAt, s.Target, err)
 		}
 	}
-	o := &Options{Servo: servo.Kind(get("clock_servo").Raw), KP: get("pi_proportional_const").Float, KI: get("pi_integral_const").Float,
-		StepThreshold: get("step_threshold").Float, FirstStep: get("first_step_threshold").Float, Rate: get("update_rate").Float}
+	o := &Options{Servo: s.Servo, KP: s.KP, KI: s.KI, StepThreshold: s.StepThreshold, FirstStep: s.FirstStepThreshold, Rate: s.UpdateRate}
 	freq, err := target.Frequency()
 	if err != nil {
 		return nil, err
 	}
 	sv, err := servo.New(o.Servo, o.ServoConfig(target.MaxFrequency()), freq)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", where("clock_servo"), err)
+		return nil, fmt.Errorf("%s: %w", s.ServoAt, err)
 	}
 	sv.SetSyncInterval(1 / o.Rate)
-	utc, offsetSet := c.Phc2sys("utc_offset")
 	return &InDaemon{
-		d: d, rate: o.Rate, summary: int(get("summary_updates").Int), offsetOK: offsetSet, label: label, logf: logf,
+		d: d, rate: o.Rate, summary: s.SummaryUpdates, offsetOK: s.UTCOffsetSet, label: label, logf: logf,
 		syncer: &Syncer{Source: src, Target: target, Servo: servo.NewFilter(sv, servo.DefaultFilterConfig()),
-			Readings: int(get("readings").Int), OffsetNs: utc.Int * 1e9},
+			Readings: s.Readings, OffsetNs: int64(s.UTCOffset) * 1e9},
 	}, nil
 }
 

@@ -36,7 +36,7 @@ func TestInDaemon(t *testing.T) {
 
 	cl := startPtpd(t, clLink, clClock, "-f", conf, "-s")
 	var log logLines
-	job, err := NewInDaemon(cl.d, cl.cfg, target, log.logf)
+	job, err := NewInDaemon(cl.d, cl.set.Phc2sys, target, log.logf)
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -89,7 +89,10 @@ func TestInDaemonErrors(t *testing.T) {
 	} {
 		c, err := config.Parse(strings.NewReader(tc.conf), "test.conf")
 		require.NoError(t, err)
-		_, err = NewInDaemon(nil, c, nil, func(int, string, ...any) {})
+		c.AddInterface("eth0")
+		s, err := c.Resolve()
+		require.NoError(t, err)
+		_, err = NewInDaemon(nil, s.Phc2sys, nil, func(int, string, ...any) {})
 		assert.ErrorContains(t, err, tc.want)
 	}
 }

@@ -44,10 +44,12 @@ func TestWaitForDaemon(t *testing.T) {
 				cmd, err := ptpd.ParseArgs([]string{"-i", l.Name, "-S", "-q", "--virtual_clock=1", "--announceReceiptTimeout=4", "--logAnnounceInterval=-2",
 					"--uds_address=" + uds, "--uds_ro_address=" + uds + "ro"})
 				require.NoError(t, err)
+				set, err := cmd.Config.Resolve()
+				require.NoError(t, err)
 				var d *ptpd.Daemon
 				require.NoError(t, ns.Do(func() error {
 					var err error
-					d, err = ptpd.New(ptpd.Options{Config: cmd.Config, Log: ptplog.New("roko-ptpd", 6, "", nil, nil)})
+					d, err = ptpd.New(ptpd.Options{Settings: set, Log: ptplog.New("roko-ptpd", 6, "", nil, nil)})
 					return err
 				}))
 				ctx, cancel := context.WithCancel(context.Background())

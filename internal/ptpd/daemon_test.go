@@ -64,7 +64,9 @@ func startStoppable(t *testing.T, link netns.Link, clk *phc.Virtual, args ...str
 	cmd, err := ParseArgs(append(append(base, fast...), args...))
 	require.NoError(t, err)
 	out := &syncBuffer{}
-	opt := Options{Config: cmd.Config, Log: ptplog.New("roko-ptpd", 6, "", out, out), Clock: clk}
+	set, err := cmd.Config.Resolve()
+	require.NoError(t, err)
+	opt := Options{Settings: set, Log: ptplog.New("roko-ptpd", 6, "", out, out), Clock: clk}
 	var d *Daemon
 	require.NoError(t, link.NS.Do(func() error {
 		var err error

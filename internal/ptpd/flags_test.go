@@ -7,6 +7,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/roko-network/roko-ptpd/ptp"
 )
 
 func TestParseArgs(t *testing.T) {
@@ -17,14 +19,16 @@ func TestParseArgs(t *testing.T) {
 	require.NoError(t, err)
 	c := cmd.Config
 	assert.Equal(t, []string{"eth0", "eth2", "eth1"}, c.Interfaces(), "in -i order, as ptp4l numbers ports; eth2 keeps its file section")
-	assert.Equal(t, "L2", c.String("global", "network_transport"))
-	assert.Equal(t, "software", c.String("global", "time_stamping"))
-	assert.True(t, c.Bool("global", "verbose"))
-	assert.True(t, c.Bool("global", "clientOnly"))
-	assert.Equal(t, int64(7), c.Int("global", "priority1"), "the command line beats the file's [global]")
-	assert.Equal(t, int64(24), c.Int("global", "domainNumber"))
-	assert.Equal(t, int64(7), c.Int("global", "logging_level"))
-	assert.Equal(t, int64(-3), c.Int("eth2", "logSyncInterval"))
+	s, err := c.Resolve()
+	require.NoError(t, err)
+	assert.Equal(t, ptp.ProtocolIEEE802_3, s.Ports[0].Transport)
+	assert.Equal(t, ptp.TimestampingSoftware, s.Timestamping)
+	assert.True(t, s.Log.Verbose)
+	assert.True(t, s.Clock.SlaveOnly)
+	assert.Equal(t, uint8(7), s.Clock.Priority1, "the command line beats the file's [global]")
+	assert.Equal(t, uint8(24), s.Clock.DomainNumber)
+	assert.Equal(t, 7, s.Log.Level)
+	assert.Equal(t, int8(-3), s.Ports[1].Engine.LogSyncInterval)
 
 	for _, tc := range []struct {
 		args []string

@@ -24,7 +24,8 @@ import (
 )
 
 // udsPath returns the daemon's uds_address.
-func udsPath(d *Daemon) string { return d.opt.Config.String("global", "uds_address") }
+// udsPath is the daemon's read-write management socket.
+func udsPath(d *Daemon) string { return d.set.UDS[0].Path }
 
 // TestPMCAgainstUs: linuxptp's pmc reads a running roko-ptpd client over
 // its UNIX socket, and what it prints matches the daemon's state.
@@ -78,7 +79,7 @@ func TestPMCAgainstUs(t *testing.T) {
 	var p2 uint8
 	cl.Do(context.Background(), func(e *engine.Clock) { p2 = e.DefaultDS().Priority2 })
 	assert.Equal(t, uint8(42), p2)
-	ro := cl.opt.Config.String("global", "uds_ro_address")
+	ro := cl.set.UDS[1].Path
 	out = run(ro, "SET PRIORITY2 9")
 	assert.Contains(t, out, "MANAGEMENT_ERROR_STATUS")
 	cl.Do(context.Background(), func(e *engine.Clock) { p2 = e.DefaultDS().Priority2 })

@@ -57,11 +57,12 @@ func (c *Config) PPSInputs() []string {
 // UnicastMasterTables returns the tables of [unicast_master_table].
 func (c *Config) UnicastMasterTables() []UnicastMasterTable { return c.umt }
 
-// Lookup finds the value of option for section (an interface, a PPS input,
+// value finds the value of option for section (an interface, a PPS input,
 // or "" for the clock): the section's own value, else [global]'s, else the
 // default. It panics for an option the table does not have, a programming
-// error that tests catch.
-func (c *Config) Lookup(section, option string) Value {
+// error that tests catch. Only this package reads options by name: the
+// rest of roko-ptpd takes the typed Settings that Resolve makes.
+func (c *Config) value(section, option string) Value {
 	o, ok := byName[option]
 	if !ok {
 		panic("config: no option " + option)
@@ -102,20 +103,37 @@ func parseDefault(o *Option) (Value, error) {
 
 const maxFloat = 1.7976931348623157e308
 
-// IsSet reports whether option was set for section (or in [global], or on
+// isSet reports whether option was set for section (or in [global], or on
 // the command line), rather than left at its default.
-func (c *Config) IsSet(section, option string) bool {
-	return c.Lookup(section, option).Line != 0 || c.locked[option]
+func (c *Config) isSet(section, option string) bool {
+	return c.value(section, option).Line != 0 || c.locked[option]
 }
 
-// Int returns an Int option's value (see Lookup).
-func (c *Config) Int(section, option string) int64 { return c.Lookup(section, option).Int }
+// int returns an Int option's value (see value).
+func (c *Config) int(section, option string) int64 { return c.value(section, option).Int }
 
-// Bool returns an Int option whose range is 0–1 as a bool.
-func (c *Config) Bool(section, option string) bool { return c.Lookup(section, option).Int != 0 }
+// bool returns an Int option whose range is 0–1 as a bool.
+func (c *Config) bool(section, option string) bool { return c.value(section, option).Int != 0 }
 
-// Float returns a Float option's value.
-func (c *Config) Float(section, option string) float64 { return c.Lookup(section, option).Float }
+// float returns a Float option's value.
+func (c *Config) float(section, option string) float64 { return c.value(section, option).Float }
 
-// String returns a String option's value, or an Enum's label.
-func (c *Config) String(section, option string) string { return c.Lookup(section, option).Raw }
+// str returns a String option's value, or an Enum's label.
+func (c *Config) str(section, option string) string { return c.value(section, option).Raw }
+
+// errorAt is a configuration error about option as set for section: it
+// names the file and line where the value came from (or the command line,
+// or the default).
+func (c *Config) errorAt(section, option, format string, args ...any) *Error {
+	v := c.value(section, option)
+	e := &Error{File: c.File, Line: v.Line, Option: option, Msg: fmt.Sprintf(format, args...)}
+	if v.Line == 0 {
+		switch {
+		case c.locked[option]:
+			e.File = "command line"
+		default:
+			e.Msg += " (the default)"
+		}
+	}
+	return e
+}

@@ -6,6 +6,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/roko-network/roko-ptpd/servo"
 )
 
 func parse(t *testing.T, text string) *Config {
@@ -28,20 +30,20 @@ func warnings(c *Config) []string {
 func TestSeedClientConfig(t *testing.T) {
 	c, err := Load("../../testdata/seed/ptp4l.conf")
 	require.NoError(t, err)
-	assert.EqualValues(t, 24, c.Int("", "domainNumber"))
-	assert.True(t, c.Bool("", "clientOnly"), "slaveOnly is clientOnly")
-	assert.EqualValues(t, 128, c.Int("", "priority1"))
-	assert.EqualValues(t, -4, c.Int("", "logSyncInterval"), "a trailing comment is a comment")
-	assert.EqualValues(t, 0x21, c.Int("", "clockAccuracy"))
-	assert.EqualValues(t, 0xffff, c.Int("", "offsetScaledLogVariance"))
-	assert.Equal(t, "L2", c.String("", "network_transport"))
-	assert.Equal(t, "UDPv4", c.String("eth0", "network_transport"), "the interface's section wins")
-	assert.Equal(t, "linreg", c.String("", "clock_servo"))
-	assert.InDelta(t, 0.00002, c.Float("", "step_threshold"), 1e-12)
-	assert.EqualValues(t, 100, c.Int("", "tx_timestamp_timeout"))
-	assert.True(t, c.Bool("", "check_fup_sync"))
-	assert.EqualValues(t, -4, c.Int("eth0", "operLogPdelayReqInterval"))
-	assert.False(t, c.Bool("eth0", "serverOnly"))
+	assert.EqualValues(t, 24, c.int("", "domainNumber"))
+	assert.True(t, c.bool("", "clientOnly"), "slaveOnly is clientOnly")
+	assert.EqualValues(t, 128, c.int("", "priority1"))
+	assert.EqualValues(t, -4, c.int("", "logSyncInterval"), "a trailing comment is a comment")
+	assert.EqualValues(t, 0x21, c.int("", "clockAccuracy"))
+	assert.EqualValues(t, 0xffff, c.int("", "offsetScaledLogVariance"))
+	assert.Equal(t, "L2", c.str("", "network_transport"))
+	assert.Equal(t, "UDPv4", c.str("eth0", "network_transport"), "the interface's section wins")
+	assert.Equal(t, "linreg", c.str("", "clock_servo"))
+	assert.InDelta(t, 0.00002, c.float("", "step_threshold"), 1e-12)
+	assert.EqualValues(t, 100, c.int("", "tx_timestamp_timeout"))
+	assert.True(t, c.bool("", "check_fup_sync"))
+	assert.EqualValues(t, -4, c.int("eth0", "operLogPdelayReqInterval"))
+	assert.False(t, c.bool("eth0", "serverOnly"))
 	assert.Equal(t, []string{"eth0"}, c.Interfaces())
 	assert.Equal(t, []string{
 		"../../testdata/seed/ptp4l.conf:4: option slaveOnly: option slaveOnly is deprecated, please use clientOnly instead",
@@ -54,14 +56,14 @@ func TestSeedClientConfig(t *testing.T) {
 func TestSeedGrandmasterConfig(t *testing.T) {
 	c, err := Load("../../testdata/seed/gm.conf")
 	require.NoError(t, err)
-	assert.EqualValues(t, 1, c.Int("", "priority1"))
-	assert.EqualValues(t, 6, c.Int("", "clockClass"))
-	assert.EqualValues(t, 0x20, c.Int("", "clockAccuracy"))
-	assert.EqualValues(t, 0x4e5d, c.Int("", "offsetScaledLogVariance"))
-	assert.EqualValues(t, 0x20, c.Int("", "timeSource"))
-	assert.EqualValues(t, -6, c.Int("", "logSyncInterval"))
-	assert.Equal(t, "ptp", c.String("", "BMCA"))
-	assert.Equal(t, "G.8275.x", c.String("", "dataset_comparison"))
+	assert.EqualValues(t, 1, c.int("", "priority1"))
+	assert.EqualValues(t, 6, c.int("", "clockClass"))
+	assert.EqualValues(t, 0x20, c.int("", "clockAccuracy"))
+	assert.EqualValues(t, 0x4e5d, c.int("", "offsetScaledLogVariance"))
+	assert.EqualValues(t, 0x20, c.int("", "timeSource"))
+	assert.EqualValues(t, -6, c.int("", "logSyncInterval"))
+	assert.Equal(t, "ptp", c.str("", "BMCA"))
+	assert.Equal(t, "G.8275.x", c.str("", "dataset_comparison"))
 	assert.Equal(t, []string{"/dev/pps0"}, c.PPSInputs())
 	assert.Empty(t, c.Interfaces(), "a PPS input is not a network port")
 	assert.Equal(t, []string{
@@ -95,7 +97,7 @@ func TestDefaults(t *testing.T) {
 		{"first_step_threshold", 0.00002},
 		{"ptp_dst_mac", "01:1B:19:00:00:00"},
 	} {
-		v := c.Lookup("", tc.option)
+		v := c.value("", tc.option)
 		switch want := tc.want.(type) {
 		case int64:
 			assert.Equal(t, want, v.Int, tc.option)
@@ -104,11 +106,11 @@ func TestDefaults(t *testing.T) {
 		case float64:
 			assert.InDelta(t, want, v.Float, 1e-12, tc.option)
 		}
-		assert.False(t, c.IsSet("", tc.option))
+		assert.False(t, c.isSet("", tc.option))
 	}
 	// Every default of the table parses.
 	for _, o := range Options() {
-		assert.NotPanics(t, func() { c.Lookup("", o.Name) }, o.Name)
+		assert.NotPanics(t, func() { c.value("", o.Name) }, o.Name)
 	}
 }
 
@@ -128,19 +130,19 @@ logSyncInterval -3
 [eth0]
 delay_mechanism E2E
 `)
-	assert.EqualValues(t, 24, c.Int("", "domainNumber"), "[ global ] is the global section")
-	assert.EqualValues(t, 0x21, c.Int("", "clockAccuracy"))
-	assert.EqualValues(t, 0o600, c.Int("", "uds_file_mode"), "a leading 0 is octal, as strtol reads it")
-	assert.Equal(t, "/run/x#not-a-comment", c.String("", "uds_address"))
-	assert.Equal(t, "P2P", c.String("", "delay_mechanism"), "enums are case-insensitive and stored canonically")
-	assert.Equal(t, "E2E", c.String("eth0", "delay_mechanism"))
-	assert.Equal(t, "P2P", c.String("eth1", "delay_mechanism"))
-	assert.EqualValues(t, -128, c.Int("eth0", "fault_reset_interval"))
-	assert.Equal(t, "two words", c.String("", "message_tag"))
-	assert.EqualValues(t, -3, c.Int("eth1", "logSyncInterval"))
-	assert.EqualValues(t, 0, c.Int("eth0", "logSyncInterval"))
+	assert.EqualValues(t, 24, c.int("", "domainNumber"), "[ global ] is the global section")
+	assert.EqualValues(t, 0x21, c.int("", "clockAccuracy"))
+	assert.EqualValues(t, 0o600, c.int("", "uds_file_mode"), "a leading 0 is octal, as strtol reads it")
+	assert.Equal(t, "/run/x#not-a-comment", c.str("", "uds_address"))
+	assert.Equal(t, "P2P", c.str("", "delay_mechanism"), "enums are case-insensitive and stored canonically")
+	assert.Equal(t, "E2E", c.str("eth0", "delay_mechanism"))
+	assert.Equal(t, "P2P", c.str("eth1", "delay_mechanism"))
+	assert.EqualValues(t, -128, c.int("eth0", "fault_reset_interval"))
+	assert.Equal(t, "two words", c.str("", "message_tag"))
+	assert.EqualValues(t, -3, c.int("eth1", "logSyncInterval"))
+	assert.EqualValues(t, 0, c.int("eth0", "logSyncInterval"))
 	assert.Equal(t, []string{"eth1", "eth0"}, c.Interfaces())
-	assert.True(t, c.IsSet("eth1", "logSyncInterval"))
+	assert.True(t, c.isSet("eth1", "logSyncInterval"))
 	assert.Empty(t, c.Warnings)
 }
 
@@ -186,21 +188,22 @@ func TestPhc2sysSection(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, c.HasPhc2sys())
 	assert.Equal(t, []string{"eth0"}, c.Interfaces(), "[phc2sys] is not an interface")
-	v, set := c.Phc2sys("target")
-	assert.True(t, set)
-	assert.Equal(t, "/dev/ptp1", v.Raw)
-	assert.Equal(t, 4, v.Line)
-	v, _ = c.Phc2sys("update_rate")
-	assert.Equal(t, 16.0, v.Float)
-	v, _ = c.Phc2sys("utc_offset")
-	assert.Equal(t, int64(-37), v.Int)
-	v, set = c.Phc2sys("clock_servo")
-	assert.False(t, set)
-	assert.Equal(t, "pi", v.Raw, "the job's own default, not [global]'s servo")
-	v, _ = c.Phc2sys("pi_proportional_const")
-	assert.Equal(t, 0.7, v.Float, "phc2sys's PI constants")
-	v, _ = c.Phc2sys("readings")
-	assert.Equal(t, int64(5), v.Int)
+	s, err := c.Resolve()
+	require.NoError(t, err)
+	p := s.Phc2sys
+	require.NotNil(t, p)
+	assert.Equal(t, "/dev/ptp1", p.Target)
+	assert.Equal(t, "test.conf:4: [phc2sys] target", p.TargetAt)
+	assert.Equal(t, "test.conf: [phc2sys] source (default)", p.SourceAt)
+	assert.Equal(t, 16.0, p.UpdateRate)
+	assert.Equal(t, -37, p.UTCOffset)
+	assert.True(t, p.UTCOffsetSet)
+	assert.Equal(t, servo.KindPI, p.Servo, "the job's own default, not [global]'s servo")
+	assert.Equal(t, servo.KindLinReg, s.Servo.Kind)
+	assert.Equal(t, 0.7, p.KP, "phc2sys's PI constants")
+	assert.Equal(t, 0.3, p.KI)
+	assert.Equal(t, 5, p.Readings)
+	assert.Equal(t, "", p.Source)
 
 	c, err = Parse(strings.NewReader("[global]\n"), "test.conf")
 	require.NoError(t, err)
@@ -221,7 +224,7 @@ unicast_master_table 1
 	assert.Equal(t, 1, tabs[0].ID)
 	assert.Equal(t, 2, tabs[0].LogQueryInterval)
 	assert.Equal(t, []UnicastMaster{{"UDPv4", "198.18.0.1"}, {"UDPv4", "198.18.0.2"}}, tabs[0].Entries)
-	assert.EqualValues(t, 1, c.Int("eth0", "unicast_master_table"))
+	assert.EqualValues(t, 1, c.int("eth0", "unicast_master_table"))
 }
 
 // Command-line values beat [global], as in ptp4l; an interface's section
@@ -234,10 +237,10 @@ func TestCommandLineLocks(t *testing.T) {
 	// Read the file into the configuration that already holds the flags.
 	require.NoError(t, c.Read(strings.NewReader("[global]\ndomainNumber 24\nlogSyncInterval -4\n[eth0]\nlogSyncInterval -5\n")))
 	got := c
-	assert.EqualValues(t, 7, got.Int("", "domainNumber"))
-	assert.EqualValues(t, 0, got.Int("", "logSyncInterval"))
-	assert.EqualValues(t, -5, got.Int("eth0", "logSyncInterval"))
-	assert.True(t, got.Bool("", "clientOnly"))
+	assert.EqualValues(t, 7, got.int("", "domainNumber"))
+	assert.EqualValues(t, 0, got.int("", "logSyncInterval"))
+	assert.EqualValues(t, -5, got.int("eth0", "logSyncInterval"))
+	assert.True(t, got.bool("", "clientOnly"))
 
 	require.Error(t, c.Set("nosuch", "1"))
 	err := c.Set("priority1", "256")

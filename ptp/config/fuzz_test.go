@@ -27,7 +27,7 @@ func FuzzParse(f *testing.F) {
 		sections = append(sections, c.PPSInputs()...)
 		for _, s := range sections {
 			for _, o := range options {
-				c.Lookup(s, o.Name)
+				c.value(s, o.Name)
 			}
 		}
 	})

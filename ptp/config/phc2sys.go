@@ -1,9 +1,12 @@
 package config
 
 import (
+	"fmt"
 	"math"
 	"sort"
 	"strings"
+
+	"github.com/roko-network/roko-ptpd/servo"
 )
 
 // Phc2sysSection is the name of the section that runs the phc2sys job
@@ -53,20 +56,69 @@ func phc2sysNames() string {
 // HasPhc2sys reports whether the file has a [phc2sys] section.
 func (c *Config) HasPhc2sys() bool { return c.phc2sys != nil }
 
-// Phc2sys returns a [phc2sys] setting: its value (the default when not
-// set) and whether it was set.
-func (c *Config) Phc2sys(option string) (Value, bool) {
-	if c.phc2sys != nil {
+// Phc2sysSettings is the [phc2sys] section, typed: what roko-phc2sys's
+// command line would say, for the job inside the daemon.
+type Phc2sysSettings struct {
+	// Source is -s: the clock to follow; "" for the clock roko-ptpd steers.
+	Source string
+	// Target is -c: the clock to steer.
+	Target string
+	// UpdateRate is -R, updates per second.
+	UpdateRate float64
+	// Readings is -N, clock readings per update.
+	Readings int
+	// Servo is -E, with -P and -I in KP and KI.
+	Servo  servo.Kind
+	KP, KI float64
+	// StepThreshold and FirstStepThreshold are -S and -F, seconds.
+	StepThreshold, FirstStepThreshold float64
+	// SanityFreqLimit is -L, ppb.
+	SanityFreqLimit int
+	// SummaryUpdates is -u: updates per summary line (0: a line each).
+	SummaryUpdates int
+	// UTCOffset is -O in seconds, valid when UTCOffsetSet; otherwise the
+	// offset comes from the daemon's time properties, as phc2sys -w.
+	UTCOffset    int
+	UTCOffsetSet bool
+	// SourceAt, TargetAt and ServoAt say where source, target and
+	// clock_servo were set, for the messages of errors found when the
+	// clocks are opened: "FILE:LINE: [phc2sys] target", or the default.
+	SourceAt, TargetAt, ServoAt string
+}
+
+// phc2sysSettings types the [phc2sys] section.
+func (c *Config) phc2sysSettings() *Phc2sysSettings {
+	get := func(option string) Value {
 		if v, ok := c.phc2sys.values[option]; ok {
-			return v, true
+			return v
 		}
+		o := phc2sysOptions[option]
+		v, _ := parseValue(&o, o.Default)
+		return v
 	}
-	o, ok := phc2sysOptions[option]
-	if !ok {
-		return Value{}, false
+	p := &Phc2sysSettings{
+		Source:             get("source").Raw,
+		Target:             get("target").Raw,
+		UpdateRate:         get("update_rate").Float,
+		Readings:           int(get("readings").Int),
+		Servo:              servo.Kind(get("clock_servo").Raw),
+		KP:                 get("pi_proportional_const").Float,
+		KI:                 get("pi_integral_const").Float,
+		StepThreshold:      get("step_threshold").Float,
+		FirstStepThreshold: get("first_step_threshold").Float,
+		SanityFreqLimit:    int(get("sanity_freq_limit").Int),
+		SummaryUpdates:     int(get("summary_updates").Int),
+		UTCOffset:          int(get("utc_offset").Int),
 	}
-	v, _ := parseValue(&o, o.Default)
-	return v, false
+	at := func(option string) string {
+		if v, ok := c.phc2sys.values[option]; ok {
+			return fmt.Sprintf("%s:%d: [phc2sys] %s", c.File, v.Line, option)
+		}
+		return fmt.Sprintf("%s: [phc2sys] %s (default)", c.File, option)
+	}
+	p.SourceAt, p.TargetAt, p.ServoAt = at("source"), at("target"), at("clock_servo")
+	_, p.UTCOffsetSet = c.phc2sys.values["utc_offset"]
+	return p
 }
 
 // setPhc2sys checks and keeps one [phc2sys] setting.

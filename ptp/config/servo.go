@@ -6,6 +6,8 @@ import (
 	"math/bits"
 	"time"
 
+	"github.com/roko-network/roko-ptpd/ptp"
+
 	"github.com/roko-network/roko-ptpd/servo"
 )
 
@@ -20,60 +22,68 @@ type ServoSettings struct {
 	SanityFreqLimit float64
 }
 
-// Servo reads clock_servo, first_step_threshold, step_threshold,
+// servoSettings reads clock_servo, first_step_threshold, step_threshold,
 // max_frequency, servo_offset_threshold, servo_num_offset_values, the pi_*
-// options, time_stamping, sanity_freq_limit and roko-ptpd's servo options.
-// clockMaxAdj is the steered clock's own limit in ppb: as in ptp4l, the
-// servo's limit is the smaller of it and max_frequency (0 in max_frequency
-// means the clock's).
-func (c *Config) Servo(clockMaxAdj float64) (ServoSettings, error) {
-	kind := servo.Kind(c.String("global", "clock_servo"))
+// options, sanity_freq_limit and roko-ptpd's servo options. ts is the
+// effective time_stamping. MaxFrequency is max_frequency, 0 meaning the
+// clock's own limit: ForClock settles it once the clock is open.
+func (c *Config) servoSettings(ts ptp.Timestamping) (ServoSettings, error) {
+	const g = "global"
+	kind := servo.Kind(c.str(g, "clock_servo"))
 	switch kind {
 	case servo.KindPI, servo.KindLinReg:
 	default:
-		return ServoSettings{}, fmt.Errorf("clock_servo %s: roko-ptpd has the pi and linreg servos only", kind)
+		return ServoSettings{}, c.errorAt(g, "clock_servo", "clock_servo %s: roko-ptpd has the pi and linreg servos only", kind)
 	}
 	seconds := func(name string) time.Duration {
-		return time.Duration(math.Round(c.Float("global", name) * 1e9))
+		return time.Duration(math.Round(c.float(g, name) * 1e9))
 	}
-	maxFreq := clockMaxAdj
-	if m := float64(c.Int("global", "max_frequency")); m > 0 && (maxFreq <= 0 || m < maxFreq) {
-		maxFreq = m
-	}
-	if maxFreq <= 0 {
-		return ServoSettings{}, fmt.Errorf("max_frequency: no limit from the config or the clock")
-	}
-	points := c.Int("global", "linreg_max_points")
+	points := c.int(g, "linreg_max_points")
 	order := bits.Len64(uint64(points)) - 1 // whole powers of two: 1000 gives 512
 	sc := servo.Config{
 		FirstStepThreshold: seconds("first_step_threshold"),
 		StepThreshold:      seconds("step_threshold"),
-		MaxFrequency:       maxFreq,
-		OffsetThreshold:    c.Int("global", "servo_offset_threshold"),
-		NumOffsetValues:    int(c.Int("global", "servo_num_offset_values")),
+		MaxFrequency:       float64(c.int(g, "max_frequency")),
+		OffsetThreshold:    c.int(g, "servo_offset_threshold"),
+		NumOffsetValues:    int(c.int(g, "servo_num_offset_values")),
 		LinRegMaxOrder:     order,
 		PI: servo.PIConfig{
-			ProportionalConst:    c.Float("global", "pi_proportional_const"),
-			IntegralConst:        c.Float("global", "pi_integral_const"),
-			ProportionalScale:    c.Float("global", "pi_proportional_scale"),
-			ProportionalExponent: c.Float("global", "pi_proportional_exponent"),
-			ProportionalNormMax:  c.Float("global", "pi_proportional_norm_max"),
-			IntegralScale:        c.Float("global", "pi_integral_scale"),
-			IntegralExponent:     c.Float("global", "pi_integral_exponent"),
-			IntegralNormMax:      c.Float("global", "pi_integral_norm_max"),
-			SoftwareTimestamps:   c.String("global", "time_stamping") == "software",
+			ProportionalConst:    c.float(g, "pi_proportional_const"),
+			IntegralConst:        c.float(g, "pi_integral_const"),
+			ProportionalScale:    c.float(g, "pi_proportional_scale"),
+			ProportionalExponent: c.float(g, "pi_proportional_exponent"),
+			ProportionalNormMax:  c.float(g, "pi_proportional_norm_max"),
+			IntegralScale:        c.float(g, "pi_integral_scale"),
+			IntegralExponent:     c.float(g, "pi_integral_exponent"),
+			IntegralNormMax:      c.float(g, "pi_integral_norm_max"),
+			SoftwareTimestamps:   ts == ptp.TimestampingSoftware,
 		},
 	}
 	return ServoSettings{
 		Kind:            kind,
 		Config:          sc,
-		SpikeFilter:     c.Bool("global", "servo_spike_filter"),
-		SanityFreqLimit: float64(c.Int("global", "sanity_freq_limit")),
+		SpikeFilter:     c.bool(g, "servo_spike_filter"),
+		SanityFreqLimit: float64(c.int(g, "sanity_freq_limit")),
 	}, nil
 }
 
+// ForClock settles the servo's frequency limit for a clock whose own limit
+// is clockMaxAdj ppb: as in ptp4l, the smaller of it and max_frequency (0
+// in max_frequency means the clock's).
+func (s ServoSettings) ForClock(clockMaxAdj float64) (ServoSettings, error) {
+	limit := clockMaxAdj
+	if m := s.Config.MaxFrequency; m > 0 && (limit <= 0 || m < limit) {
+		limit = m
+	}
+	if limit <= 0 {
+		return ServoSettings{}, fmt.Errorf("max_frequency: no limit from the config or the clock")
+	}
+	s.Config.MaxFrequency = limit
+	return s, nil
+}
+
 // NewServo builds the servo the settings describe, starting from the
-// frequency now set on the clock.
+// frequency now set on the clock. Call it on the result of ForClock.
 func (s ServoSettings) NewServo(frequency float64) (servo.Servo, error) {
 	sv, err := servo.New(s.Kind, s.Config, frequency)
 	if err != nil {
@@ -83,4 +93,18 @@ func (s ServoSettings) NewServo(frequency float64) (servo.Servo, error) {
 		sv = servo.NewFilter(sv, servo.DefaultFilterConfig())
 	}
 	return sv, nil
+}
+
+// servoFor is servoSettings settled for a clock whose limit is
+// clockMaxAdj, with time_stamping as the file says.
+func (c *Config) servoFor(clockMaxAdj float64) (ServoSettings, error) {
+	ts, err := c.timestamping()
+	if err != nil {
+		return ServoSettings{}, err
+	}
+	s, err := c.servoSettings(ts)
+	if err != nil {
+		return ServoSettings{}, err
+	}
+	return s.ForClock(clockMaxAdj)
 }

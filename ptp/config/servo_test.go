@@ -15,7 +15,7 @@ func TestServoSettings(t *testing.T) {
 	t.Run("defaults are linuxptp's", func(t *testing.T) {
 		c, err := Parse(strings.NewReader("[global]\n"), "t.conf")
 		require.NoError(t, err)
-		s, err := c.Servo(500_000)
+		s, err := c.servoFor(500_000)
 		require.NoError(t, err)
 		assert.Equal(t, servo.KindPI, s.Kind)
 		assert.Equal(t, 20*time.Microsecond, s.Config.FirstStepThreshold)
@@ -45,7 +45,7 @@ servo_spike_filter 0
 linreg_max_points 64
 `), "t.conf")
 		require.NoError(t, err)
-		s, err := c.Servo(500_000)
+		s, err := c.servoFor(500_000)
 		require.NoError(t, err)
 		assert.Equal(t, servo.KindLinReg, s.Kind)
 		assert.Equal(t, time.Millisecond, s.Config.StepThreshold)
@@ -63,7 +63,7 @@ linreg_max_points 64
 	t.Run("servos we do not have", func(t *testing.T) {
 		c, err := Parse(strings.NewReader("[global]\nclock_servo ntpshm\n"), "t.conf")
 		require.NoError(t, err)
-		_, err = c.Servo(500_000)
-		assert.EqualError(t, err, "clock_servo ntpshm: roko-ptpd has the pi and linreg servos only")
+		_, err = c.servoFor(500_000)
+		assert.EqualError(t, err, "t.conf:2: clock_servo ntpshm: roko-ptpd has the pi and linreg servos only")
 	})
 }

@@ -101,10 +101,10 @@ type PortConfig struct {
 	// DelayAsymmetry is delayAsymmetry in nanoseconds: how much longer the
 	// master-to-slave path is than the mean.
 	DelayAsymmetry    int64
-	MasterOnly        bool   // serverOnly (masterOnly)
-	NoopBMCA          bool   // BMCA noop
-	DelayFilter       string // delay_filter
-	DelayFilterLength int    // delay_filter_length
+	MasterOnly        bool            // serverOnly (masterOnly)
+	NoopBMCA          bool            // BMCA noop
+	DelayFilter       DelayFilterKind // delay_filter
+	DelayFilterLength int             // delay_filter_length
 	// FaultResetInterval is fault_reset_interval (log2 seconds);
 	// FaultResetASAP (−128) retries at once.
 	FaultResetInterval int8
@@ -137,7 +137,7 @@ func DefaultPortConfig(name string) PortConfig {
 		LogMinPdelayReqInterval: 0,
 		AnnounceReceiptTimeout:  3,
 		DelayMechanism:          ptp.DelayMechanismE2E,
-		DelayFilter:             "moving_median",
+		DelayFilter:             MovingMedian,
 		DelayFilterLength:       10,
 		FaultResetInterval:      4,
 		LocalPriority:           128,

@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"slices"
+	"strconv"
 )
 
 // Timestamps and corrections here are signed nanoseconds (int64): local
@@ -71,25 +72,46 @@ type DelayFilter interface {
 	Reset()
 }
 
-// NewDelayFilter returns the filter delay_filter names: "moving_median"
-// (linuxptp's default) or "moving_average", over length samples.
-func NewDelayFilter(kind string, length int) (DelayFilter, error) {
+// DelayFilterKind is delay_filter: how path delay samples are smoothed.
+type DelayFilterKind uint8
+
+// The delay filters linuxptp offers.
+const (
+	// MovingMedian is "moving_median", linuxptp's default.
+	MovingMedian DelayFilterKind = iota
+	// MovingAverage is "moving_average".
+	MovingAverage
+)
+
+// String returns the filter's name as delay_filter spells it.
+func (k DelayFilterKind) String() string {
+	switch k {
+	case MovingMedian:
+		return "moving_median"
+	case MovingAverage:
+		return "moving_average"
+	}
+	return "DelayFilterKind(" + strconv.Itoa(int(k)) + ")"
+}
+
+// NewDelayFilter returns the filter of kind over the last length samples.
+func NewDelayFilter(kind DelayFilterKind, length int) (DelayFilter, error) {
 	if length < 1 {
 		return nil, errors.New("engine: delay_filter_length must be at least 1")
 	}
 	switch kind {
-	case "moving_median":
-		return &MovingMedian{ring: make([]int64, length), sorted: make([]int64, 0, length)}, nil
-	case "moving_average":
-		return &MovingAverage{ring: make([]int64, length)}, nil
+	case MovingMedian:
+		return &movingMedian{ring: make([]int64, length), sorted: make([]int64, 0, length)}, nil
+	case MovingAverage:
+		return &movingAverage{ring: make([]int64, length)}, nil
 	}
-	return nil, errors.New(`engine: delay_filter "` + kind + `": want moving_median or moving_average`)
+	return nil, errors.New("engine: delay filter " + kind.String() + ": want moving_median or moving_average")
 }
 
-// MovingMedian is the median of the last len(ring) samples. A median
+// movingMedian is the median of the last len(ring) samples. A median
 // ignores the occasional delay spike (a queued frame) that would drag a mean
 // for a whole window.
-type MovingMedian struct {
+type movingMedian struct {
 	ring   []int64 // samples in arrival order, circular
 	sorted []int64 // the same samples, ascending
 	next   int
@@ -97,7 +119,7 @@ type MovingMedian struct {
 
 // Sample adds a raw delay and returns the median of the window; with an
 // even count, the mean of the two middle samples.
-func (m *MovingMedian) Sample(d int64) int64 {
+func (m *movingMedian) Sample(d int64) int64 {
 	if len(m.sorted) == len(m.ring) {
 		old := m.ring[m.next]
 		i, _ := slices.BinarySearch(m.sorted, old)
@@ -115,10 +137,10 @@ func (m *MovingMedian) Sample(d int64) int64 {
 }
 
 // Reset forgets every sample.
-func (m *MovingMedian) Reset() { m.sorted, m.next = m.sorted[:0], 0 }
+func (m *movingMedian) Reset() { m.sorted, m.next = m.sorted[:0], 0 }
 
-// MovingAverage is the mean of the last len(ring) samples.
-type MovingAverage struct {
+// movingAverage is the mean of the last len(ring) samples.
+type movingAverage struct {
 	ring []int64
 	n    int
 	next int
@@ -126,7 +148,7 @@ type MovingAverage struct {
 }
 
 // Sample adds a raw delay and returns the mean of the window.
-func (m *MovingAverage) Sample(d int64) int64 {
+func (m *movingAverage) Sample(d int64) int64 {
 	if m.n == len(m.ring) {
 		m.sum -= m.ring[m.next]
 	} else {
@@ -139,7 +161,7 @@ func (m *MovingAverage) Sample(d int64) int64 {
 }
 
 // Reset forgets every sample.
-func (m *MovingAverage) Reset() { m.n, m.next, m.sum = 0, 0, 0 }
+func (m *movingAverage) Reset() { m.n, m.next, m.sum = 0, 0, 0 }
 
 // SequenceTracker counts messages lost from one sender's sequenceId series
 // (IEEE 1588-2019 7.3.7: each message type counts up by one, modulo 2^16).

@@ -61,7 +61,7 @@ func TestPeerDelay(t *testing.T) {
 }
 
 func TestMovingMedian(t *testing.T) {
-	f, err := NewDelayFilter("moving_median", 5)
+	f, err := NewDelayFilter(MovingMedian, 5)
 	require.NoError(t, err)
 	var got []int64
 	for _, d := range []int64{100, 102, 98, 50_000, 101, 99, 100, 50_000, 50_000} {
@@ -74,7 +74,7 @@ func TestMovingMedian(t *testing.T) {
 }
 
 func TestMovingAverage(t *testing.T) {
-	f, err := NewDelayFilter("moving_average", 3)
+	f, err := NewDelayFilter(MovingAverage, 3)
 	require.NoError(t, err)
 	assert.EqualValues(t, 30, f.Sample(30))
 	assert.EqualValues(t, 45, f.Sample(60))
@@ -83,9 +83,9 @@ func TestMovingAverage(t *testing.T) {
 	f.Reset()
 	assert.EqualValues(t, 3, f.Sample(3))
 
-	_, err = NewDelayFilter("kalman", 3)
+	_, err = NewDelayFilter(DelayFilterKind(9), 3)
 	assert.ErrorContains(t, err, "moving_median")
-	_, err = NewDelayFilter("moving_median", 0)
+	_, err = NewDelayFilter(MovingMedian, 0)
 	assert.Error(t, err)
 }
 
@@ -109,7 +109,7 @@ func TestSequenceTracker(t *testing.T) {
 }
 
 func BenchmarkMovingMedian(b *testing.B) {
-	f, _ := NewDelayFilter("moving_median", 10)
+	f, _ := NewDelayFilter(MovingMedian, 10)
 	b.ReportAllocs()
 	d := int64(0)
 	for b.Loop() {

@@ -1,0 +1,89 @@
+package ptpd
+
+import (
+	"errors"
+	"time"
+
+	"github.com/roko-network/roko-ptpd/phc"
+	"github.com/roko-network/roko-ptpd/ptp/engine"
+	"github.com/roko-network/roko-ptpd/transport"
+)
+
+// The daemon's side of engine.Executor: the engine's messages go out on
+// the ports' transports, its decisions go to the steered clock, and what
+// it says goes to the log. These run on the event loop.
+
+// Send implements engine.Network.
+func (d *Daemon) Send(a *engine.Action) (int64, bool, error) {
+	p := &d.ports[a.Port]
+	dst := p.primary
+	switch a.Dest {
+	case engine.DestPeer:
+		dst = p.peerDelay
+	case engine.DestUnicast:
+		if a.To.IP.IsValid() {
+			dst = transport.Addr{IP: a.To.IP.Addr(), Port: a.To.IP.Port()}
+		} else {
+			dst = transport.Addr{MAC: a.To.MAC, L2: true}
+		}
+	}
+	if !a.Event {
+		return 0, false, p.ep.SendGeneral(a.Msg, dst)
+	}
+	ts, err := p.ep.SendEvent(a.Msg, dst)
+	if err != nil {
+		return 0, false, err
+	}
+	return d.toClock(ts), true, nil
+}
+
+// AdjustFrequency implements engine.Steering.
+func (d *Daemon) AdjustFrequency(ppb float64) error { return d.clk.AdjustFrequency(ppb) }
+
+// Step implements engine.Steering.
+func (d *Daemon) Step(ns int64) error { return d.clk.Step(time.Duration(ns)) }
+
+// SetTAIOffset implements engine.Steering: only CLOCK_REALTIME has a TAI
+// offset in the kernel.
+func (d *Daemon) SetTAIOffset(offset int16) error {
+	if sys, ok := d.clk.(*phc.System); ok {
+		return sys.SetTAIOffset(int(offset))
+	}
+	return nil
+}
+
+// Record implements engine.Reporter.
+func (d *Daemon) Record(r engine.LogRecord) { d.log.Record(r) }
+
+// Failed implements engine.Reporter, in ptp4l's words where it has them.
+func (d *Daemon) Failed(a *engine.Action, err error) {
+	switch a.Kind {
+	case engine.Send:
+		if errors.Is(err, transport.ErrTxTimestampTimeout) {
+			d.log.Printf(engine.LevelErr, "timed out while polling for tx timestamp")
+			d.log.Printf(engine.LevelErr, "increasing tx_timestamp_timeout may correct this issue, but it is likely caused by a driver bug")
+			return
+		}
+		d.log.Printf(engine.LevelErr, "port %d (%s): send %s failed: %v", a.Port+1, d.ports[a.Port].name, a.MessageType, err)
+	case engine.AdjustFrequency:
+		d.log.Printf(engine.LevelErr, "failed to adjust the clock: %v", err)
+	case engine.Step:
+		d.log.Printf(engine.LevelErr, "failed to step clock: %v", err)
+	case engine.SetTAIOffset:
+		d.log.Printf(engine.LevelErr, "failed to set the kernel's TAI offset: %v", err)
+	}
+}
+
+// relay sends a management response from the network to the read-write
+// socket's latest client, as ptp4l's UDS port does.
+func (d *Daemon) relay(msg []byte) {
+	if d.udsClient != nil {
+		_ = d.udsClient.sock.sock.Reply(msg, d.udsClient.addr)
+	}
+}
+
+var (
+	_ engine.Network  = (*Daemon)(nil)
+	_ engine.Steering = (*Daemon)(nil)
+	_ engine.Reporter = (*Daemon)(nil)
+)

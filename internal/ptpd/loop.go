@@ -1,0 +1,177 @@
+package ptpd
+
+import (
+	"context"
+	"errors"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/roko-network/roko-ptpd/phc"
+	"github.com/roko-network/roko-ptpd/ptp/engine"
+	"github.com/roko-network/roko-ptpd/transport"
+)
+
+// source is one descriptor the loop polls for a port's messages.
+type source struct {
+	port int
+	rx   transport.Receiver
+}
+
+// udsTag is the poller tag of the first UNIX socket; the others count
+// down from it.
+const udsTag = transport.TagUser
+
+// Run runs the clock until ctx ends. One goroutine does all the work, as
+// ptp4l's one thread does: it waits in epoll_wait on every socket, an
+// eventfd for Do and shutdown, and the engine's next deadline, then reads
+// what is ready without blocking. (A goroutine per socket handing messages
+// over a channel cost several times ptp4l's CPU at 128 Hz.)
+func (d *Daemon) Run(ctx context.Context) error {
+	defer func() {
+		d.qmu.Lock()
+		d.stopped = true
+		d.qmu.Unlock()
+		close(d.dead)
+	}()
+	sources, err := d.watch()
+	if err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, d.poller.Wake)
+	defer stop()
+	d.exec.Start()
+
+	l := loop{d: d, sources: sources, buf: make([]byte, 1500), udsBuf: make([]byte, 1500)}
+	if v, ok := d.clk.(*phc.Virtual); ok && d.opt.TrueErrorEvery > 0 {
+		l.virtual, l.nextTrue = v, now()+int64(d.opt.TrueErrorEvery)
+	}
+	// Nothing on a wake-up may enter the Go scheduler through
+	// syscall.Syscall, or the runtime's sysmon wakes with the loop
+	// (transport.Poller): the transport, the poller and the clocks the loop
+	// reads make raw system calls.
+	for {
+		done, err := l.turn(ctx)
+		if done || err != nil {
+			return err
+		}
+	}
+}
+
+// watch puts every port's descriptors and the UNIX sockets in the poller.
+// The loop serves the UNIX sockets itself, like ptp4l: no goroutine to
+// hand requests over to, and no lock between them and the engine.
+func (d *Daemon) watch() ([]source, error) {
+	var sources []source
+	for i, p := range d.ports {
+		for _, rx := range p.ep.Receivers() {
+			fd, err := rx.FD()
+			if err != nil {
+				return nil, err
+			}
+			if err := d.poller.Add(fd, int32(len(sources))); err != nil {
+				return nil, err
+			}
+			sources = append(sources, source{i, rx})
+		}
+	}
+	for i, u := range d.uds {
+		fd, err := u.sock.FD()
+		if err != nil {
+			return nil, err
+		}
+		if err := d.poller.Add(fd, udsTag-int32(i)); err != nil {
+			return nil, err
+		}
+	}
+	return sources, nil
+}
+
+// loop is the event loop's state between turns.
+type loop struct {
+	d        *Daemon
+	sources  []source
+	buf      []byte
+	udsBuf   []byte
+	udsOut   []byte
+	info     transport.RxInfo
+	virtual  *phc.Virtual // whose true error is logged, if any
+	nextTrue int64
+}
+
+// turn waits for the next events and handles them. done is true when ctx
+// has ended or the transports were closed.
+func (l *loop) turn(ctx context.Context) (done bool, err error) {
+	d := l.d
+	deadline := d.eng.Deadline()
+	if l.virtual != nil && (deadline == 0 || l.nextTrue < deadline) {
+		deadline = l.nextTrue
+	}
+	if err := d.poller.Arm(deadline, now()); err != nil {
+		return true, err
+	}
+	events, err := d.poller.Wait()
+	if err != nil {
+		return true, err
+	}
+	d.wakeups.Add(1)
+	for _, ev := range events {
+		switch {
+		case ev.Fd == transport.TagTimer:
+			// The deadline: handled below.
+		case ev.Fd == transport.TagWake:
+			d.runQueue()
+			// A cancelled ctx wakes the loop (AfterFunc in Run), so it
+			// is looked at here, not on every turn.
+			if ctx.Err() != nil {
+				return true, nil
+			}
+		case ev.Fd <= udsTag:
+			l.udsOut = d.serveUDSInLoop(d.uds[udsTag-ev.Fd], l.udsBuf, l.udsOut)
+		default:
+			if done, err := l.receive(l.sources[ev.Fd], ev.Events); done || err != nil {
+				return done, err
+			}
+		}
+	}
+	d.exec.Tick()
+	if l.virtual != nil && now() >= l.nextTrue {
+		l.nextTrue += int64(d.opt.TrueErrorEvery)
+		if e, err := l.virtual.TrueError(); err == nil {
+			d.log.Printf(engine.LevelInfo, "virtual clock true error %+d ns", e.Nanoseconds())
+		}
+	}
+	return false, nil
+}
+
+// receive reads one message from a ready source and hands it to the
+// engine. One message per readiness: the epoll set is level-triggered,
+// so what is left is reported again, and no recvmsg is spent finding the
+// socket empty.
+func (l *loop) receive(s source, events uint32) (done bool, err error) {
+	if events&unix.EPOLLERR != 0 {
+		s.rx.DrainErrQueue()
+	}
+	n, err := s.rx.TryReceive(l.buf, &l.info)
+	switch {
+	case errors.Is(err, transport.ErrWouldBlock):
+		return false, nil
+	case errors.Is(err, transport.ErrClosed):
+		return true, nil
+	case err != nil:
+		return true, err
+	}
+	d := l.d
+	d.exec.Receive(s.port, l.buf[:n], d.toClock(l.info.Time), engineAddr(l.info.Src))
+	return false, nil
+}
+
+// runQueue runs the work other goroutines gave the loop (Do).
+func (d *Daemon) runQueue() {
+	d.qmu.Lock()
+	q := d.queue
+	d.queue = nil
+	d.qmu.Unlock()
+	for _, f := range q {
+		f()
+	}
+}

@@ -1,0 +1,296 @@
+package config
+
+import (
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+
+	"github.com/roko-network/roko-ptpd/bmca"
+	"github.com/roko-network/roko-ptpd/ptp"
+	"github.com/roko-network/roko-ptpd/ptp/engine"
+)
+
+// Settings is a configuration resolved once: every option roko-ptpd acts
+// on, typed and checked, for the clock, each port, the servo, the log,
+// the management sockets and the [phc2sys] job. The daemon wires these
+// values together and reads no option by name; an error found here names
+// the file, the line and the option.
+type Settings struct {
+	// File names the configuration's source.
+	File string
+	// Clock is the engine's clock configuration. Its ClockIdentity is
+	// zero when it is to come from the first interface's MAC address
+	// (clockIdentity not set): see IdentityFromMAC.
+	Clock engine.ClockConfig
+	// Ports are the interfaces, in file order (-i first).
+	Ports []PortSettings
+	// Timestamping is the effective time_stamping: software with a
+	// virtual clock, whatever the file says (with a warning if it says
+	// otherwise). Hardware and OneStep need a PHC behind each port.
+	Timestamping ptp.Timestamping
+	// TxTimestampTimeout is tx_timestamp_timeout.
+	TxTimestampTimeout time.Duration
+	// DSCPEvent and DSCPGeneral are dscp_event and dscp_general.
+	DSCPEvent, DSCPGeneral int
+	// Servo is the servo's settings; ForClock settles its frequency limit
+	// once the steered clock is known.
+	Servo ServoSettings
+	// Log is how the daemon prints.
+	Log LogSettings
+	// UDS are the management sockets to open (uds_address read-write,
+	// uds_ro_address read-only); an empty address opens none.
+	UDS []UDSSettings
+	// Virtual, when not nil, replaces the PHC with a virtual clock
+	// (virtual_clock 1, roko-ptpd's own).
+	Virtual *VirtualSettings
+	// Phc2sys is the [phc2sys] job, nil without that section.
+	Phc2sys *Phc2sysSettings
+}
+
+// PortSettings is one port: the engine's port configuration and how its
+// transport is opened.
+type PortSettings struct {
+	// Interface is the network interface, for example "eth0".
+	Interface string
+	Engine    engine.PortConfig
+	// Transport is network_transport: ptp.ProtocolUDPIPv4,
+	// ptp.ProtocolUDPIPv6 or ptp.ProtocolIEEE802_3 (L2).
+	Transport ptp.NetworkProtocol
+	// TTL is udp_ttl and UDP6Scope udp6_scope.
+	TTL       int
+	UDP6Scope uint8
+}
+
+// LogSettings is how the daemon logs.
+type LogSettings struct {
+	// Level is logging_level (syslog levels, 0–7).
+	Level int
+	// Tag is message_tag, printed after the program's prefix.
+	Tag string
+	// Verbose is verbose (-m): print to standard output.
+	Verbose bool
+	// Syslog is use_syslog.
+	Syslog bool
+	// SummaryEvery is how many offset samples one summary line stands for
+	// (summary_interval over the ports' fastest logSyncInterval, as
+	// ptp4l); 0 prints every sample.
+	SummaryEvery int
+}
+
+// UDSSettings is one management socket.
+type UDSSettings struct {
+	Path     string
+	Mode     fs.FileMode
+	ReadOnly bool
+}
+
+// VirtualSettings is roko-ptpd's virtual clock: where it starts against
+// CLOCK_REALTIME and how fast it runs free.
+type VirtualSettings struct {
+	Offset         time.Duration // virtual_clock_offset
+	FrequencyError float64       // virtual_clock_frequency, ppb
+}
+
+// Resolve checks and types the whole configuration. It is the one place
+// that reads options by name; errors name the file, line and option.
+func (c *Config) Resolve() (*Settings, error) {
+	const g = "global"
+	s := &Settings{File: c.File}
+	var err error
+	if s.Timestamping, err = c.timestamping(); err != nil {
+		return nil, err
+	}
+	if c.bool(g, "virtual_clock") {
+		s.Virtual = &VirtualSettings{
+			Offset:         time.Duration(c.float(g, "virtual_clock_offset") * 1e9),
+			FrequencyError: c.float(g, "virtual_clock_frequency"),
+		}
+		if s.Timestamping != ptp.TimestampingSoftware && c.isSet(g, "time_stamping") {
+			c.warn(c.value(g, "time_stamping").Line, "time_stamping",
+				"virtual_clock 1 reads the kernel's software timestamps: time_stamping %s has no effect", c.str(g, "time_stamping"))
+		}
+		s.Timestamping = ptp.TimestampingSoftware
+	}
+	if s.Clock, err = c.clockConfig(); err != nil {
+		return nil, err
+	}
+	// twoStepFlag and time_stamping agree, as linuxptp makes them: with
+	// onestep the NIC writes the transmit time into the Sync as it leaves
+	// (no Follow_Up, and the default data set says one-step); twoStepFlag
+	// 0 with hardware timestamps asks for that; with software timestamps
+	// one-step cannot be done.
+	switch {
+	case s.Timestamping == ptp.TimestampingOneStep:
+		s.Clock.TwoStep = false
+	case !s.Clock.TwoStep && s.Timestamping == ptp.TimestampingHardware:
+		s.Timestamping = ptp.TimestampingOneStep
+	case !s.Clock.TwoStep:
+		return nil, c.errorAt(g, "twoStepFlag", "twoStepFlag 0: one step is only possible with hardware time stamping")
+	}
+	s.Clock.Timestamping = s.Timestamping
+	if s.Ports, err = c.portSettings(&s.Clock); err != nil {
+		return nil, err
+	}
+	s.TxTimestampTimeout = time.Duration(c.int(g, "tx_timestamp_timeout")) * time.Millisecond
+	s.DSCPEvent, s.DSCPGeneral = int(c.int(g, "dscp_event")), int(c.int(g, "dscp_general"))
+	if s.Servo, err = c.servoSettings(s.Timestamping); err != nil {
+		return nil, err
+	}
+	s.Log = LogSettings{
+		Level:   int(c.int(g, "logging_level")),
+		Tag:     c.str(g, "message_tag"),
+		Verbose: c.bool(g, "verbose"),
+		Syslog:  c.bool(g, "use_syslog"),
+	}
+	fastest := int64(c.int(g, "logSyncInterval"))
+	for _, p := range s.Ports {
+		fastest = min(fastest, int64(p.Engine.LogSyncInterval))
+	}
+	if shift := c.int(g, "summary_interval") - fastest; shift > 0 && shift < 31 {
+		s.Log.SummaryEvery = 1 << shift
+	}
+	for _, u := range []struct {
+		addr, mode string
+		ro         bool
+	}{{"uds_address", "uds_file_mode", false}, {"uds_ro_address", "uds_ro_file_mode", true}} {
+		if path := c.str(g, u.addr); path != "" {
+			s.UDS = append(s.UDS, UDSSettings{Path: path, Mode: fs.FileMode(c.int(g, u.mode)), ReadOnly: u.ro})
+		}
+	}
+	if c.phc2sys != nil {
+		s.Phc2sys = c.phc2sysSettings()
+	}
+	return s, nil
+}
+
+// timestamping reads time_stamping.
+func (c *Config) timestamping() (ptp.Timestamping, error) {
+	switch v := c.str("global", "time_stamping"); v {
+	case "hardware":
+		return ptp.TimestampingHardware, nil
+	case "software":
+		return ptp.TimestampingSoftware, nil
+	case "onestep":
+		return ptp.TimestampingOneStep, nil
+	default:
+		return 0, c.errorAt("global", "time_stamping", "time_stamping %s: roko-ptpd has hardware, software and onestep", v)
+	}
+}
+
+// clockConfig reads the clock's own options.
+func (c *Config) clockConfig() (engine.ClockConfig, error) {
+	const g = "global"
+	var id ptp.ClockIdentity
+	if s := c.str(g, "clockIdentity"); s != "" && s != "000000.0000.000000" {
+		var err error
+		if id, err = ptp.ParseClockIdentity(s); err != nil {
+			return engine.ClockConfig{}, c.errorAt(g, "clockIdentity", "clockIdentity: %v", err)
+		}
+	}
+	cmp, err := bmca.ParseComparison(c.str(g, "dataset_comparison"))
+	if err != nil {
+		return engine.ClockConfig{}, c.errorAt(g, "dataset_comparison", "%v", err)
+	}
+	cc := engine.DefaultClockConfig(id)
+	cc.Priority1 = uint8(c.int(g, "priority1"))
+	cc.Priority2 = uint8(c.int(g, "priority2"))
+	cc.ClockQuality = ptp.ClockQuality{
+		ClockClass:              uint8(c.int(g, "clockClass")),
+		ClockAccuracy:           ptp.ClockAccuracy(c.int(g, "clockAccuracy")),
+		OffsetScaledLogVariance: uint16(c.int(g, "offsetScaledLogVariance")),
+	}
+	cc.DomainNumber = uint8(c.int(g, "domainNumber"))
+	cc.SlaveOnly = c.bool(g, "clientOnly")
+	cc.TwoStep = c.bool(g, "twoStepFlag")
+	cc.LocalPriority = uint8(c.int(g, "G.8275.defaultDS.localPriority"))
+	cc.Comparison = cmp
+	cc.FreeRunning = c.bool(g, "free_running")
+	cc.UTCOffset = int16(c.int(g, "utc_offset"))
+	// As ptp4l: a grandmaster announces the PTP timescale.
+	cc.TimeFlags = ptp.FlagPTPTimescale
+	cc.TimeSource = ptp.TimeSource(c.int(g, "timeSource"))
+	cc.MaxStepsRemoved = uint16(c.int(g, "maxStepsRemoved"))
+	cc.FirstStepThreshold = int64(c.float(g, "first_step_threshold") * float64(time.Second))
+	cc.StepThreshold = int64(c.float(g, "step_threshold") * float64(time.Second))
+	cc.MinorVersionPTP = uint8(c.int(g, "ptp_minor_version"))
+	cc.NetworkManagementSet = c.bool(g, "allow_network_set")
+	cc.UserDescription = c.str(g, "userDescription")
+	return cc, nil
+}
+
+// portSettings reads each interface's options; transportSpecific, a port option
+// in linuxptp's table, sets the clock's majorSdoId.
+func (c *Config) portSettings(cc *engine.ClockConfig) ([]PortSettings, error) {
+	ifaces := c.Interfaces()
+	if len(ifaces) == 0 {
+		return nil, &Error{File: c.File, Msg: "no interface specified: use -i or an [interface] section"}
+	}
+	out := make([]PortSettings, 0, len(ifaces))
+	for _, name := range ifaces {
+		p := engine.DefaultPortConfig(name)
+		p.LogAnnounceInterval = int8(c.int(name, "logAnnounceInterval"))
+		p.LogSyncInterval = int8(c.int(name, "logSyncInterval"))
+		p.LogMinDelayReqInterval = int8(c.int(name, "logMinDelayReqInterval"))
+		p.LogMinPdelayReqInterval = int8(c.int(name, "logMinPdelayReqInterval"))
+		p.AnnounceReceiptTimeout = uint8(c.int(name, "announceReceiptTimeout"))
+		switch dm := c.str(name, "delay_mechanism"); strings.ToUpper(dm) {
+		case "E2E":
+			p.DelayMechanism = ptp.DelayMechanismE2E
+		case "P2P":
+			p.DelayMechanism = ptp.DelayMechanismP2P
+		default:
+			return nil, c.errorAt(name, "delay_mechanism", "[%s] delay_mechanism %s: roko-ptpd has E2E and P2P", name, dm)
+		}
+		p.DelayAsymmetry = c.int(name, "delayAsymmetry")
+		p.MasterOnly = c.bool(name, "serverOnly")
+		p.NoopBMCA = strings.EqualFold(c.str(name, "BMCA"), "noop")
+		switch f := c.str(name, "delay_filter"); f {
+		case "moving_median":
+			p.DelayFilter = engine.MovingMedian
+		case "moving_average":
+			p.DelayFilter = engine.MovingAverage
+		default:
+			return nil, c.errorAt(name, "delay_filter", "[%s] delay_filter %s: want moving_median or moving_average", name, f)
+		}
+		p.DelayFilterLength = int(c.int(name, "delay_filter_length"))
+		p.FaultResetInterval = int8(c.int(name, "fault_reset_interval"))
+		p.LocalPriority = uint8(c.int(name, "G.8275.portDS.localPriority"))
+		p.IgnoreTransportSpecific = c.bool(name, "ignore_transport_specific")
+		p.CheckFupSync = c.bool("global", "check_fup_sync")
+		p.MsgIntervalRequest = c.bool(name, "msg_interval_request")
+		p.OperLogSyncInterval = int8(c.int(name, "operLogSyncInterval"))
+		p.OperLogPdelayReqInterval = int8(c.int(name, "operLogPdelayReqInterval"))
+		if ts := c.int(name, "transportSpecific"); ts != 0 {
+			cc.MajorSdoID = uint8(ts)
+		}
+		ps := PortSettings{Interface: name, Engine: p, TTL: int(c.int(name, "udp_ttl")), UDP6Scope: uint8(c.int(name, "udp6_scope"))}
+		switch nt := c.str(name, "network_transport"); nt {
+		case "L2":
+			ps.Transport = ptp.ProtocolIEEE802_3
+		case "UDPv4":
+			ps.Transport = ptp.ProtocolUDPIPv4
+		case "UDPv6":
+			ps.Transport = ptp.ProtocolUDPIPv6
+		default:
+			return nil, c.errorAt(name, "network_transport", "[%s] network_transport %s: want L2, UDPv4 or UDPv6", name, nt)
+		}
+		out = append(out, ps)
+	}
+	return out, nil
+}
+
+// IdentityFromMAC sets the clock identity from the first interface's MAC
+// address (an EUI-48 expanded as linuxptp does) unless clockIdentity set
+// one.
+func (s *Settings) IdentityFromMAC(mac []byte) error {
+	if s.Clock.ClockIdentity != (ptp.ClockIdentity{}) {
+		return nil
+	}
+	id, ok := ptp.ClockIdentityFromMAC(mac)
+	if !ok {
+		return fmt.Errorf("no clock identity: the interface has no 48-bit MAC address; set clockIdentity")
+	}
+	s.Clock.ClockIdentity = id
+	return nil
+}

@@ -1,0 +1,202 @@
+package config
+
+import (
+	"io/fs"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/roko-network/roko-ptpd/ptp"
+	"github.com/roko-network/roko-ptpd/ptp/engine"
+)
+
+func resolve(t *testing.T, text string, ifaces ...string) (*Settings, error) {
+	t.Helper()
+	c, err := Parse(strings.NewReader(text), "t.conf")
+	require.NoError(t, err)
+	for _, i := range ifaces {
+		c.AddInterface(i)
+	}
+	return c.Resolve()
+}
+
+func TestResolveClockAndPorts(t *testing.T) {
+	mac := net.HardwareAddr{0x02, 0x42, 0xac, 0x11, 0x00, 0x02}
+	s, err := resolve(t, `[global]
+priority1 10
+domainNumber 24
+clientOnly 1
+logSyncInterval -3
+delay_mechanism P2P
+network_transport L2
+delay_filter moving_average
+[eth0]
+logSyncInterval -4
+delayAsymmetry 120
+network_transport UDPv6
+udp_ttl 3
+[eth1]
+serverOnly 1
+`)
+	require.NoError(t, err)
+	assert.True(t, s.Clock.ClockIdentity == ptp.ClockIdentity{}, "from the MAC, once the interface is open")
+	require.NoError(t, s.IdentityFromMAC(mac))
+	cc := s.Clock
+	assert.Equal(t, "0242ac.fffe.110002", cc.ClockIdentity.String(), "EUI-64 from the MAC, as linuxptp")
+	assert.Equal(t, uint8(10), cc.Priority1)
+	assert.Equal(t, uint8(128), cc.Priority2)
+	assert.Equal(t, uint8(24), cc.DomainNumber)
+	assert.True(t, cc.SlaveOnly)
+	assert.Equal(t, int64(20_000), cc.FirstStepThreshold)
+	require.Len(t, s.Ports, 2)
+	p0, p1 := s.Ports[0], s.Ports[1]
+	assert.Equal(t, "eth0", p0.Interface)
+	assert.Equal(t, "eth0", p0.Engine.Name)
+	assert.Equal(t, int8(-4), p0.Engine.LogSyncInterval, "the interface's section wins")
+	assert.Equal(t, int8(-3), p1.Engine.LogSyncInterval, "global for the other")
+	assert.Equal(t, int64(120), p0.Engine.DelayAsymmetry)
+	assert.Equal(t, ptp.DelayMechanismP2P, p1.Engine.DelayMechanism)
+	assert.Equal(t, engine.MovingAverage, p1.Engine.DelayFilter)
+	assert.True(t, p1.Engine.MasterOnly)
+	assert.False(t, p0.Engine.MasterOnly)
+	assert.Equal(t, ptp.ProtocolUDPIPv6, p0.Transport)
+	assert.Equal(t, ptp.ProtocolIEEE802_3, p1.Transport)
+	assert.Equal(t, 3, p0.TTL)
+	assert.Equal(t, 1, p1.TTL)
+	assert.Equal(t, uint8(0x0e), p1.UDP6Scope)
+
+	s, err = resolve(t, "[global]\nclockIdentity 001122.3344.556677\n", "eth0")
+	require.NoError(t, err)
+	require.NoError(t, s.IdentityFromMAC(nil), "clockIdentity needs no MAC")
+	assert.Equal(t, "001122.3344.556677", s.Clock.ClockIdentity.String())
+
+	s, err = resolve(t, "[global]\n", "eth0")
+	require.NoError(t, err)
+	assert.ErrorContains(t, s.IdentityFromMAC(nil), "set clockIdentity")
+
+	_, err = resolve(t, "[global]\n")
+	assert.ErrorContains(t, err, "no interface")
+}
+
+// TestResolveTimestamping: what the engine is told about timestamps and
+// two-step Sync follows time_stamping, once, here.
+func TestResolveTimestamping(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		text    string
+		ts      ptp.Timestamping
+		twoStep bool
+		warning string
+	}{
+		{"default is hardware", "[global]\n", ptp.TimestampingHardware, true, ""},
+		{"software", "[global]\ntime_stamping software\n", ptp.TimestampingSoftware, true, ""},
+		{"onestep sends no Follow_Up", "[global]\ntime_stamping onestep\n", ptp.TimestampingOneStep, false, ""},
+		{"twoStepFlag 0 with hardware is onestep", "[global]\ntwoStepFlag 0\n", ptp.TimestampingOneStep, false, ""},
+		{"virtual clock reads software timestamps", "[global]\nvirtual_clock 1\n", ptp.TimestampingSoftware, true, ""},
+		{"virtual clock with hardware warns", "[global]\nvirtual_clock 1\ntime_stamping hardware\n", ptp.TimestampingSoftware, true,
+			"t.conf:3: option time_stamping: virtual_clock 1 reads the kernel's software timestamps: time_stamping hardware has no effect"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse(strings.NewReader(tc.text), "t.conf")
+			require.NoError(t, err)
+			c.AddInterface("eth0")
+			s, err := c.Resolve()
+			require.NoError(t, err)
+			assert.Equal(t, tc.ts, s.Timestamping)
+			assert.Equal(t, tc.ts, s.Clock.Timestamping, "PORT_PROPERTIES_NP")
+			assert.Equal(t, tc.twoStep, s.Clock.TwoStep)
+			assert.Equal(t, tc.ts == ptp.TimestampingSoftware, s.Servo.Config.PI.SoftwareTimestamps)
+			var warnings []string
+			for _, w := range c.Warnings {
+				warnings = append(warnings, w.String())
+			}
+			if tc.warning == "" {
+				assert.Empty(t, warnings)
+			} else {
+				assert.Equal(t, []string{tc.warning}, warnings)
+			}
+		})
+	}
+}
+
+// TestResolveErrors: a value the option table accepts but roko-ptpd cannot
+// act on is refused with the file, line and option.
+func TestResolveErrors(t *testing.T) {
+	for _, tc := range []struct {
+		text, want string
+	}{
+		{"[global]\ntime_stamping legacy\n", "t.conf:2: time_stamping legacy: roko-ptpd has hardware, software and onestep"},
+		{"[global]\n\ndelay_mechanism Auto\n", "t.conf:3: [eth0] delay_mechanism Auto: roko-ptpd has E2E and P2P"},
+		{"[global]\n[eth0]\ndelay_mechanism NONE\n", "t.conf:3: [eth0] delay_mechanism NONE: roko-ptpd has E2E and P2P"},
+		{"[global]\nclock_servo ntpshm\n", "t.conf:2: clock_servo ntpshm: roko-ptpd has the pi and linreg servos only"},
+		{"[global]\nclockIdentity zz\n", "t.conf:2: clockIdentity: "},
+		{"[global]\ntime_stamping software\ntwoStepFlag 0\n", "t.conf:3: twoStepFlag 0: one step is only possible with hardware time stamping"},
+		{"[global]\nvirtual_clock 1\ntwoStepFlag 0\n", "t.conf:3: twoStepFlag 0: one step is only possible with hardware time stamping"},
+	} {
+		_, err := resolve(t, tc.text, "eth0")
+		require.Error(t, err, tc.text)
+		assert.ErrorContains(t, err, tc.want)
+		var ce *Error
+		require.ErrorAs(t, err, &ce)
+		assert.NotEmpty(t, ce.Option)
+	}
+
+	c := New("t.conf")
+	require.NoError(t, c.Set("time_stamping", "legacy"))
+	c.AddInterface("eth0")
+	_, err := c.Resolve()
+	assert.EqualError(t, err, "command line: time_stamping legacy: roko-ptpd has hardware, software and onestep")
+}
+
+func TestResolveDaemonSettings(t *testing.T) {
+	c, err := Parse(strings.NewReader(`[global]
+logging_level 7
+message_tag gm
+verbose 1
+use_syslog 0
+summary_interval 2
+logSyncInterval -2
+tx_timestamp_timeout 25
+dscp_event 46
+uds_address /run/roko
+uds_file_mode 0600
+virtual_clock 1
+virtual_clock_offset 0.25
+virtual_clock_frequency -1500
+[eth0]
+logSyncInterval -3
+`), "t.conf")
+	require.NoError(t, err)
+	require.NoError(t, c.Set("uds_ro_address", ""))
+	s, err := c.Resolve()
+	require.NoError(t, err)
+	assert.Equal(t, LogSettings{Level: 7, Tag: "gm", Verbose: true, Syslog: false, SummaryEvery: 32}, s.Log,
+		"2^(2 − (−3)) samples a summary line, over the fastest port")
+	assert.Equal(t, 25*time.Millisecond, s.TxTimestampTimeout)
+	assert.Equal(t, 46, s.DSCPEvent)
+	assert.Equal(t, []UDSSettings{{Path: "/run/roko", Mode: fs.FileMode(0o600)}}, s.UDS, "an empty uds_ro_address opens none")
+	require.NotNil(t, s.Virtual)
+	assert.Equal(t, VirtualSettings{Offset: 250 * time.Millisecond, FrequencyError: -1500}, *s.Virtual)
+	assert.Nil(t, s.Phc2sys)
+
+	s, err = resolve(t, "[global]\n", "eth0")
+	require.NoError(t, err)
+	assert.Equal(t, []UDSSettings{{Path: "/var/run/ptp4l", Mode: 0o660}, {Path: "/var/run/ptp4lro", Mode: 0o666, ReadOnly: true}}, s.UDS)
+	assert.Nil(t, s.Virtual)
+	assert.Zero(t, s.Log.SummaryEvery)
+	assert.True(t, s.Log.Syslog)
+}
+
+func TestServoForClock(t *testing.T) {
+	s, err := resolve(t, "[global]\nmax_frequency 0\n", "eth0")
+	require.NoError(t, err)
+	_, err = s.Servo.ForClock(0)
+	assert.ErrorContains(t, err, "no limit")
+	got, err := s.Servo.ForClock(62_499_999)
+	require.NoError(t, err)
+	assert.Equal(t, 62_499_999.0, got.Config.MaxFrequency)
+}

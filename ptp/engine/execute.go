@@ -1,0 +1,154 @@
+package engine
+
+import "github.com/roko-network/roko-ptpd/ptp"
+
+// The engine decides and returns Actions; an Executor carries them out.
+// There is one Executor, and the daemon on real sockets, the pcap replay
+// and the simulated network all use it, so that what they test is what
+// runs: only the Network and the Steering behind it differ.
+
+// Network sends a clock's messages. It is the edge between the engine and
+// a transport (sockets, a simulated link, a recording).
+type Network interface {
+	// Send sends the message of a (a Send action) where a.Dest and a.To
+	// say. For an event message it returns the transmit timestamp on the
+	// steered clock's timescale with stamped true when the timestamp is
+	// known at once (a socket's error queue); a network that learns it
+	// later returns stamped false and hands it to Executor.TxTimestamp
+	// then. a.Msg aliases engine memory that the next call into the
+	// engine overwrites: Send must copy what it keeps.
+	Send(a *Action) (ts int64, stamped bool, err error)
+}
+
+// Steering applies the engine's decisions to the clock it steers.
+type Steering interface {
+	// AdjustFrequency sets the clock's frequency offset, ppb.
+	AdjustFrequency(ppb float64) error
+	// Step moves the clock by ns at once.
+	Step(ns int64) error
+	// SetTAIOffset tells the kernel the UTC offset (only a clock that
+	// keeps UTC has one to tell; others do nothing).
+	SetTAIOffset(offset int16) error
+}
+
+// Reporter receives what the engine says and how carrying it out went.
+// Every method may be called often on the hot path: implementations must
+// not block, and should not allocate.
+type Reporter interface {
+	// Record is a log line or fault report of the engine's.
+	Record(r LogRecord)
+	// Failed says an action could not be carried out (a send, a clock
+	// adjustment); err says why. For a transmit timestamp that never came
+	// err wraps the transport's timeout error, and the port has faulted.
+	Failed(a *Action, err error)
+}
+
+// Executor carries out a Clock's actions: it sends through Net, steers
+// through Steer, reports through Report, and hands transmit timestamps
+// back to the engine. It runs on the clock's one event loop.
+type Executor struct {
+	Engine *Clock
+	Net    Network
+	Steer  Steering
+	Report Reporter
+	// Relay, when set, receives management responses the engine relays
+	// to the UNIX socket's client (ToUDS actions).
+	Relay func(msg []byte)
+	// Watch, when set, sees every batch of actions before it is carried
+	// out (the daemon sends SUBSCRIBE_EVENTS_NP notifications from it).
+	Watch func(acts []Action)
+	// Now reads the monotonic time that drives the engine's timers.
+	Now func() int64
+}
+
+// txPending is a transmit timestamp to hand back to the engine once
+// every message of the batch has left.
+type txPending struct {
+	port int
+	typ  ptp.MessageType
+	seq  uint16
+	ts   int64
+	err  error
+	act  Action
+}
+
+// Apply carries out acts. Messages alias engine memory until the next call
+// into the engine, so every message is sent before any transmit timestamp
+// goes back in (which calls the engine and may send more).
+func (x *Executor) Apply(acts []Action) {
+	if x.Watch != nil {
+		x.Watch(acts)
+	}
+	// At most a few event messages go out per batch; a backing array on
+	// the stack keeps a message from costing an allocation.
+	var buf [4]txPending
+	pending := buf[:0]
+	for i := range acts {
+		a := &acts[i]
+		switch a.Kind {
+		case Send:
+			ts, stamped, err := x.Net.Send(a)
+			switch {
+			case a.Event && (stamped || err != nil):
+				pending = append(pending, txPending{a.Port, a.MessageType, a.SequenceID, ts, err, *a})
+			case err != nil:
+				x.Report.Failed(a, err)
+			}
+		case AdjustFrequency:
+			if err := x.Steer.AdjustFrequency(a.PPB); err != nil {
+				x.Report.Failed(a, err)
+			}
+		case Step:
+			if err := x.Steer.Step(a.StepNs); err != nil {
+				x.Report.Failed(a, err)
+			}
+		case SetTAIOffset:
+			if err := x.Steer.SetTAIOffset(a.TAIOffset); err != nil {
+				x.Report.Failed(a, err)
+			}
+		case Log, Fault:
+			x.Report.Record(a.Log)
+		case ToUDS:
+			if x.Relay != nil {
+				x.Relay(a.Msg)
+			}
+		}
+	}
+	for i := range pending {
+		t := &pending[i]
+		if t.err != nil {
+			// No transmit timestamp: the port cannot measure, and faults
+			// (ptp4l does the same on a timeout or a failed send).
+			t.act.Msg = nil // engine memory, overwritten by now
+			x.Report.Failed(&t.act, t.err)
+			x.Apply(x.Engine.Fault(t.port, x.Now()))
+			continue
+		}
+		x.TxTimestamp(t.port, t.typ, t.seq, t.ts)
+	}
+}
+
+// TxTimestamp hands the engine the transmit timestamp of an event message
+// it sent on port, and carries out what follows (a Follow_Up, a
+// Delay_Resp_Follow_Up ...).
+func (x *Executor) TxTimestamp(port int, typ ptp.MessageType, seq uint16, ts int64) {
+	x.Apply(x.Engine.TxTimestamp(port, typ, seq, ts, x.Now()))
+}
+
+// Receive hands the engine a message received on port at local time rx
+// from from, and carries out what follows.
+func (x *Executor) Receive(port int, msg []byte, rx int64, from Addr) {
+	x.Apply(x.Engine.Receive(port, msg, rx, from, x.Now()))
+}
+
+// Start starts the clock's ports and carries out what follows.
+func (x *Executor) Start() { x.Apply(x.Engine.Start(x.Now())) }
+
+// Tick runs the engine's timers that are due and carries out what
+// follows; it does nothing before the engine's deadline.
+func (x *Executor) Tick() {
+	now := x.Now()
+	if d := x.Engine.Deadline(); d != 0 && now >= d {
+		x.Apply(x.Engine.Tick(now))
+	}
+}

@@ -1,0 +1,94 @@
+package engine
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/roko-network/roko-ptpd/ptp"
+)
+
+// recorder is a Network, Steering and Reporter that writes down what the
+// executor asks of it.
+type recorder struct {
+	calls   []string
+	stamped bool
+	sendErr error
+	failed  []error
+}
+
+func (r *recorder) Send(a *Action) (int64, bool, error) {
+	r.calls = append(r.calls, "send "+a.MessageType.String())
+	return 1_000, r.stamped, r.sendErr
+}
+func (r *recorder) AdjustFrequency(float64) error { r.calls = append(r.calls, "freq"); return nil }
+func (r *recorder) Step(int64) error              { r.calls = append(r.calls, "step"); return errors.New("no") }
+func (r *recorder) SetTAIOffset(int16) error      { r.calls = append(r.calls, "tai"); return nil }
+func (r *recorder) Record(l LogRecord)            { r.calls = append(r.calls, "log") }
+func (r *recorder) Failed(a *Action, err error) {
+	r.calls = append(r.calls, "failed")
+	r.failed = append(r.failed, err)
+}
+
+// grandmaster returns a clock whose one port is MASTER, so that its Sync
+// is answered by a Follow_Up once the Sync's timestamp comes back.
+func masterClock(t *testing.T) *Clock {
+	t.Helper()
+	cc := DefaultClockConfig(cid(1))
+	pc := DefaultPortConfig("eth0")
+	pc.MasterOnly = true
+	c, err := NewClock(cc, []PortConfig{pc}, &testPI{stepLimit: 1e6}, 1)
+	require.NoError(t, err)
+	return c
+}
+
+func TestExecutor(t *testing.T) {
+	t.Run("every send before any transmit timestamp goes back", func(t *testing.T) {
+		c := masterClock(t)
+		r := &recorder{stamped: true}
+		x := Executor{Engine: c, Net: r, Steer: r, Report: r, Now: func() int64 { return 1 }}
+		c.ports[0].state = Master
+		c.begin()
+		c.ports[0].sendSync()
+		c.ports[0].sendAnnounce()
+		x.Apply(c.acts)
+		assert.Equal(t, []string{"send SYNC", "send ANNOUNCE", "send FOLLOW_UP"}, r.calls, "the Follow_Up follows the Sync's timestamp, after the batch")
+	})
+	t.Run("a timestamp learnt later", func(t *testing.T) {
+		c := masterClock(t)
+		r := &recorder{stamped: false}
+		x := Executor{Engine: c, Net: r, Steer: r, Report: r, Now: func() int64 { return 1 }}
+		c.ports[0].state = Master
+		c.begin()
+		c.ports[0].sendSync()
+		x.Apply(c.acts)
+		assert.Equal(t, []string{"send SYNC"}, r.calls)
+		x.TxTimestamp(0, ptp.MessageSync, 0, 1_000)
+		assert.Equal(t, []string{"send SYNC", "send FOLLOW_UP"}, r.calls)
+	})
+	t.Run("no transmit timestamp faults the port", func(t *testing.T) {
+		c := masterClock(t)
+		r := &recorder{sendErr: errors.New("timed out")}
+		x := Executor{Engine: c, Net: r, Steer: r, Report: r, Now: func() int64 { return 1 }}
+		c.ports[0].state = Master
+		c.begin()
+		c.ports[0].sendSync()
+		x.Apply(c.acts)
+		require.Len(t, r.failed, 1)
+		assert.Equal(t, Faulty, c.Port(0).State())
+	})
+	t.Run("steering and reports", func(t *testing.T) {
+		c := masterClock(t)
+		r := &recorder{}
+		var relayed [][]byte
+		var watched int
+		x := Executor{Engine: c, Net: r, Steer: r, Report: r, Now: func() int64 { return 1 },
+			Relay: func(b []byte) { relayed = append(relayed, b) }, Watch: func(a []Action) { watched += len(a) }}
+		x.Apply([]Action{{Kind: AdjustFrequency}, {Kind: Step}, {Kind: SetTAIOffset}, {Kind: Log}, {Kind: ToUDS, Msg: []byte{1}}})
+		assert.Equal(t, []string{"freq", "step", "failed", "tai", "log"}, r.calls)
+		assert.Equal(t, [][]byte{{1}}, relayed)
+		assert.Equal(t, 5, watched)
+	})
+}
