@@ -275,16 +275,19 @@ func runIO(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		}
 		return "", false
 	}
-	for seq := 0; ; seq++ {
-		cmd, ok := next(seq)
+	// As pmc, a command that is not sent takes no sequenceId.
+	var seq uint16
+	for i := 0; ; i++ {
+		cmd, ok := next(i)
 		if !ok {
 			break
 		}
-		m, name, err := request(o, cmd, uint16(seq))
+		m, name, err := request(o, cmd, seq)
 		if err != nil {
 			fmt.Fprintf(stderr, "bad command: %s\n", cmd)
 			continue
 		}
+		seq++
 		b, err := m.AppendBinary(nil)
 		if err != nil {
 			return err

@@ -111,6 +111,20 @@ func TestAgainstPTP4L(t *testing.T) {
 	var inter bytes.Buffer
 	require.NoError(t, runIO(args[:7], strings.NewReader(strings.Join(cmds, "\n")+"\n"), &inter, os.Stderr))
 	assert.Equal(t, blocks(string(theirs)), blocks(inter.String()))
+
+	t.Run("bad commands take no sequenceId", func(t *testing.T) {
+		args := []string{"-u", "-b", "0", "-d", "24", "-s", uds, "GET NOSUCH", "GET DOMAIN", "FROB X", "GET", "GET PRIORITY1"}
+		var theirErr bytes.Buffer
+		c := exec.Command(pmc, args...)
+		c.Stderr = &theirErr
+		theirs, err := c.Output()
+		require.NoError(t, err)
+		var ours, ourErr bytes.Buffer
+		require.NoError(t, run(args, &ours, &ourErr))
+		require.Contains(t, string(theirs), "seq 1 RESPONSE MANAGEMENT PRIORITY1")
+		assert.Equal(t, blocks(string(theirs)), blocks(ours.String()))
+		assert.Equal(t, theirErr.String(), ourErr.String())
+	})
 }
 
 func TestJSON(t *testing.T) {
