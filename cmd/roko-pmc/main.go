@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/roko-network/roko-ptpd/internal/getopt"
+	"github.com/roko-network/roko-ptpd/internal/mgmt"
 	"github.com/roko-network/roko-ptpd/ptp"
 	"github.com/roko-network/roko-ptpd/ptp/pmc"
 	"github.com/roko-network/roko-ptpd/transport"
@@ -50,21 +51,17 @@ const usage = `usage: roko-pmc [options] [commands]
 
 // options are pmc's flags.
 type options struct {
-	uds           bool
-	hops          uint8
-	domain        uint8
-	server        string
-	transportSp   uint8
+	// cfg holds -u/-2/-4/-6 (the last given wins), -s, -i, -d, -b and -t.
+	cfg           mgmt.Config
 	zeroLength    bool
 	json          bool
-	network       byte   // '2', '4' or '6': network management; 0 with -u
-	iface         string // -i
 	commands      []string
 	help, version bool
 }
 
 func parse(args []string) (*options, error) {
-	o := &options{hops: 1, server: transport.DefaultUDSAddress}
+	// pmc's defaults: UDPv4, one boundary hop.
+	o := &options{cfg: mgmt.Config{Network: ptp.ProtocolUDPIPv4, Server: transport.DefaultUDSAddress, BoundaryHops: 1}}
 	short := func(c byte, arg string) error {
 		num := func(base int) (uint8, error) {
 			v, err := strconv.ParseUint(strings.TrimPrefix(strings.ToLower(arg), "0x"), base, 8)
@@ -76,20 +73,23 @@ func parse(args []string) (*options, error) {
 		var err error
 		switch c {
 		case 'u':
-			o.uds = true
-		case '2', '4', '6':
-			o.network = c
-			o.uds = false
+			o.cfg.Network = 0
+		case '2':
+			o.cfg.Network = ptp.ProtocolIEEE802_3
+		case '4':
+			o.cfg.Network = ptp.ProtocolUDPIPv4
+		case '6':
+			o.cfg.Network = ptp.ProtocolUDPIPv6
 		case 'b':
-			o.hops, err = num(10)
+			o.cfg.BoundaryHops, err = num(10)
 		case 'd':
-			o.domain, err = num(10)
+			o.cfg.Domain, err = num(10)
 		case 't':
-			o.transportSp, err = num(16)
+			o.cfg.TransportSpecific, err = num(16)
 		case 's':
-			o.server = arg
+			o.cfg.Server = arg
 		case 'i':
-			o.iface = arg
+			o.cfg.Interface = arg
 		case 'f':
 		case 'z':
 			o.zeroLength = true
@@ -118,17 +118,15 @@ func parse(args []string) (*options, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !o.uds && o.network == 0 {
-		o.network = '4' // pmc's default transport
-	}
-	if o.network != 0 && o.iface == "" && !o.help && !o.version {
+	if o.cfg.Network != 0 && o.cfg.Interface == "" && !o.help && !o.version {
 		return nil, errors.New("network management needs an interface: give -i, or -u for the daemon's UNIX socket")
 	}
 	return o, nil
 }
 
-// request builds the management message for one pmc command.
-func request(o *options, cmd string, seq uint16) (*ptp.Management, string, error) {
+// request builds the management message for one pmc command. A command
+// it refuses takes no sequenceId from c, as in pmc.
+func request(c *mgmt.Client, o *options, cmd string) (*ptp.Management, string, error) {
 	f := strings.Fields(cmd)
 	if len(f) < 2 {
 		return nil, "", fmt.Errorf("bad command: %s", cmd)
@@ -148,18 +146,11 @@ func request(o *options, cmd string, seq uint16) (*ptp.Management, string, error
 	if err != nil {
 		return nil, "", err
 	}
-	self := ptp.PortIdentity{PortNumber: uint16(os.Getpid())}
-	m := &ptp.Management{
-		Header: ptp.Header{MajorSdoID: o.transportSp, VersionPTP: ptp.VersionPTP2, DomainNumber: o.domain,
-			SourcePortIdentity: self, SequenceID: seq, ControlField: ptp.ControlFieldFor(ptp.MessageManagement),
-			LogMessageInterval: ptp.LogIntervalUnspecified},
-		TargetPortIdentity:   ptp.PortIdentity{ClockIdentity: ptp.ClockIdentity{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, PortNumber: 0xffff},
-		StartingBoundaryHops: o.hops, BoundaryHops: o.hops, ActionField: action,
-	}
 	d := ptp.NewManagementData(id)
-	switch {
-	case action == ptp.ActionSet:
-		datum, ok := d.(*ptp.Datum)
+	var datum *ptp.Datum
+	if action == ptp.ActionSet {
+		var ok bool
+		datum, ok = d.(*ptp.Datum)
 		if !ok || len(f) < 3 {
 			return nil, "", fmt.Errorf("bad command: %s (SET takes one value, for the one-octet data sets)", cmd)
 		}
@@ -168,8 +159,11 @@ func request(o *options, cmd string, seq uint16) (*ptp.Management, string, error
 			return nil, "", fmt.Errorf("bad command: %s: %q is not an octet", cmd, f[2])
 		}
 		datum.Value = uint8(v)
-		err = m.SetData(datum)
-		if err != nil {
+	}
+	m := c.Request(action)
+	switch {
+	case datum != nil:
+		if err := m.SetData(datum); err != nil {
 			return nil, "", err
 		}
 	case d != nil && !o.zeroLength && action == ptp.ActionGet:
@@ -238,22 +232,24 @@ func runIO(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stdout, "0.1.0-dev")
 		return nil
 	}
-	l, err := openLink(o)
+	if o.cfg.Network == 0 {
+		// pmc's own socket, where the daemon answers.
+		o.cfg.Local = fmt.Sprintf("/var/run/pmc.%d", os.Getpid())
+		if _, err := os.Stat("/var/run"); err != nil || !writable("/var/run") {
+			o.cfg.Local = fmt.Sprintf("%s/pmc.%d", os.TempDir(), os.Getpid())
+		}
+	}
+	c, err := mgmt.Open(o.cfg)
 	if err != nil {
 		return err
 	}
-	defer l.Close()
-	buf := make([]byte, 1500)
+	defer c.Close()
 	recv := func(wait time.Duration) bool {
-		n, ok := l.Recv(buf, wait)
-		if !ok {
+		m, err := c.Receive(wait)
+		if err != nil {
 			return false
 		}
-		var m ptp.Management
-		if err := m.UnmarshalBinary(buf[:n]); err != nil || m.ActionField == ptp.ActionGet || m.ActionField == ptp.ActionSet || m.ActionField == ptp.ActionCommand {
-			return true // not an answer: keep listening
-		}
-		show(stdout, o, &m)
+		show(stdout, o, m)
 		return true
 	}
 	interactive := len(o.commands) == 0
@@ -275,25 +271,21 @@ func runIO(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 		}
 		return "", false
 	}
-	for seq := 0; ; seq++ {
-		cmd, ok := next(seq)
+	for i := 0; ; i++ {
+		cmd, ok := next(i)
 		if !ok {
 			break
 		}
-		m, name, err := request(o, cmd, uint16(seq))
+		m, name, err := request(c, o, cmd)
 		if err != nil {
 			fmt.Fprintf(stderr, "bad command: %s\n", cmd)
 			continue
 		}
-		b, err := m.AppendBinary(nil)
-		if err != nil {
-			return err
-		}
 		if !o.json {
 			fmt.Fprintf(stdout, "sending: %s\n", name)
 		}
-		if err := l.Send(b); err != nil {
-			return fmt.Errorf("sending: %w", err)
+		if err := c.Send(m); err != nil {
+			return err
 		}
 		if interactive {
 			// Show the answers before reading the next command.
@@ -324,75 +316,4 @@ func main() {
 		fmt.Fprintf(os.Stderr, "roko-pmc: %v\n", err)
 		os.Exit(1)
 	}
-}
-
-// link carries management messages to the daemon and answers back.
-type link interface {
-	Send(b []byte) error
-	// Recv waits up to wait for a message; false on silence.
-	Recv(b []byte, wait time.Duration) (int, bool)
-	Close() error
-}
-
-type udsLink struct{ c *transport.UDS }
-
-func (u udsLink) Send(b []byte) error { return u.c.Send(b) }
-func (u udsLink) Close() error        { return u.c.Close() }
-func (u udsLink) Recv(b []byte, wait time.Duration) (int, bool) {
-	_ = u.c.SetReadDeadline(time.Now().Add(wait))
-	n, _, err := u.c.Receive(b)
-	return n, err == nil
-}
-
-// netLink is network management: the general port and the primary
-// destination of the chosen transport, as pmc -2/-4/-6 -i IFACE.
-type netLink struct{ tr *transport.Transport }
-
-func (l netLink) Send(b []byte) error { return l.tr.SendGeneral(b, l.tr.Primary) }
-func (l netLink) Close() error        { return l.tr.Close() }
-func (l netLink) Recv(b []byte, wait time.Duration) (int, bool) {
-	deadline := time.Now().Add(wait)
-	var info transport.RxInfo
-	for {
-		n, err := l.tr.General.TryReceive(b, &info)
-		if err == nil {
-			if t, perr := ptp.PeekMessageType(b[:n]); perr == nil && t == ptp.MessageManagement {
-				return n, true
-			}
-			continue // other PTP traffic on the general port
-		}
-		if !errors.Is(err, transport.ErrWouldBlock) || time.Now().After(deadline) {
-			return 0, false
-		}
-		time.Sleep(500 * time.Microsecond)
-	}
-}
-
-func openLink(o *options) (link, error) {
-	if o.network == 0 {
-		local := fmt.Sprintf("/var/run/pmc.%d", os.Getpid())
-		if _, err := os.Stat("/var/run"); err != nil || !writable("/var/run") {
-			local = fmt.Sprintf("%s/pmc.%d", os.TempDir(), os.Getpid())
-		}
-		c, err := transport.DialUDS(local, o.server)
-		if err != nil {
-			return nil, err
-		}
-		return udsLink{c}, nil
-	}
-	cfg := transport.Config{Interface: o.iface, Timestamping: transport.Software}
-	var tr *transport.Transport
-	var err error
-	switch o.network {
-	case '2':
-		tr, err = transport.OpenL2(cfg)
-	case '6':
-		tr, err = transport.OpenUDPv6(cfg)
-	default:
-		tr, err = transport.OpenUDPv4(cfg)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return netLink{tr}, nil
 }
