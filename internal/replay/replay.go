@@ -12,16 +12,20 @@
 // exactly what the recorded client measured, at the same moments, and its
 // offsets can be checked against an independent computation from the same
 // capture (package analyze).
+//
+// The engine's actions are carried out by engine.Executor, the daemon's
+// own, on a virtual clock (package vtime). The replay must never touch a
+// real clock, socket or the wall time: it runs without root, in CI.
 package replay
 
 import (
-	"container/heap"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 
 	"github.com/roko-network/roko-ptpd/internal/capture"
+	"github.com/roko-network/roko-ptpd/internal/vtime"
 	"github.com/roko-network/roko-ptpd/ptp"
 	"github.com/roko-network/roko-ptpd/ptp/engine"
 	"github.com/roko-network/roko-ptpd/servo"
@@ -71,30 +75,11 @@ type exchange struct {
 }
 
 // event is something to deliver at a time: a capture message or a
-// rewritten Delay_Resp.
+// recorded exchange that answers the engine's latest request.
 type event struct {
 	at  int64
-	seq int
 	msg []byte
 	ex  *exchange // a recorded exchange to answer with, instead of msg
-}
-
-type events []event
-
-func (q events) Len() int { return len(q) }
-func (q events) Less(i, j int) bool {
-	if q[i].at != q[j].at {
-		return q[i].at < q[j].at
-	}
-	return q[i].seq < q[j].seq
-}
-func (q events) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *events) Push(x any)   { *q = append(*q, x.(event)) }
-func (q *events) Pop() any {
-	old := *q
-	e := old[len(old)-1]
-	*q = old[:len(old)-1]
-	return e
 }
 
 // File replays the capture at path through a slave-only client in domain:
@@ -144,16 +129,11 @@ func File(path string, domain uint8) (*Result, error) {
 		}
 	}
 	var (
-		q     events
-		seq   int
+		evs   []event
 		reqs  = map[uint16]int64{}
 		presp = map[uint16]*exchange{}
 	)
-	push := func(e event) {
-		seq++
-		e.seq = seq
-		q = append(q, e)
-	}
+	push := func(e event) { evs = append(evs, e) }
 	for _, x := range recs {
 		h := x.p.Hdr()
 		fromClient := found && h.SourcePortIdentity == client
@@ -200,11 +180,55 @@ func File(path string, domain uint8) (*Result, error) {
 		}
 		push(event{at: x.at, msg: x.msg})
 	}
-	heap.Init(&q)
-	return run(q, domain, p2p)
+	return run(evs, domain, p2p)
 }
 
-func run(q events, domain uint8, p2p bool) (*Result, error) {
+// player is the replay's side of engine.Executor: its network remembers
+// the engine's latest request and leaves it unstamped until a recorded
+// exchange completes, its clock is the capture's (nobody steers it), and
+// it reports into the Result.
+type player struct {
+	clk     *engine.Clock
+	res     *Result
+	lastReq uint16 // the engine's latest Delay_Req or Pdelay_Req
+	haveReq bool
+}
+
+// Send implements engine.Network: requests are remembered, and stamped
+// later (the recorded request's capture time) through
+// Executor.TxTimestamp; a slave-only clock's other sends go nowhere.
+func (p *player) Send(a *engine.Action) (int64, bool, error) {
+	if a.MessageType == ptp.MessageDelayReq || a.MessageType == ptp.MessagePdelayReq {
+		if h, err := ptp.PeekMessageType(a.Msg); err == nil && h == a.MessageType {
+			p.lastReq, p.haveReq = binary.BigEndian.Uint16(a.Msg[30:32]), true
+		}
+	}
+	return 0, false, nil
+}
+
+// AdjustFrequency implements engine.Steering: the capture's clock cannot
+// be steered.
+func (p *player) AdjustFrequency(float64) error { return nil }
+
+// Step implements engine.Steering, doing nothing.
+func (p *player) Step(int64) error { return nil }
+
+// SetTAIOffset implements engine.Steering, doing nothing.
+func (p *player) SetTAIOffset(int16) error { return nil }
+
+// Record implements engine.Reporter: every line is kept, and an offset
+// line is a Sample.
+func (p *player) Record(r engine.LogRecord) {
+	p.res.Logs = append(p.res.Logs, r.String())
+	if r.Kind == engine.LogOffset {
+		p.res.Samples = append(p.res.Samples, Sample{IngressTime: p.clk.TimeStatus().IngressTime, Offset: r.Offset, PathDelay: r.PathDelay})
+	}
+}
+
+// Failed implements engine.Reporter: nothing the replay does can fail.
+func (p *player) Failed(*engine.Action, error) {}
+
+func run(evs []event, domain uint8, p2p bool) (*Result, error) {
 	id := ptp.ClockIdentity{0x02, 0x52, 0x4f, 0xff, 0xfe, 0x4b, 0x4f, 0x01} // "ROKO"
 	cc := engine.DefaultClockConfig(id)
 	cc.SlaveOnly = true
@@ -222,85 +246,76 @@ func run(q events, domain uint8, p2p bool) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{}
-	if q.Len() == 0 {
+	if len(evs) == 0 {
 		return nil, fmt.Errorf("replay: no messages in domain %d", domain)
 	}
-	var (
-		lastReq uint16 // the engine's latest Delay_Req
-		haveReq bool
-		now     = q[0].at
-		scratch []byte
-	)
-	apply := func(acts []engine.Action) {
-		for _, a := range acts {
-			switch a.Kind {
-			case engine.Send:
-				if a.MessageType == ptp.MessageDelayReq || a.MessageType == ptp.MessagePdelayReq {
-					if h, err := ptp.PeekMessageType(a.Msg); err == nil && h == a.MessageType {
-						lastReq, haveReq = binary.BigEndian.Uint16(a.Msg[30:32]), true
-					}
-				}
-				// A slave-only clock's other sends go nowhere.
-			case engine.Log:
-				res.Logs = append(res.Logs, a.Log.String())
-				if a.Log.Kind == engine.LogOffset {
-					res.Samples = append(res.Samples, Sample{IngressTime: clk.TimeStatus().IngressTime, Offset: a.Log.Offset, PathDelay: a.Log.PathDelay})
-				}
-			}
-		}
-	}
-	apply(clk.Start(now))
-	for q.Len() > 0 {
-		e := heap.Pop(&q).(event)
-		for d := clk.Deadline(); d != 0 && d <= e.at; d = clk.Deadline() {
-			now = d
-			apply(clk.Tick(now))
-		}
-		now = e.at
-		if e.ex == nil {
-			apply(clk.Receive(0, e.msg, e.at, engine.Addr{}, now))
-			continue
-		}
-		// A recorded exchange completes: it answers the engine's latest
-		// request, as if that request had left when the recorded one did.
-		if !haveReq {
+	res := &Result{}
+	var q vtime.Queue
+	p := &player{clk: clk, res: res}
+	x := &engine.Executor{Engine: clk, Net: p, Steer: p, Report: p, Now: q.Now}
+	me := ptp.PortIdentity{ClockIdentity: id, PortNumber: 1}
+	var scratch []byte
+	// answer completes a recorded exchange: it answers the engine's
+	// latest request, as if that request had left when the recorded one
+	// did.
+	answer := func(ex *exchange) {
+		if !p.haveReq {
 			res.Unanswered++
-			continue
+			return
 		}
-		me := ptp.PortIdentity{ClockIdentity: id, PortNumber: 1}
-		haveReq = false
+		p.haveReq = false
+		req := p.lastReq
 		if !p2p {
 			var resp ptp.DelayResp
-			if resp.UnmarshalBinary(e.ex.resp) != nil {
-				continue
+			if resp.UnmarshalBinary(ex.resp) != nil {
+				return
 			}
-			apply(clk.TxTimestamp(0, ptp.MessageDelayReq, lastReq, e.ex.t3, now))
-			resp.SequenceID, resp.RequestingPortIdentity = lastReq, me
+			x.TxTimestamp(0, ptp.MessageDelayReq, req, ex.t3)
+			resp.SequenceID, resp.RequestingPortIdentity = req, me
 			resp.LogMessageInterval = askLog // keep the engine asking often
 			scratch, _ = resp.AppendBinary(scratch[:0])
-			apply(clk.Receive(0, scratch, now, engine.Addr{}, now))
-			continue
+			x.Receive(0, scratch, q.Now(), engine.Addr{})
+			return
 		}
 		// Peer delay: our request left when the recorded one did (t1);
 		// the answers arrive at their recorded times.
-		apply(clk.TxTimestamp(0, ptp.MessagePdelayReq, lastReq, e.ex.t3, now))
+		x.TxTimestamp(0, ptp.MessagePdelayReq, req, ex.t3)
 		var resp ptp.PdelayResp
-		if resp.UnmarshalBinary(e.ex.resp) != nil {
+		if resp.UnmarshalBinary(ex.resp) != nil {
+			return
+		}
+		resp.SequenceID, resp.RequestingPortIdentity = req, me
+		scratch, _ = resp.AppendBinary(scratch[:0])
+		x.Receive(0, scratch, ex.respTime, engine.Addr{})
+		if ex.fup != nil {
+			var fup ptp.PdelayRespFollowUp
+			if fup.UnmarshalBinary(ex.fup) != nil {
+				return
+			}
+			fup.SequenceID, fup.RequestingPortIdentity = req, me
+			scratch, _ = fup.AppendBinary(scratch[:0])
+			x.Receive(0, scratch, ex.fupTime, engine.Addr{})
+		}
+	}
+	for _, e := range evs {
+		if e.ex != nil {
+			ex := e.ex
+			q.At(e.at, func() { answer(ex) })
 			continue
 		}
-		resp.SequenceID, resp.RequestingPortIdentity = lastReq, me
-		scratch, _ = resp.AppendBinary(scratch[:0])
-		apply(clk.Receive(0, scratch, e.ex.respTime, engine.Addr{}, now))
-		if e.ex.fup != nil {
-			var fup ptp.PdelayRespFollowUp
-			if fup.UnmarshalBinary(e.ex.fup) != nil {
-				continue
-			}
-			fup.SequenceID, fup.RequestingPortIdentity = lastReq, me
-			scratch, _ = fup.AppendBinary(scratch[:0])
-			apply(clk.Receive(0, scratch, e.ex.fupTime, engine.Addr{}, now))
+		msg := e.msg
+		q.At(e.at, func() { x.Receive(0, msg, q.Now(), engine.Addr{}) })
+	}
+	first, _ := q.Next()
+	q.Advance(first)
+	x.Start()
+	// The engine's timers due by the next recorded event run before it.
+	for next, ok := q.Next(); ok; next, ok = q.Next() {
+		for d := clk.Deadline(); d != 0 && d <= next; d = clk.Deadline() {
+			q.Advance(d)
+			x.Tick()
 		}
+		q.RunNext()
 	}
 	res.State = clk.Port(0).State()
 	res.Grandmaster = clk.ParentDS().GrandmasterIdentity

@@ -39,7 +39,7 @@ func BenchmarkSlaveCycle(b *testing.B) {
 	respB, _ := r.MarshalBinary()
 
 	seq := gm.clk.Port(0).seqSync + 100
-	now := n.now
+	now := n.now()
 	t := cl.sim.local(now)
 	setTS := func(b []byte, off int, ns int64) {
 		ts := ptp.TimestampFromNanoseconds(ns)

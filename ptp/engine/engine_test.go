@@ -45,8 +45,8 @@ func TestGrandmasterAndClient(t *testing.T) {
 
 	var worst float64
 	n.run(60*sec, 100*ms, func() {
-		if n.now > 30*sec {
-			worst = math.Max(worst, math.Abs(trueError(cl, gm, n.now)))
+		if n.now() > 30*sec {
+			worst = math.Max(worst, math.Abs(trueError(cl, gm, n.now())))
 		}
 	})
 

@@ -1,13 +1,13 @@
 package engine
 
 import (
-	"container/heap"
 	"math"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/roko-network/roko-ptpd/internal/vtime"
 	"github.com/roko-network/roko-ptpd/ptp"
 )
 
@@ -15,7 +15,9 @@ import (
 // clocks with an offset and a frequency error, links with a fixed delay per
 // direction, and an event queue in true time (nanoseconds). The servo
 // experiments of package servo use internal/sim; this harness only needs to
-// be exact enough to check protocol behaviour.
+// be exact enough to check protocol behaviour. Each node's actions are
+// carried out by the daemon's own Executor: the node is its Network (the
+// segment), its Steering (the simulated clock) and its Reporter.
 
 type simClock struct {
 	offset  float64 // local − true, ns
@@ -37,7 +39,9 @@ func (c *simClock) local(t int64) int64 {
 
 type node struct {
 	name  string
+	net   *network
 	clk   *Clock
+	x     *Executor
 	sim   *simClock
 	ports []*member                // by port index
 	down  bool                     // silent: sends nothing
@@ -64,35 +68,9 @@ type segment struct {
 	sent      int
 }
 
-type event struct {
-	at  int64
-	seq int
-	run func()
-}
-
-type queue []event
-
-func (q queue) Len() int { return len(q) }
-func (q queue) Less(i, j int) bool {
-	if q[i].at != q[j].at {
-		return q[i].at < q[j].at
-	}
-	return q[i].seq < q[j].seq
-}
-func (q queue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *queue) Push(x any)   { *q = append(*q, x.(event)) }
-func (q *queue) Pop() any {
-	old := *q
-	e := old[len(old)-1]
-	*q = old[:len(old)-1]
-	return e
-}
-
 type network struct {
 	t     *testing.T
-	now   int64
-	q     queue
-	seq   int
+	q     vtime.Queue
 	nodes []*node
 	// timer bookkeeping: one scheduled wake-up per node at a time
 	wake map[*node]int64
@@ -105,7 +83,7 @@ type network struct {
 
 // stamp reads nd's clock for a timestamp, with the network's noise.
 func (n *network) stamp(nd *node) int64 {
-	ts := nd.sim.local(n.now)
+	ts := nd.sim.local(n.now())
 	if n.noise > 0 {
 		ts += int64(math.Round(n.noise * n.rng.NormFloat64()))
 	}
@@ -116,15 +94,16 @@ func newNetwork(t *testing.T) *network {
 	return &network{t: t, wake: map[*node]int64{}, rng: rand.New(rand.NewPCG(1588, 2019))}
 }
 
-func (n *network) at(when int64, f func()) {
-	n.seq++
-	heap.Push(&n.q, event{at: when, seq: n.seq, run: f})
-}
+// now is the true time, ns.
+func (n *network) now() int64 { return n.q.Now() }
+
+func (n *network) at(when int64, f func()) { n.q.At(when, f) }
 
 func (n *network) addNode(name string, cfg ClockConfig, ports []PortConfig, servo Servo, offset, freq float64) *node {
 	c, err := NewClock(cfg, ports, servo, uint64(len(n.nodes)+1))
 	require.NoError(n.t, err)
-	nd := &node{name: name, clk: c, sim: &simClock{offset: offset, freq: freq, natural: freq}, ports: make([]*member, len(ports))}
+	nd := &node{name: name, net: n, clk: c, sim: &simClock{offset: offset, freq: freq, natural: freq}, ports: make([]*member, len(ports))}
+	nd.x = &Executor{Engine: c, Net: nd, Steer: nd, Report: nd, Now: n.q.Now}
 	n.nodes = append(n.nodes, nd)
 	return nd
 }
@@ -145,64 +124,85 @@ func (n *network) attach(seg *segment, nd *node, port int, up, down int64) {
 	nd.ports[port] = m
 }
 
-func (n *network) apply(nd *node, acts []Action) {
-	for _, a := range acts {
-		switch a.Kind {
-		case Send:
-			if nd.down {
-				continue
-			}
-			from := nd.ports[a.Port]
-			msg := append([]byte(nil), a.Msg...)
-			// A one-step NIC writes the transmit time into a Sync without
-			// the twoStep flag as it leaves.
-			if n.oneStepNIC && a.MessageType == ptp.MessageSync && len(msg) >= ptp.SyncLen && msg[6]&0x02 == 0 {
-				ts := ptp.TimestampFromNanoseconds(nd.sim.local(n.now))
-				var s ptp.Sync
-				if s.UnmarshalBinary(msg) == nil {
-					s.OriginTimestamp = ts
-					msg, _ = s.MarshalBinary()
-				}
-			}
-			if nd.mute[a.MessageType] {
-				msg = nil
-			}
-			for _, to := range from.seg.members {
-				if to == from {
-					continue
-				}
-				from.seg.sent++
-				if msg == nil || from.seg.lossEvery > 0 && from.seg.sent%from.seg.lossEvery == 0 {
-					continue
-				}
-				peer := to
-				n.at(n.now+from.up+to.down, func() {
-					rx := n.stamp(peer.nd)
-					n.apply(peer.nd, peer.nd.clk.Receive(peer.port, msg, rx, Addr{}, n.now))
-					n.schedule(peer.nd)
-				})
-			}
-			if a.Event {
-				ts := n.stamp(nd)
-				mt, seq, port := a.MessageType, a.SequenceID, a.Port
-				n.at(n.now, func() {
-					n.apply(nd, nd.clk.TxTimestamp(port, mt, seq, ts, n.now))
-					n.schedule(nd)
-				})
-			}
-		case AdjustFrequency:
-			nd.sim.advance(n.now)
-			nd.sim.freq = nd.sim.natural + a.PPB
-		case Step:
-			nd.sim.advance(n.now)
-			nd.sim.offset += float64(a.StepNs)
-			nd.sim.steps++
-		case Log:
-			nd.logs = append(nd.logs, a.Log)
-		case SetTAIOffset:
-			nd.tai = append(nd.tai, a.TAIOffset)
+// Send implements Network: the message reaches every other member of the
+// port's segment after the path's delay, and an event message's transmit
+// timestamp comes back through the Executor once this batch is out, as a
+// NIC's error queue would hand it over.
+func (nd *node) Send(a *Action) (int64, bool, error) {
+	if nd.down {
+		return 0, false, nil
+	}
+	n := nd.net
+	from := nd.ports[a.Port]
+	msg := append([]byte(nil), a.Msg...)
+	// A one-step NIC writes the transmit time into a Sync without
+	// the twoStep flag as it leaves.
+	if n.oneStepNIC && a.MessageType == ptp.MessageSync && len(msg) >= ptp.SyncLen && msg[6]&0x02 == 0 {
+		ts := ptp.TimestampFromNanoseconds(nd.sim.local(n.now()))
+		var s ptp.Sync
+		if s.UnmarshalBinary(msg) == nil {
+			s.OriginTimestamp = ts
+			msg, _ = s.MarshalBinary()
 		}
 	}
+	if nd.mute[a.MessageType] {
+		msg = nil
+	}
+	for _, to := range from.seg.members {
+		if to == from {
+			continue
+		}
+		from.seg.sent++
+		if msg == nil || from.seg.lossEvery > 0 && from.seg.sent%from.seg.lossEvery == 0 {
+			continue
+		}
+		peer := to
+		n.at(n.now()+from.up+to.down, func() { n.deliver(peer, msg, n.stamp(peer.nd)) })
+	}
+	if a.Event {
+		ts := n.stamp(nd)
+		mt, seq, port := a.MessageType, a.SequenceID, a.Port
+		n.at(n.now(), func() {
+			nd.x.TxTimestamp(port, mt, seq, ts)
+			n.schedule(nd)
+		})
+	}
+	return 0, false, nil
+}
+
+// AdjustFrequency implements Steering on the simulated clock.
+func (nd *node) AdjustFrequency(ppb float64) error {
+	nd.sim.advance(nd.net.now())
+	nd.sim.freq = nd.sim.natural + ppb
+	return nil
+}
+
+// Step implements Steering on the simulated clock.
+func (nd *node) Step(ns int64) error {
+	nd.sim.advance(nd.net.now())
+	nd.sim.offset += float64(ns)
+	nd.sim.steps++
+	return nil
+}
+
+// SetTAIOffset implements Steering: the node remembers what it asked for.
+func (nd *node) SetTAIOffset(offset int16) error {
+	nd.tai = append(nd.tai, offset)
+	return nil
+}
+
+// Record implements Reporter.
+func (nd *node) Record(r LogRecord) { nd.logs = append(nd.logs, r) }
+
+// Failed implements Reporter: nothing in the simulation fails.
+func (nd *node) Failed(a *Action, err error) {
+	nd.net.t.Errorf("%s: %v failed: %v", nd.name, a.Kind, err)
+}
+
+// deliver hands msg to the port of m at receive time rx.
+func (n *network) deliver(m *member, msg []byte, rx int64) {
+	m.nd.x.Receive(m.port, msg, rx, Addr{})
+	n.schedule(m.nd)
 }
 
 func (n *network) schedule(nd *node) {
@@ -210,7 +210,7 @@ func (n *network) schedule(nd *node) {
 	if d == 0 {
 		return
 	}
-	if w, ok := n.wake[nd]; ok && w <= d && w >= n.now {
+	if w, ok := n.wake[nd]; ok && w <= d && w >= n.now() {
 		return
 	}
 	n.wake[nd] = d
@@ -219,37 +219,36 @@ func (n *network) schedule(nd *node) {
 			return
 		}
 		delete(n.wake, nd)
-		n.apply(nd, nd.clk.Tick(n.now))
+		nd.x.Apply(nd.clk.Tick(n.now()))
 		n.schedule(nd)
 	})
 }
 
 func (n *network) start() {
 	for _, nd := range n.nodes {
-		n.apply(nd, nd.clk.Start(n.now))
+		nd.x.Start()
 		n.schedule(nd)
 	}
 }
 
-// run advances true time to until, calling probe (if any) every step ns.
+// run advances true time to until, calling probe (if any) every step ns,
+// before the events of its time.
 func (n *network) run(until int64, step int64, probe func()) {
-	next := n.now + step
-	for n.q.Len() > 0 && n.q[0].at <= until {
-		e := heap.Pop(&n.q).(event)
-		for probe != nil && next <= e.at {
-			n.now = next
+	next := n.now() + step
+	for at, ok := n.q.Next(); ok && at <= until; at, ok = n.q.Next() {
+		for probe != nil && next <= at {
+			n.q.Advance(next)
 			probe()
 			next += step
 		}
-		n.now = e.at
-		e.run()
+		n.q.RunNext()
 	}
 	for probe != nil && next <= until {
-		n.now = next
+		n.q.Advance(next)
 		probe()
 		next += step
 	}
-	n.now = until
+	n.q.Advance(until)
 }
 
 // trueError is the node's clock minus the grandmaster's, in ns.
@@ -305,10 +304,6 @@ const sec = int64(1e9)
 func (n *network) inject(seg *segment, at int64, msg []byte) {
 	for _, m := range seg.members {
 		peer := m
-		n.at(at+m.down, func() {
-			rx := peer.nd.sim.local(n.now)
-			n.apply(peer.nd, peer.nd.clk.Receive(peer.port, msg, rx, Addr{}, n.now))
-			n.schedule(peer.nd)
-		})
+		n.at(at+m.down, func() { n.deliver(peer, msg, peer.nd.sim.local(n.now())) })
 	}
 }

@@ -35,7 +35,7 @@ func encode(t *testing.T, p ptp.Packet) []byte {
 func TestHostileAnnounceStorm(t *testing.T) {
 	n, seg, gm, cl := lockedPair(t)
 	steps := cl.sim.steps
-	start := n.now
+	start := n.now()
 	for i := 0; i < 1000; i++ {
 		a := &ptp.Announce{GrandmasterPriority1: 0, GrandmasterPriority2: 0,
 			GrandmasterClockQuality: ptp.ClockQuality{ClockClass: 0}}
@@ -77,9 +77,9 @@ func TestHostileDelayRespForSomeoneElse(t *testing.T) {
 		r.VersionPTP, r.DomainNumber = 2, 24
 		r.SourcePortIdentity = gm.clk.Port(0).Identity()
 		r.SequenceID = uint16(i)
-		n.inject(seg, n.now+int64(i)*10*ms, encode(t, r))
+		n.inject(seg, n.now()+int64(i)*10*ms, encode(t, r))
 	}
-	n.run(n.now+5*sec, sec, nil)
+	n.run(n.now()+5*sec, sec, nil)
 	_, after := cl.clk.Offset()
 	assert.EqualValues(t, 50, p.Stats.ForeignDelayResp-foreign)
 	assert.InDelta(t, before, after, 2, "path delay unaffected")
@@ -96,10 +96,10 @@ func TestHostileSyncFromTheFuture(t *testing.T) {
 	s.VersionPTP, s.DomainNumber = 2, 24
 	s.SourcePortIdentity = gm.clk.Port(0).Identity()
 	s.SequenceID = gm.clk.Port(0).seqSync
-	s.OriginTimestamp = ptp.TimestampFromNanoseconds(gm.sim.local(n.now) + 1000*sec)
-	n.inject(seg, n.now+ms, encode(t, s))
+	s.OriginTimestamp = ptp.TimestampFromNanoseconds(gm.sim.local(n.now()) + 1000*sec)
+	n.inject(seg, n.now()+ms, encode(t, s))
 	var worst float64
-	n.run(n.now+10*sec, 10*ms, func() { worst = math.Max(worst, math.Abs(trueError(cl, gm, n.now))) })
+	n.run(n.now()+10*sec, 10*ms, func() { worst = math.Max(worst, math.Abs(trueError(cl, gm, n.now()))) })
 	assert.Equal(t, steps, cl.sim.steps, "no step")
 	assert.EqualValues(t, 1, p.Stats.Spikes, "the forged Sync was set aside")
 	assert.Less(t, worst, 100.0, "true error stayed small, ns")
@@ -108,12 +108,12 @@ func TestHostileSyncFromTheFuture(t *testing.T) {
 
 func TestMalformedAndForeignDomainCounted(t *testing.T) {
 	n, seg, gm, cl := lockedPair(t)
-	n.inject(seg, n.now+ms, []byte{0x00, 0x02, 0xff})
+	n.inject(seg, n.now()+ms, []byte{0x00, 0x02, 0xff})
 	other := &ptp.Announce{}
 	other.VersionPTP, other.DomainNumber = 2, 0
 	other.SourcePortIdentity = ptp.PortIdentity{ClockIdentity: cid(99), PortNumber: 1}
-	n.inject(seg, n.now+2*ms, encode(t, other))
-	n.run(n.now+sec, sec, nil)
+	n.inject(seg, n.now()+2*ms, encode(t, other))
+	n.run(n.now()+sec, sec, nil)
 	assert.EqualValues(t, 1, cl.clk.Stats.Malformed)
 	assert.EqualValues(t, 1, cl.clk.Stats.WrongDomain)
 	assert.True(t, following(cl, gm))
@@ -142,14 +142,14 @@ func TestCheckFupSync(t *testing.T) {
 		before := p.Stats.Rejected
 		src := gm.clk.Port(0).Identity()
 		seq := gm.clk.Port(0).seqSync + 100
-		f := &ptp.FollowUp{PreciseOriginTimestamp: ptp.TimestampFromNanoseconds(gm.sim.local(n.now))}
+		f := &ptp.FollowUp{PreciseOriginTimestamp: ptp.TimestampFromNanoseconds(gm.sim.local(n.now()))}
 		f.VersionPTP, f.DomainNumber, f.SourcePortIdentity, f.SequenceID = 2, 24, src, seq
 		s := &ptp.Sync{}
 		s.VersionPTP, s.DomainNumber, s.SourcePortIdentity, s.SequenceID = 2, 24, src, seq
 		s.Flags = ptp.FlagTwoStep
-		n.inject(seg, n.now+ms, encode(t, f))
-		n.inject(seg, n.now+2*ms, encode(t, s))
-		n.run(n.now+10*ms, ms, nil)
+		n.inject(seg, n.now()+ms, encode(t, f))
+		n.inject(seg, n.now()+2*ms, encode(t, s))
+		n.run(n.now()+10*ms, ms, nil)
 		if check {
 			assert.Equal(t, before+1, p.Stats.Rejected, "check_fup_sync: the Sync came after its Follow_Up")
 		} else {

@@ -50,13 +50,13 @@ func TestFailoverBetweenGrandmasters(t *testing.T) {
 	}
 
 	// gm1 goes silent.
-	silentAt := n.now
+	silentAt := n.now()
 	gm1.down = true
 	switched := make([]int64, len(clients))
 	n.run(silentAt+20*sec, 10*ms, func() {
 		for i, cl := range clients {
 			if switched[i] == 0 && following(cl, gm2) {
-				switched[i] = n.now - silentAt
+				switched[i] = n.now() - silentAt
 			}
 		}
 	})
@@ -70,7 +70,7 @@ func TestFailoverBetweenGrandmasters(t *testing.T) {
 
 	// gm1 returns; everyone goes back to it.
 	gm1.down = false
-	n.run(n.now+20*sec, sec, nil)
+	n.run(n.now()+20*sec, sec, nil)
 	for i, cl := range clients {
 		assert.True(t, following(cl, gm1), "client %d back on gm1", i)
 		assert.Equal(t, steps[i], cl.sim.steps, "client %d stepped on the way back", i)
@@ -100,8 +100,8 @@ func TestBoundaryClockChain(t *testing.T) {
 			n.start()
 			var worst float64
 			n.run(90*sec, 100*ms, func() {
-				if n.now > 60*sec {
-					worst = math.Max(worst, math.Abs(trueError(cl, gm, n.now)))
+				if n.now() > 60*sec {
+					worst = math.Max(worst, math.Abs(trueError(cl, gm, n.now())))
 				}
 			})
 			assert.Equal(t, Slave, bc.clk.Port(0).State())
@@ -137,8 +137,8 @@ func TestLossAndAsymmetry(t *testing.T) {
 		var sum float64
 		var k int
 		n.run(90*sec, 100*ms, func() {
-			if n.now > 60*sec {
-				sum += trueError(cl, gm, n.now)
+			if n.now() > 60*sec {
+				sum += trueError(cl, gm, n.now())
 				k++
 			}
 		})
@@ -179,11 +179,11 @@ func TestGrandmasterAndThreeClientsRealServo(t *testing.T) {
 	sums := make([]float64, len(clients))
 	counts := make([]int, len(clients))
 	n.run(total, 62_500_000, func() {
-		if n.now < total/2 {
+		if n.now() < total/2 {
 			return
 		}
 		for i, cl := range clients {
-			e := trueError(cl, gm, n.now)
+			e := trueError(cl, gm, n.now())
 			sums[i] += e * e
 			counts[i]++
 		}
@@ -211,8 +211,8 @@ func TestOneStepMaster(t *testing.T) {
 	n.start()
 	var worst float64
 	n.run(40*sec, 100*ms, func() {
-		if n.now > 30*sec {
-			worst = math.Max(worst, math.Abs(trueError(cl, gm, n.now)))
+		if n.now() > 30*sec {
+			worst = math.Max(worst, math.Abs(trueError(cl, gm, n.now())))
 		}
 	})
 	assert.Equal(t, Slave, cl.clk.Port(0).State())
@@ -244,5 +244,5 @@ func TestMessageIntervalRequest(t *testing.T) {
 	assert.EqualValues(t, 1, gm.clk.Port(0).Stats.IntervalRequests, "the master honoured one request")
 	assert.Equal(t, int8(-1), gm.clk.PortDS(0).LogSyncInterval, "and sends Syncs every 2^-1 s")
 	assert.Equal(t, int8(2), cl.clk.PortDS(0).LogMinPdelayReqInterval, "the client's Pdelay interval is the operational one")
-	assert.Less(t, math.Abs(trueError(cl, gm, n.now)), 100.0)
+	assert.Less(t, math.Abs(trueError(cl, gm, n.now())), 100.0)
 }

@@ -62,7 +62,7 @@ func TestUTCTimescale(t *testing.T) {
 			} else {
 				assert.Equal(t, Slave, cl.clk.Port(0).State())
 			}
-			behind := -trueError(cl, gm, n.now)
+			behind := -trueError(cl, gm, n.now())
 			off, _ := cl.clk.Offset()
 			if tc.clFree {
 				assert.Zero(t, cl.sim.steps, "a free-running clock is left alone")
