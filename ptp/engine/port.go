@@ -218,9 +218,9 @@ func (p *Port) dispatch(e Event, masterChanged bool, now int64) {
 	next := p.machine.Next(p.state, e, masterChanged)
 	if next == Initializing {
 		// Initialisation completes at once: there is nothing to wait for.
-		if p.state != Initializing {
-			p.transition(Initializing, e, now)
-		}
+		// ptp4l takes both steps in one and logs one line, from the state
+		// the port left ("FAULTY to LISTENING on INIT_COMPLETE"), and
+		// SUBSCRIBE_EVENTS_NP subscribers get one notification.
 		next = p.machine.Next(Initializing, EventInitComplete, false)
 		e = EventInitComplete
 	}
