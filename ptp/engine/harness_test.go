@@ -57,11 +57,14 @@ type member struct {
 }
 
 // segment is a shared medium, a bridge: what one member sends reaches
-// every other member. lossEvery > 0 drops every lossEvery-th delivery.
+// every other member. lossEvery > 0 drops every lossEvery-th delivery;
+// cut drops every one (a pulled cable; the nodes learn of it only if the
+// test tells their clocks, as a link monitor would).
 type segment struct {
 	members   []*member
 	lossEvery int
 	sent      int
+	cut       bool
 }
 
 type event struct {
@@ -172,7 +175,7 @@ func (n *network) apply(nd *node, acts []Action) {
 					continue
 				}
 				from.seg.sent++
-				if msg == nil || from.seg.lossEvery > 0 && from.seg.sent%from.seg.lossEvery == 0 {
+				if msg == nil || from.seg.cut || from.seg.lossEvery > 0 && from.seg.sent%from.seg.lossEvery == 0 {
 					continue
 				}
 				peer := to
