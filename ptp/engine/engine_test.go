@@ -86,3 +86,31 @@ func TestGrandmasterAndClient(t *testing.T) {
 	assert.Contains(t, cls, "port 1 (cl0): LISTENING to UNCALIBRATED on RS_SLAVE")
 	assert.Contains(t, cls, "port 1 (cl0): UNCALIBRATED to SLAVE on MASTER_CLOCK_SELECTED")
 }
+
+// stateLines returns the state change lines among acts.
+func stateLines(acts []Action) []string {
+	var out []string
+	for _, a := range acts {
+		if a.Kind == Log && a.Log.Kind == LogStateChange {
+			out = append(out, a.Log.String())
+		}
+	}
+	return out
+}
+
+// A port that recovers from a fault re-initialises in one step, logged as
+// ptp4l logs it: one line from FAULTY to LISTENING on INIT_COMPLETE (not
+// two through INITIALIZING), so a SUBSCRIBE_EVENTS_NP subscriber gets one
+// notification.
+func TestFaultResetLogsOneLine(t *testing.T) {
+	c, err := NewClock(clientConfig(2), []PortConfig{fastPort("cl0")}, &testPI{}, 1)
+	require.NoError(t, err)
+	c.Start(0)
+	assert.Equal(t, []string{"port 1 (cl0): LISTENING to FAULTY on FAULT_DETECTED (FT_UNSPECIFIED)"},
+		stateLines(c.Fault(0, sec)))
+	reset := sec + logInterval(c.Port(0).cfg.FaultResetInterval)
+	assert.Equal(t, reset, c.Deadline(), "fault_reset_interval (2^4 s) after the fault")
+	assert.Empty(t, stateLines(c.Tick(reset-1)))
+	assert.Equal(t, []string{"port 1 (cl0): FAULTY to LISTENING on INIT_COMPLETE"}, stateLines(c.Tick(reset)))
+	assert.Equal(t, Listening, c.Port(0).State())
+}

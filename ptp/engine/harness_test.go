@@ -61,10 +61,13 @@ type member struct {
 }
 
 // segment is a shared medium, a bridge: what one member sends reaches
-// every other member. lossEvery > 0 drops every lossEvery-th delivery.
+// every other member. lossEvery > 0 drops every lossEvery-th delivery;
+// cut drops every one (a pulled cable; the nodes learn of it only if the
+// test tells their clocks, as a link monitor would).
 type segment struct {
 	members   []*member
 	lossEvery int
+	cut       bool
 	sent      int
 }
 
@@ -153,7 +156,7 @@ func (nd *node) Send(a *Action) (int64, bool, error) {
 			continue
 		}
 		from.seg.sent++
-		if msg == nil || from.seg.lossEvery > 0 && from.seg.sent%from.seg.lossEvery == 0 {
+		if msg == nil || from.seg.cut || from.seg.lossEvery > 0 && from.seg.sent%from.seg.lossEvery == 0 {
 			continue
 		}
 		peer := to

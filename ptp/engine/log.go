@@ -25,6 +25,8 @@ const (
 	LogUTCOffset       // "updating UTC offset to %d" (Offset)
 	LogNotPTPTimescale // the chosen master keeps the arbitrary timescale
 	LogTemporalVortex  // the chosen master's UTC offset is smaller than ours
+	LogLinkDown        // "link down": the port's interface lost its link (Clock.LinkChanged)
+	LogLinkUp          // "link up": the port's interface has its link again
 )
 
 // LogLevel follows syslog's numbers, as ptp4l's -l does.
@@ -143,6 +145,12 @@ func (r *LogRecord) AppendFormat(b []byte, style PortStyle) []byte {
 		b = append(b, "foreign master not using PTP timescale"...)
 	case LogTemporalVortex:
 		b = append(b, "running in a temporal vortex"...)
+	case LogLinkDown:
+		b = r.appendPort(b, style)
+		b = append(b, "link down"...)
+	case LogLinkUp:
+		b = r.appendPort(b, style)
+		b = append(b, "link up"...)
 	}
 	return b
 }

@@ -38,6 +38,11 @@ type Port struct {
 
 	timers [numTimers]int64 // monotonic deadlines; 0 is off
 
+	// linkDown: the driver reported the interface's link down
+	// (LinkChanged). A port believes its link up until told otherwise,
+	// as ptp4l does.
+	linkDown bool
+
 	seqAnnounce, seqSync, seqDelayReq, seqPdelayReq uint16
 	logMinDelayReqInterval                          int8
 
@@ -218,9 +223,9 @@ func (p *Port) dispatch(e Event, masterChanged bool, now int64) {
 	next := p.machine.Next(p.state, e, masterChanged)
 	if next == Initializing {
 		// Initialisation completes at once: there is nothing to wait for.
-		if p.state != Initializing {
-			p.transition(Initializing, e, now)
-		}
+		// ptp4l takes both steps in one and logs one line, from the state
+		// the port left ("FAULTY to LISTENING on INIT_COMPLETE"), and
+		// SUBSCRIBE_EVENTS_NP subscribers get one notification.
 		next = p.machine.Next(Initializing, EventInitComplete, false)
 		e = EventInitComplete
 	}
@@ -320,7 +325,10 @@ func (p *Port) due(t int, now int64) bool {
 }
 
 func (p *Port) tick(now int64) {
-	if p.due(timerFaultReset, now) {
+	// The fault timer clears a fault only while the link is up; one that
+	// expires while it is down is spent, and the port waits for the link
+	// (LinkChanged), as in ptp4l's clock_poll.
+	if p.due(timerFaultReset, now) && !p.linkDown {
 		p.dispatch(EventFaultCleared, false, now)
 	}
 	if p.due(timerQualification, now) {
