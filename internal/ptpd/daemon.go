@@ -61,6 +61,9 @@ type Daemon struct {
 	exec  engine.Executor
 	ports []port
 	uds   []*udsServer
+	// links watches the ports' link state (rtnetlink), as ptp4l does;
+	// nil when the ports are not the kernel's interfaces.
+	links *transport.LinkMonitor
 	// wakeups counts the event loop's wake-ups (tests).
 	wakeups atomic.Int64
 
@@ -105,6 +108,11 @@ func New(opt Options) (_ *Daemon, err error) {
 	}
 	if err := d.openPorts(); err != nil {
 		return nil, err
+	}
+	if d.opt.Ports == nil {
+		if d.links, err = transport.OpenLinkMonitor(); err != nil {
+			return nil, fmt.Errorf("watching the ports' link state: %w", err)
+		}
 	}
 	if err := d.set.IdentityFromMAC(d.ports[0].ep.HardwareAddr()); err != nil {
 		return nil, fmt.Errorf("interface %s: %w", d.ports[0].name, err)
@@ -289,6 +297,9 @@ func (d *Daemon) Close() {
 	}
 	for _, u := range d.uds {
 		u.sock.Close()
+	}
+	if d.links != nil {
+		d.links.Close()
 	}
 	d.poller.Close()
 }

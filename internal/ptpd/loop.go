@@ -17,9 +17,12 @@ type source struct {
 	rx   transport.Receiver
 }
 
-// udsTag is the poller tag of the first UNIX socket; the others count
-// down from it.
-const udsTag = transport.TagUser
+// Poller tags below the ports' own: the link monitor's, then the UNIX
+// sockets', counting down from udsTag.
+const (
+	linkTag = transport.TagUser
+	udsTag  = transport.TagUser - 1
+)
 
 // Run runs the clock until ctx ends. One goroutine does all the work, as
 // ptp4l's one thread does: it waits in epoll_wait on every socket, an
@@ -40,6 +43,8 @@ func (d *Daemon) Run(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, d.poller.Wake)
 	defer stop()
 	d.exec.Start()
+	// A link that is down at start faults its port at once.
+	d.queryLinks()
 
 	l := loop{d: d, sources: sources, buf: make([]byte, 1500), udsBuf: make([]byte, 1500)}
 	if v, ok := d.clk.(*phc.Virtual); ok && d.opt.TrueErrorEvery > 0 {
@@ -72,6 +77,11 @@ func (d *Daemon) watch() ([]source, error) {
 				return nil, err
 			}
 			sources = append(sources, source{i, rx})
+		}
+	}
+	if d.links != nil {
+		if err := d.poller.Add(d.links.FD(), linkTag); err != nil {
+			return nil, err
 		}
 	}
 	for i, u := range d.uds {
@@ -125,6 +135,8 @@ func (l *loop) turn(ctx context.Context) (done bool, err error) {
 			if ctx.Err() != nil {
 				return true, nil
 			}
+		case ev.Fd == linkTag:
+			d.readLinks()
 		case ev.Fd <= udsTag:
 			l.udsOut = d.serveUDSInLoop(d.uds[udsTag-ev.Fd], l.udsBuf, l.udsOut)
 		default:
@@ -173,5 +185,39 @@ func (d *Daemon) runQueue() {
 	d.qmu.Unlock()
 	for _, f := range q {
 		f()
+	}
+}
+
+// queryLinks asks the kernel for every port's link state; the answers
+// come through readLinks, in order with the notifications.
+func (d *Daemon) queryLinks() {
+	if d.links == nil {
+		return
+	}
+	for _, p := range d.ports {
+		if err := d.links.Query(p.name); err != nil {
+			d.log.Printf(engine.LevelWarning, "port %s: cannot ask for its link state: %v", p.name, err)
+		}
+	}
+}
+
+// readLinks reads one rtnetlink datagram and tells the engine of every
+// change to a port's link: down faults the port at once, up re-initialises
+// it at once, as ptp4l does.
+func (d *Daemon) readLinks() {
+	states, err := d.links.TryReceive()
+	for _, st := range states {
+		for i, p := range d.ports {
+			if p.name == st.Name {
+				d.exec.Apply(d.eng.LinkChanged(i, st.Up, now()))
+			}
+		}
+	}
+	switch {
+	case err == nil, errors.Is(err, transport.ErrWouldBlock):
+	case errors.Is(err, transport.ErrLinkEventsLost):
+		d.queryLinks()
+	default:
+		d.log.Printf(engine.LevelWarning, "link state: %v", err)
 	}
 }

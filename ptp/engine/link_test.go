@@ -68,7 +68,7 @@ func TestLinkDownUp(t *testing.T) {
 
 			// The link goes down.
 			seg.cut = true
-			acts := cl.clk.LinkChanged(0, false, n.now)
+			acts := cl.clk.LinkChanged(0, false, n.now())
 			assert.Equal(t, []string{
 				"port 1 (cl0): link down",
 				"port 1 (cl0): SLAVE to FAULTY on FAULT_DETECTED (FT_UNSPECIFIED)",
@@ -80,39 +80,39 @@ func TestLinkDownUp(t *testing.T) {
 					assert.Equal(t, LevelNotice, a.Log.Level, "ptp4l prints link changes at NOTICE")
 				}
 			}
-			n.apply(cl, acts)
+			cl.x.Apply(acts)
 			n.schedule(cl)
 			assert.Equal(t, Faulty, port.State(), "FAULTY at once")
 			assert.False(t, port.LinkUp())
 			assert.Equal(t, cl.clk.cfg.ClockIdentity, parentGM(cl), "the state decision made the local clock the best")
 			deadline := cl.clk.Deadline()
-			assert.Empty(t, cl.clk.LinkChanged(0, false, n.now+ms), "a second down report does nothing")
+			assert.Empty(t, cl.clk.LinkChanged(0, false, n.now()+ms), "a second down report does nothing")
 			assert.Equal(t, deadline, cl.clk.Deadline(), "and leaves the fault timer as it was")
 
-			downAt := n.now
+			downAt := n.now()
 			n.run(downAt+downFor, 10*ms, func() {
-				require.Equal(t, Faulty, port.State(), "%.2f s after the link went down", float64(n.now-downAt)/1e9)
+				require.Equal(t, Faulty, port.State(), "%.2f s after the link went down", float64(n.now()-downAt)/1e9)
 			})
 
 			// The link is up again.
 			seg.cut = false
 			mark := len(cl.logs)
-			acts = cl.clk.LinkChanged(0, true, n.now)
+			acts = cl.clk.LinkChanged(0, true, n.now())
 			assert.Equal(t, []string{
 				"port 1 (cl0): link up",
 				"port 1 (cl0): FAULTY to LISTENING on INIT_COMPLETE",
 			}, logLines(acts))
-			n.apply(cl, acts)
+			cl.x.Apply(acts)
 			n.schedule(cl)
 			assert.Equal(t, Listening, port.State(), "LISTENING at once")
 			assert.True(t, port.LinkUp())
-			assert.Empty(t, cl.clk.LinkChanged(0, true, n.now), "a second up report does nothing")
+			assert.Empty(t, cl.clk.LinkChanged(0, true, n.now()), "a second up report does nothing")
 
-			upAt := n.now
+			upAt := n.now()
 			var back int64
 			n.run(upAt+20*sec, 10*ms, func() {
 				if back == 0 && port.State() == Slave {
-					back = n.now - upAt
+					back = n.now() - upAt
 				}
 			})
 			require.NotZero(t, back, "never SLAVE again")
@@ -229,19 +229,19 @@ func TestLinkDownBoundaryClock(t *testing.T) {
 	require.Equal(t, gm.clk.cfg.ClockIdentity, parentGM(cl))
 
 	up.cut = true
-	acts := bc.clk.LinkChanged(0, false, n.now)
+	acts := bc.clk.LinkChanged(0, false, n.now())
 	assert.Contains(t, logLines(acts), "selected local clock 020000.fffe.000005 as best master")
-	n.apply(bc, acts)
+	bc.x.Apply(acts)
 	n.schedule(bc)
 	assert.Equal(t, Faulty, bc.clk.Port(0).State())
 	assert.True(t, bc.clk.Port(1).State().IsMaster(), "the downstream port keeps serving")
 	assert.Equal(t, bc.clk.cfg.ClockIdentity, parentGM(bc), "the boundary clock is its own grandmaster at once")
 
-	downAt := n.now
+	downAt := n.now()
 	var moved int64
 	n.run(downAt+10*sec, 10*ms, func() {
 		if moved == 0 && parentGM(cl) == bc.clk.cfg.ClockIdentity {
-			moved = n.now - downAt
+			moved = n.now() - downAt
 		}
 	})
 	require.NotZero(t, moved, "the client never heard of the new grandmaster")
