@@ -61,11 +61,13 @@ func (s *System) Now() (time.Time, error) {
 func (s *System) MaxFrequency() float64 { return s.maxFreq }
 
 // splitFrequency divides ppb between the tick length (whole µs per tick,
-// each worth 1000·hz ppb) and the kernel's frequency word (ppb·65.536).
+// each worth 1000·hz ppb) and the kernel's frequency word (ppb·65.536),
+// rounded to the nearest word so that a frequency read back and printed
+// to 10⁻⁶ ppb, as roko-ptpctl and phc_ctl print it, sets the same word.
 func (s *System) splitFrequency(ppb float64) (tick int64, freq int64) {
 	tick = int64(math.Round(ppb/1e3/float64(s.hz))) + s.nominalTick
 	rest := ppb - 1e3*float64(s.hz)*float64(tick-s.nominalTick)
-	return tick, int64(rest * 65.536)
+	return tick, int64(math.Round(rest * 65.536))
 }
 
 // joinFrequency is splitFrequency's inverse.

@@ -1,9 +1,11 @@
 package phc
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -25,6 +27,17 @@ func TestSystemFrequencySplit(t *testing.T) {
 	tick, freq := s.splitFrequency(0)
 	assert.Equal(t, int64(10000), tick)
 	assert.Zero(t, freq)
+
+	// A frequency read back, printed as roko-ptpctl prints it (%f) and
+	// set again gives the kernel the same words: what
+	// scripts/with-realtime-freq.sh relies on to restore the clock.
+	for _, word := range []int64{0, 1, -1, 2, 655, -655, 655_360, -655_360, 1_234_567, -3_276_799} {
+		ppb, err := strconv.ParseFloat(fmt.Sprintf("%f", s.joinFrequency(10000, word)), 64)
+		require.NoError(t, err)
+		tick, freq := s.splitFrequency(ppb)
+		assert.Equal(t, int64(10000), tick, "word %d", word)
+		assert.Equal(t, word, freq, "word %d (%f ppb)", word, ppb)
+	}
 }
 
 func TestStepTimeval(t *testing.T) {

@@ -6,14 +6,16 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// The kernel's own clocks (CLOCK_REALTIME, CLOCK_MONOTONIC_RAW) are read
-// and steered with raw system calls. roko-ptpd's event loop reads them on
-// every message (a virtual clock is CLOCK_MONOTONIC_RAW scaled; software
-// timestamps are CLOCK_REALTIME) and steers CLOCK_REALTIME on every Sync,
-// and a call made through syscall.Syscall wakes the Go runtime's sysmon
-// thread when the process is otherwise idle: two more thread switches a
-// message, a third of the loop's CPU at 128 Hz (transport.Poller). These
-// calls only take the timekeeping lock and never sleep, so the runtime
+// The kernel's own clocks (CLOCK_REALTIME, CLOCK_MONOTONIC) are read and
+// steered with raw system calls. roko-ptpd's event loop reads them on
+// every message (a virtual clock is CLOCK_MONOTONIC scaled, and converting
+// a software timestamp, which is CLOCK_REALTIME, reads a timerfd that
+// says whether CLOCK_REALTIME was set: monotonic.go) and steers
+// CLOCK_REALTIME on every Sync, and a call made through syscall.Syscall
+// wakes the Go runtime's sysmon thread when the process is otherwise
+// idle: two more thread switches a message, a third of the loop's CPU at
+// 128 Hz (transport.Poller). These calls only take the timekeeping lock
+// (the timerfd's, which is non-blocking) and never sleep, so the runtime
 // loses nothing by not knowing of them. Calls on a PHC stay ordinary
 // system calls: they reach a NIC driver, which may sleep (a firmware
 // command, a contended hardware semaphore).

@@ -5,29 +5,45 @@ import (
 	"math"
 	"sync"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // Virtual is a software clock that behaves like a PHC, for machines
-// without one. It runs on CLOCK_MONOTONIC_RAW (which nothing steers), from
-// a chosen offset to CLOCK_REALTIME and with a chosen frequency error, and
-// is steered through Clock exactly as a PHC is. Because it knows how it
-// relates to CLOCK_REALTIME it can turn the kernel's software timestamps
-// into its own timebase, and report its true error at any instant: that is
-// how tests and the demo prove synchronisation without hardware.
+// without one. It runs on CLOCK_MONOTONIC, from a chosen offset to
+// CLOCK_REALTIME and with a chosen frequency error, and is steered through
+// Clock exactly as a PHC is. Because it knows how it relates to
+// CLOCK_REALTIME it can turn the kernel's software timestamps into its
+// own timebase, and report its true error at any instant: that is how
+// tests and the demo prove synchronisation without hardware.
 //
-// Its time is v(r) = v0 + (r − r0)·(1 + (err + adj)/1e9) for raw time r,
-// with err the simulated oscillator error and adj the steering; every
-// change of adj re-anchors (r0, v0) at the current instant so the clock is
-// continuous.
+// CLOCK_MONOTONIC is the base because the kernel runs it at exactly
+// CLOCK_REALTIME's rate, whatever frequency correction CLOCK_REALTIME has
+// (NTP's, chrony's, phc2sys's: the two clocks share one steered readout,
+// monotonic.go), and keeps the two a constant apart. So a free virtual
+// clock with no frequency error keeps CLOCK_REALTIME's rate, a timestamp
+// converts by that constant, and the true error has no noise of its own:
+// no reading of two clocks "at once", and no estimate of the kernel's
+// frequency. (On CLOCK_MONOTONIC_RAW, which takes no correction, a clock
+// with no error would drift from CLOCK_REALTIME, and from a ptp4l that
+// serves it, by CLOCK_REALTIME's correction: 1 µs a second per ppm.)
+//
+// A step of CLOCK_REALTIME (settimeofday, an ADJ_SETOFFSET, a leap
+// second) does not move the virtual clock, as it would not move a PHC:
+// its true error changes by minus the step, and timestamps taken after
+// the step convert with the new constant, which the kernel announces
+// through a timerfd. A timestamp taken before a step and converted after
+// it is off by the step, once, as any CLOCK_REALTIME timestamp is.
+//
+// Its time is v(m) = v0 + (m − m0)·(1 + (err + adj)/1e9) for monotonic
+// time m, with err the simulated oscillator error and adj the steering;
+// every change of adj re-anchors (m0, v0) at the current instant so the
+// clock is continuous.
 type Virtual struct {
 	name    string
 	maxFreq float64
 
 	mu sync.Mutex
-	r0 int64 // raw anchor, ns
-	// v0 + v0frac is the clock's value at r0, ns since the epoch. A
+	m0 int64 // CLOCK_MONOTONIC anchor, ns
+	// v0 + v0frac is the clock's value at m0, ns since the epoch. A
 	// float64 alone would round today's epoch nanoseconds to 256 ns.
 	v0     int64
 	v0frac float64
@@ -41,7 +57,8 @@ type VirtualConfig struct {
 	Name string
 	// Offset is the clock's initial offset from CLOCK_REALTIME.
 	Offset time.Duration
-	// FrequencyError is how fast the free-running clock runs, in ppb.
+	// FrequencyError is how fast the free-running clock runs against
+	// CLOCK_REALTIME, in ppb.
 	FrequencyError float64
 	// MaxFrequency is the steering limit in ppb (default 62,499,999,
 	// an Intel i210's max_adj).
@@ -59,91 +76,28 @@ func NewVirtual(cfg VirtualConfig) (*Virtual, error) {
 	if math.IsNaN(cfg.FrequencyError) || math.Abs(cfg.FrequencyError) > 1e8 {
 		return nil, fmt.Errorf("%s: frequency error %v ppb: must be within ±10%%", cfg.Name, cfg.FrequencyError)
 	}
-	raw, rt, err := rawAndRealtime()
+	off, err := realtimeOffset()
 	if err != nil {
 		return nil, err
 	}
+	m := readMono()
 	return &Virtual{
 		name: cfg.Name, maxFreq: cfg.MaxFrequency,
-		r0: raw, v0: rt + int64(cfg.Offset), err: cfg.FrequencyError,
+		m0: m, v0: m + off + int64(cfg.Offset), err: cfg.FrequencyError,
 	}, nil
 }
 
-// rawAndRealtime reads CLOCK_MONOTONIC_RAW and CLOCK_REALTIME at (nearly)
-// one instant: realtime between two raw reads, the raw time taken as
-// their midpoint.
-func rawAndRealtime() (raw, rt int64, err error) {
-	var a, b, r unix.Timespec
-	best := int64(math.MaxInt64)
-	// Two tries: the narrower window wins; a third rarely helps and each
-	// read is a system call (CLOCK_MONOTONIC_RAW has no vDSO path in Go).
-	for range 2 {
-		if err = clockGettime(unix.CLOCK_MONOTONIC_RAW, &a); err != nil {
-			break
-		}
-		if err = clockGettime(unix.CLOCK_REALTIME, &r); err != nil {
-			break
-		}
-		if err = clockGettime(unix.CLOCK_MONOTONIC_RAW, &b); err != nil {
-			break
-		}
-		if w := b.Nano() - a.Nano(); w < best {
-			best = w
-			raw, rt = a.Nano()+w/2, r.Nano()
-		}
-	}
-	if err != nil {
-		return 0, 0, fmt.Errorf("virtual clock: clock_gettime: %w", err)
-	}
-	return raw, rt, nil
-}
-
-// realtimeFrequency returns CLOCK_REALTIME's frequency correction in ppb
-// (0 if it cannot be read).
-func realtimeFrequency() float64 {
-	// Read at most every 100 ms: steering changes it a few times a second
-	// at most, and over a timestamp's milliseconds of age a stale value
-	// costs picoseconds.
-	rtFreq.mu.Lock()
-	defer rtFreq.mu.Unlock()
-	t := readRaw()
-	if rtFreq.at != 0 && t-rtFreq.at < 100e6 {
-		return rtFreq.ppb
-	}
-	var tx unix.Timex
-	if _, err := clockAdjtime(unix.CLOCK_REALTIME, &tx); err != nil {
-		return 0
-	}
-	rtFreq.ppb = (&System{hz: userHZ, nominalTick: (1_000_000 + userHZ/2) / userHZ}).joinFrequency(tx.Tick, tx.Freq)
-	rtFreq.at = t
-	return rtFreq.ppb
-}
-
-// rtFreq caches realtimeFrequency.
-var rtFreq struct {
-	mu  sync.Mutex
-	at  int64
-	ppb float64
-}
-
-func readRaw() int64 {
-	var ts unix.Timespec
-	// CLOCK_MONOTONIC_RAW cannot fail on Linux ≥ 2.6.28.
-	_ = clockGettime(unix.CLOCK_MONOTONIC_RAW, &ts)
-	return ts.Nano()
-}
-
-// at returns the clock's value at raw time r as whole nanoseconds and a
-// fraction in [0, 1). The caller holds mu.
-func (v *Virtual) at(r int64) (int64, float64) {
-	d := float64(r-v.r0)*(1+(v.err+v.adj)/1e9) + v.v0frac
+// at returns the clock's value at monotonic time m as whole nanoseconds
+// and a fraction in [0, 1). The caller holds mu.
+func (v *Virtual) at(m int64) (int64, float64) {
+	d := float64(m-v.m0)*(1+(v.err+v.adj)/1e9) + v.v0frac
 	whole := math.Floor(d)
 	return v.v0 + int64(whole), d - whole
 }
 
 // atNs is at rounded to a nanosecond.
-func (v *Virtual) atNs(r int64) int64 {
-	n, frac := v.at(r)
+func (v *Virtual) atNs(m int64) int64 {
+	n, frac := v.at(m)
 	if frac >= 0.5 {
 		n++
 	}
@@ -160,9 +114,9 @@ func (v *Virtual) Now() (time.Time, error) {
 
 // NowNs returns the clock's time in ns since the epoch.
 func (v *Virtual) NowNs() int64 {
-	r := readRaw()
+	m := readMono()
 	v.mu.Lock()
-	x := v.atNs(r)
+	x := v.atNs(m)
 	v.mu.Unlock()
 	return x
 }
@@ -175,10 +129,10 @@ func (v *Virtual) AdjustFrequency(ppb float64) error {
 	if math.IsNaN(ppb) || math.Abs(ppb) > v.maxFreq {
 		return fmt.Errorf("%s: %.0f ppb: %w (max_adj %.0f)", v.name, ppb, ErrFrequencyRange, v.maxFreq)
 	}
-	r := readRaw()
+	m := readMono()
 	v.mu.Lock()
-	v.v0, v.v0frac = v.at(r)
-	v.r0 = r
+	v.v0, v.v0frac = v.at(m)
+	v.m0 = m
 	v.adj = ppb
 	v.mu.Unlock()
 	return nil
@@ -201,36 +155,38 @@ func (v *Virtual) Step(d time.Duration) error {
 
 // FromRealtime converts a CLOCK_REALTIME time (a kernel software
 // timestamp) to this clock's timebase: the value this clock had at that
-// instant.
+// instant. CLOCK_REALTIME and CLOCK_MONOTONIC differ by a constant, so
+// the conversion is exact whatever CLOCK_REALTIME's frequency and however
+// old the timestamp, unless CLOCK_REALTIME was stepped since it was taken.
 func (v *Virtual) FromRealtime(rt int64) (int64, error) {
-	raw, rtNow, err := rawAndRealtime()
+	off, err := realtimeOffset()
 	if err != nil {
 		return 0, err
 	}
-	// The instant rt happened at, in raw time. CLOCK_REALTIME runs at the
-	// raw rate times its frequency correction (NTP's or phc2sys's, up to
-	// ±10 % with the tick), which is read back so that even a steered
-	// system clock converts exactly over the milliseconds a timestamp is
-	// old.
-	r := raw - int64(float64(rtNow-rt)/(1+realtimeFrequency()/1e9))
 	v.mu.Lock()
-	x := v.atNs(r)
+	x := v.atNs(rt - off)
 	v.mu.Unlock()
 	return x, nil
 }
 
 // TrueError returns how far the clock is from CLOCK_REALTIME now (clock
 // minus realtime). With CLOCK_REALTIME as the reference the grandmaster
-// serves, this is the real synchronisation error.
+// serves, this is the real synchronisation error. It has no noise of its
+// own: it reads one clock, CLOCK_MONOTONIC, and takes CLOCK_REALTIME as
+// that plus the kernel's constant difference. That constant is measured
+// once, to within a system call's length; FromRealtime and NewVirtual's
+// Offset use the same value, so a clock synchronised through timestamps
+// shows no error from it.
 func (v *Virtual) TrueError() (time.Duration, error) {
-	raw, rt, err := rawAndRealtime()
+	off, err := realtimeOffset()
 	if err != nil {
 		return 0, err
 	}
+	m := readMono()
 	v.mu.Lock()
-	x := v.atNs(raw)
+	x := v.atNs(m)
 	v.mu.Unlock()
-	return time.Duration(x - rt), nil
+	return time.Duration(x - (m + off)), nil
 }
 
 var (

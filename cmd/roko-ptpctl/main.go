@@ -132,7 +132,7 @@ func run(args []string) error {
 					if err := clk.AdjustFrequency(ppb); err != nil {
 						return err
 					}
-					fmt.Printf("adjusted clock frequency offset to %.0fppb\n", ppb)
+					fmt.Printf("adjusted clock frequency offset to %fppb\n", ppb)
 					continue
 				}
 			}
@@ -140,7 +140,7 @@ func run(args []string) error {
 			if err != nil {
 				return err
 			}
-			fmt.Printf("clock frequency offset is %.0fppb\n", f)
+			fmt.Printf("clock frequency offset is %fppb\n", f)
 		case "adj":
 			if i+1 >= len(cmds) {
 				return errors.New("adj: give the step in seconds")
