@@ -298,10 +298,10 @@ func (d *Daemon) Close() {
 	for _, u := range d.uds {
 		u.sock.Close()
 	}
+	d.poller.Close()
 	if d.links != nil {
 		d.links.Close()
 	}
-	d.poller.Close()
 }
 
 // epoch anchors the engine's time; time.Since reads the monotonic clock
