@@ -1,4 +1,4 @@
-package engine
+package engine_test
 
 import (
 	"math"
@@ -8,20 +8,22 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/roko-network/roko-ptpd/bmca"
+	"github.com/roko-network/roko-ptpd/internal/simnet"
 	"github.com/roko-network/roko-ptpd/ptp"
+	"github.com/roko-network/roko-ptpd/ptp/engine"
 )
 
 // lockedPair returns a grandmaster and a client on one segment, run until
 // the client is SLAVE.
-func lockedPair(t *testing.T) (*network, *segment, *node, *node) {
+func lockedPair(t *testing.T) (*simnet.Network, *simnet.Segment, *simnet.Node, *simnet.Node) {
 	n := newNetwork(t)
-	seg := &segment{}
-	gm := n.addNode("gm", gmConfig(1), []PortConfig{fastPort("gm0")}, &testPI{stepLimit: 20_000}, 0, 0)
-	cl := n.addNode("cl", clientConfig(2), []PortConfig{fastPort("cl0")}, &testPI{stepLimit: 20_000}, 2e6, 5_000)
-	n.attach(seg, gm, 0, 2000, 2000)
-	n.attach(seg, cl, 0, 2000, 2000)
-	n.start()
-	n.run(30*sec, sec, nil)
+	seg := &simnet.Segment{}
+	gm := n.AddNode("gm", engine.GMConfig(1), []engine.PortConfig{engine.FastPort("gm0")}, engine.NewTestPI(20_000), 0, 0)
+	cl := n.AddNode("cl", engine.ClientConfig(2), []engine.PortConfig{engine.FastPort("cl0")}, engine.NewTestPI(20_000), 2e6, 5_000)
+	n.Attach(seg, gm, 0, 2000, 2000)
+	n.Attach(seg, cl, 0, 2000, 2000)
+	n.Start()
+	n.Run(30*sec, sec, nil)
 	require.True(t, following(cl, gm))
 	return n, seg, gm, cl
 }
@@ -34,53 +36,53 @@ func encode(t *testing.T, p ptp.Packet) []byte {
 
 func TestHostileAnnounceStorm(t *testing.T) {
 	n, seg, gm, cl := lockedPair(t)
-	steps := cl.sim.steps
-	start := n.now()
+	steps := cl.Steps()
+	start := n.Now()
 	for i := 0; i < 1000; i++ {
 		a := &ptp.Announce{GrandmasterPriority1: 0, GrandmasterPriority2: 0,
 			GrandmasterClockQuality: ptp.ClockQuality{ClockClass: 0}}
 		a.VersionPTP, a.DomainNumber = 2, 24
 		a.SourcePortIdentity = ptp.PortIdentity{ClockIdentity: ptp.ClockIdentity{0xee, 0xee, byte(i >> 8), byte(i)}, PortNumber: 1}
 		a.GrandmasterIdentity = a.SourcePortIdentity.ClockIdentity
-		n.inject(seg, start+int64(i)*ms, encode(t, a))
+		n.Inject(seg, start+int64(i)*ms, encode(t, a))
 	}
-	n.run(start+20*sec, sec, nil)
-	assert.LessOrEqual(t, cl.clk.Port(0).ForeignMasters().Len(), bmca.DefaultMaxForeignMasters, "bounded memory")
-	assert.Positive(t, cl.clk.Port(0).ForeignMasters().Evicted)
+	n.Run(start+20*sec, sec, nil)
+	assert.LessOrEqual(t, cl.Clock.Port(0).ForeignMasters().Len(), bmca.DefaultMaxForeignMasters, "bounded memory")
+	assert.Positive(t, cl.Clock.Port(0).ForeignMasters().Evicted)
 	assert.True(t, following(cl, gm), "the real grandmaster keeps the client")
-	assert.Equal(t, steps, cl.sim.steps, "no step")
+	assert.Equal(t, steps, cl.Steps(), "no step")
 }
 
 func TestHostileMissingFollowUp(t *testing.T) {
 	n := newNetwork(t)
-	gm := n.addNode("gm", gmConfig(1), []PortConfig{fastPort("gm0")}, &testPI{stepLimit: 20_000}, 0, 0)
-	gm.mute = map[ptp.MessageType]bool{ptp.MessageFollowUp: true}
-	cl := n.addNode("cl", clientConfig(2), []PortConfig{fastPort("cl0")}, &testPI{stepLimit: 20_000}, 2e6, 5_000)
-	n.connect(gm, 0, cl, 0, 2000, 2000)
-	n.start()
-	n.run(30*sec, sec, nil)
-	p := cl.clk.Port(0)
-	assert.Equal(t, Uncalibrated, p.State(), "selected, but never calibrated")
-	assert.Zero(t, cl.sim.steps)
+	gm := n.AddNode("gm", engine.GMConfig(1), []engine.PortConfig{engine.FastPort("gm0")}, engine.NewTestPI(20_000), 0, 0)
+	gm.Mute = map[ptp.MessageType]bool{ptp.MessageFollowUp: true}
+	cl := n.AddNode("cl", engine.ClientConfig(2), []engine.PortConfig{engine.FastPort("cl0")}, engine.NewTestPI(20_000), 2e6, 5_000)
+	n.Connect(gm, 0, cl, 0, 2000, 2000)
+	n.Start()
+	n.Run(30*sec, sec, nil)
+	p := cl.Clock.Port(0)
+	assert.Equal(t, engine.Uncalibrated, p.State(), "selected, but never calibrated")
+	assert.Zero(t, cl.Steps())
 	assert.Positive(t, p.Stats.FollowUpTimeout, "two-step Syncs left without a Follow_Up are counted")
-	assert.Zero(t, cl.sim.freq-cl.sim.natural, "the frequency was never touched")
+	assert.Zero(t, cl.FrequencyAdjustment(), "the frequency was never touched")
 }
 
 func TestHostileDelayRespForSomeoneElse(t *testing.T) {
 	n, seg, gm, cl := lockedPair(t)
-	_, before := cl.clk.Offset()
-	p := cl.clk.Port(0)
+	_, before := cl.Clock.Offset()
+	p := cl.Clock.Port(0)
 	foreign := p.Stats.ForeignDelayResp
 	for i := 0; i < 50; i++ {
-		r := &ptp.DelayResp{RequestingPortIdentity: ptp.PortIdentity{ClockIdentity: cid(77), PortNumber: 1},
+		r := &ptp.DelayResp{RequestingPortIdentity: ptp.PortIdentity{ClockIdentity: engine.CID(77), PortNumber: 1},
 			ReceiveTimestamp: ptp.Timestamp{Seconds: 5}}
 		r.VersionPTP, r.DomainNumber = 2, 24
-		r.SourcePortIdentity = gm.clk.Port(0).Identity()
+		r.SourcePortIdentity = gm.Clock.Port(0).Identity()
 		r.SequenceID = uint16(i)
-		n.inject(seg, n.now()+int64(i)*10*ms, encode(t, r))
+		n.Inject(seg, n.Now()+int64(i)*10*ms, encode(t, r))
 	}
-	n.run(n.now()+5*sec, sec, nil)
-	_, after := cl.clk.Offset()
+	n.Run(n.Now()+5*sec, sec, nil)
+	_, after := cl.Clock.Offset()
 	assert.EqualValues(t, 50, p.Stats.ForeignDelayResp-foreign)
 	assert.InDelta(t, before, after, 2, "path delay unaffected")
 	assert.True(t, following(cl, gm))
@@ -88,19 +90,19 @@ func TestHostileDelayRespForSomeoneElse(t *testing.T) {
 
 func TestHostileSyncFromTheFuture(t *testing.T) {
 	n, seg, gm, cl := lockedPair(t)
-	p := cl.clk.Port(0)
-	steps := cl.sim.steps
+	p := cl.Clock.Port(0)
+	steps := cl.Steps()
 	// A one-step Sync that claims the parent's identity and the next
 	// sequenceId, stamped 1000 s ahead.
 	s := &ptp.Sync{}
 	s.VersionPTP, s.DomainNumber = 2, 24
-	s.SourcePortIdentity = gm.clk.Port(0).Identity()
-	s.SequenceID = gm.clk.Port(0).seqSync
-	s.OriginTimestamp = ptp.TimestampFromNanoseconds(gm.sim.local(n.now()) + 1000*sec)
-	n.inject(seg, n.now()+ms, encode(t, s))
+	s.SourcePortIdentity = gm.Clock.Port(0).Identity()
+	s.SequenceID = gm.Clock.Port(0).SeqSync()
+	s.OriginTimestamp = ptp.TimestampFromNanoseconds(gm.Local(n.Now()) + 1000*sec)
+	n.Inject(seg, n.Now()+ms, encode(t, s))
 	var worst float64
-	n.run(n.now()+10*sec, 10*ms, func() { worst = math.Max(worst, math.Abs(trueError(cl, gm, n.now()))) })
-	assert.Equal(t, steps, cl.sim.steps, "no step")
+	n.Run(n.Now()+10*sec, 10*ms, func() { worst = math.Max(worst, math.Abs(simnet.TrueError(cl, gm, n.Now()))) })
+	assert.Equal(t, steps, cl.Steps(), "no step")
 	assert.EqualValues(t, 1, p.Stats.Spikes, "the forged Sync was set aside")
 	assert.Less(t, worst, 100.0, "true error stayed small, ns")
 	assert.True(t, following(cl, gm))
@@ -108,14 +110,14 @@ func TestHostileSyncFromTheFuture(t *testing.T) {
 
 func TestMalformedAndForeignDomainCounted(t *testing.T) {
 	n, seg, gm, cl := lockedPair(t)
-	n.inject(seg, n.now()+ms, []byte{0x00, 0x02, 0xff})
+	n.Inject(seg, n.Now()+ms, []byte{0x00, 0x02, 0xff})
 	other := &ptp.Announce{}
 	other.VersionPTP, other.DomainNumber = 2, 0
-	other.SourcePortIdentity = ptp.PortIdentity{ClockIdentity: cid(99), PortNumber: 1}
-	n.inject(seg, n.now()+2*ms, encode(t, other))
-	n.run(n.now()+sec, sec, nil)
-	assert.EqualValues(t, 1, cl.clk.Stats.Malformed)
-	assert.EqualValues(t, 1, cl.clk.Stats.WrongDomain)
+	other.SourcePortIdentity = ptp.PortIdentity{ClockIdentity: engine.CID(99), PortNumber: 1}
+	n.Inject(seg, n.Now()+2*ms, encode(t, other))
+	n.Run(n.Now()+sec, sec, nil)
+	assert.EqualValues(t, 1, cl.Clock.Stats.Malformed)
+	assert.EqualValues(t, 1, cl.Clock.Stats.WrongDomain)
 	assert.True(t, following(cl, gm))
 }
 
@@ -125,31 +127,31 @@ func TestMalformedAndForeignDomainCounted(t *testing.T) {
 func TestCheckFupSync(t *testing.T) {
 	for _, check := range []bool{false, true} {
 		n := newNetwork(t)
-		seg := &segment{}
-		gm := n.addNode("gm", gmConfig(1), []PortConfig{fastPort("gm0")}, &testPI{stepLimit: 20_000}, 0, 0)
-		pc := fastPort("cl0")
+		seg := &simnet.Segment{}
+		gm := n.AddNode("gm", engine.GMConfig(1), []engine.PortConfig{engine.FastPort("gm0")}, engine.NewTestPI(20_000), 0, 0)
+		pc := engine.FastPort("cl0")
 		pc.CheckFupSync = check
-		cl := n.addNode("cl", clientConfig(2), []PortConfig{pc}, &testPI{stepLimit: 20_000}, 0, 0)
-		n.attach(seg, gm, 0, 2000, 2000)
-		n.attach(seg, cl, 0, 2000, 2000)
-		n.start()
-		n.run(30*sec, sec, nil)
+		cl := n.AddNode("cl", engine.ClientConfig(2), []engine.PortConfig{pc}, engine.NewTestPI(20_000), 0, 0)
+		n.Attach(seg, gm, 0, 2000, 2000)
+		n.Attach(seg, cl, 0, 2000, 2000)
+		n.Start()
+		n.Run(30*sec, sec, nil)
 		require.True(t, following(cl, gm))
 		// From now on the grandmaster's own Syncs stay home; we send a
 		// Follow_Up first and its Sync 1 ms later.
-		gm.mute = map[ptp.MessageType]bool{ptp.MessageSync: true, ptp.MessageFollowUp: true}
-		p := cl.clk.Port(0)
+		gm.Mute = map[ptp.MessageType]bool{ptp.MessageSync: true, ptp.MessageFollowUp: true}
+		p := cl.Clock.Port(0)
 		before := p.Stats.Rejected
-		src := gm.clk.Port(0).Identity()
-		seq := gm.clk.Port(0).seqSync + 100
-		f := &ptp.FollowUp{PreciseOriginTimestamp: ptp.TimestampFromNanoseconds(gm.sim.local(n.now()))}
+		src := gm.Clock.Port(0).Identity()
+		seq := gm.Clock.Port(0).SeqSync() + 100
+		f := &ptp.FollowUp{PreciseOriginTimestamp: ptp.TimestampFromNanoseconds(gm.Local(n.Now()))}
 		f.VersionPTP, f.DomainNumber, f.SourcePortIdentity, f.SequenceID = 2, 24, src, seq
 		s := &ptp.Sync{}
 		s.VersionPTP, s.DomainNumber, s.SourcePortIdentity, s.SequenceID = 2, 24, src, seq
 		s.Flags = ptp.FlagTwoStep
-		n.inject(seg, n.now()+ms, encode(t, f))
-		n.inject(seg, n.now()+2*ms, encode(t, s))
-		n.run(n.now()+10*ms, ms, nil)
+		n.Inject(seg, n.Now()+ms, encode(t, f))
+		n.Inject(seg, n.Now()+2*ms, encode(t, s))
+		n.Run(n.Now()+10*ms, ms, nil)
 		if check {
 			assert.Equal(t, before+1, p.Stats.Rejected, "check_fup_sync: the Sync came after its Follow_Up")
 		} else {

@@ -1,4 +1,4 @@
-package engine
+package engine_test
 
 import (
 	"math"
@@ -7,16 +7,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/roko-network/roko-ptpd/internal/simnet"
 	"github.com/roko-network/roko-ptpd/ptp"
+	"github.com/roko-network/roko-ptpd/ptp/engine"
 	"github.com/roko-network/roko-ptpd/servo"
 )
-
-// parentGM returns the grandmaster a node currently follows.
-func parentGM(nd *node) ptp.ClockIdentity { return nd.clk.parent.GrandmasterIdentity }
-
-func following(nd, gm *node) bool {
-	return nd.clk.Port(0).State() == Slave && parentGM(nd) == gm.clk.cfg.ClockIdentity
-}
 
 // Two grandmasters on one bridge with three clients: everyone follows the
 // better one; when it goes silent every client moves to the backup within
@@ -24,39 +19,39 @@ func following(nd, gm *node) bool {
 // it returns they move back.
 func TestFailoverBetweenGrandmasters(t *testing.T) {
 	n := newNetwork(t)
-	seg := &segment{}
-	gm1cfg, gm2cfg := gmConfig(1), gmConfig(2)
+	seg := &simnet.Segment{}
+	gm1cfg, gm2cfg := engine.GMConfig(1), engine.GMConfig(2)
 	gm2cfg.Priority1 = 2
-	gm1 := n.addNode("gm1", gm1cfg, []PortConfig{fastPort("gm1")}, &testPI{stepLimit: 20_000}, 0, 0)
-	gm2 := n.addNode("gm2", gm2cfg, []PortConfig{fastPort("gm2")}, &testPI{stepLimit: 20_000}, 0, 0)
-	n.attach(seg, gm1, 0, 1000, 1000)
-	n.attach(seg, gm2, 0, 1000, 1000)
-	var clients []*node
+	gm1 := n.AddNode("gm1", gm1cfg, []engine.PortConfig{engine.FastPort("gm1")}, engine.NewTestPI(20_000), 0, 0)
+	gm2 := n.AddNode("gm2", gm2cfg, []engine.PortConfig{engine.FastPort("gm2")}, engine.NewTestPI(20_000), 0, 0)
+	n.Attach(seg, gm1, 0, 1000, 1000)
+	n.Attach(seg, gm2, 0, 1000, 1000)
+	var clients []*simnet.Node
 	for i := 0; i < 3; i++ {
-		cl := n.addNode("cl", clientConfig(byte(10+i)), []PortConfig{fastPort("cl")}, &testPI{stepLimit: 20_000},
+		cl := n.AddNode("cl", engine.ClientConfig(byte(10+i)), []engine.PortConfig{engine.FastPort("cl")}, engine.NewTestPI(20_000),
 			float64(i+1)*1e6, float64(i)*10_000)
-		n.attach(seg, cl, 0, 1500, 1500)
+		n.Attach(seg, cl, 0, 1500, 1500)
 		clients = append(clients, cl)
 	}
-	n.start()
-	n.run(30*sec, sec, nil)
+	n.Start()
+	n.Run(30*sec, sec, nil)
 	for _, cl := range clients {
-		require.True(t, following(cl, gm1), "client %s follows gm1", cl.clk.cfg.ClockIdentity)
+		require.True(t, following(cl, gm1), "client %s follows gm1", cl.Clock.Config().ClockIdentity)
 	}
-	assert.Equal(t, Passive, gm2.clk.Port(0).State(), "the backup grandmaster waits in PASSIVE")
+	assert.Equal(t, engine.Passive, gm2.Clock.Port(0).State(), "the backup grandmaster waits in PASSIVE")
 	steps := make([]int, len(clients))
 	for i, cl := range clients {
-		steps[i] = cl.sim.steps
+		steps[i] = cl.Steps()
 	}
 
 	// gm1 goes silent.
-	silentAt := n.now()
-	gm1.down = true
+	silentAt := n.Now()
+	gm1.Down = true
 	switched := make([]int64, len(clients))
-	n.run(silentAt+20*sec, 10*ms, func() {
+	n.Run(silentAt+20*sec, 10*ms, func() {
 		for i, cl := range clients {
 			if switched[i] == 0 && following(cl, gm2) {
-				switched[i] = n.now() - silentAt
+				switched[i] = n.Now() - silentAt
 			}
 		}
 	})
@@ -65,17 +60,17 @@ func TestFailoverBetweenGrandmasters(t *testing.T) {
 		require.NotZero(t, switched[i], "client %d never moved to gm2", i)
 		t.Logf("client %d followed gm2 %.2f s after gm1 went silent", i, float64(switched[i])/1e9)
 		assert.LessOrEqual(t, switched[i], limit, "client %d failover time", i)
-		assert.Equal(t, steps[i], cl.sim.steps, "client %d stepped during failover", i)
+		assert.Equal(t, steps[i], cl.Steps(), "client %d stepped during failover", i)
 	}
 
 	// gm1 returns; everyone goes back to it.
-	gm1.down = false
-	n.run(n.now()+20*sec, sec, nil)
+	gm1.Down = false
+	n.Run(n.Now()+20*sec, sec, nil)
 	for i, cl := range clients {
 		assert.True(t, following(cl, gm1), "client %d back on gm1", i)
-		assert.Equal(t, steps[i], cl.sim.steps, "client %d stepped on the way back", i)
+		assert.Equal(t, steps[i], cl.Steps(), "client %d stepped on the way back", i)
 	}
-	assert.Equal(t, Passive, gm2.clk.Port(0).State())
+	assert.Equal(t, engine.Passive, gm2.Clock.Port(0).State())
 }
 
 // Grandmaster → boundary clock → client: stepsRemoved is 2 at the client,
@@ -83,38 +78,38 @@ func TestFailoverBetweenGrandmasters(t *testing.T) {
 func TestBoundaryClockChain(t *testing.T) {
 	for _, mech := range []ptp.DelayMechanism{ptp.DelayMechanismE2E, ptp.DelayMechanismP2P} {
 		t.Run(map[ptp.DelayMechanism]string{ptp.DelayMechanismE2E: "E2E", ptp.DelayMechanismP2P: "P2P"}[mech], func(t *testing.T) {
-			port := func(name string) PortConfig {
-				p := fastPort(name)
+			port := func(name string) engine.PortConfig {
+				p := engine.FastPort(name)
 				p.DelayMechanism = mech
 				p.LogMinPdelayReqInterval = -2
 				return p
 			}
 			n := newNetwork(t)
-			gm := n.addNode("gm", gmConfig(1), []PortConfig{port("gm0")}, &testPI{stepLimit: 20_000}, 0, 0)
-			bcCfg := DefaultClockConfig(cid(5))
+			gm := n.AddNode("gm", engine.GMConfig(1), []engine.PortConfig{port("gm0")}, engine.NewTestPI(20_000), 0, 0)
+			bcCfg := engine.DefaultClockConfig(engine.CID(5))
 			bcCfg.DomainNumber = 24
-			bc := n.addNode("bc", bcCfg, []PortConfig{port("bc0"), port("bc1")}, &testPI{stepLimit: 20_000}, 5e6, 20_000)
-			cl := n.addNode("cl", clientConfig(9), []PortConfig{port("cl0")}, &testPI{stepLimit: 20_000}, -3e6, -15_000)
-			n.connect(gm, 0, bc, 0, 3000, 3000)
-			n.connect(bc, 1, cl, 0, 4000, 4000)
-			n.start()
+			bc := n.AddNode("bc", bcCfg, []engine.PortConfig{port("bc0"), port("bc1")}, engine.NewTestPI(20_000), 5e6, 20_000)
+			cl := n.AddNode("cl", engine.ClientConfig(9), []engine.PortConfig{port("cl0")}, engine.NewTestPI(20_000), -3e6, -15_000)
+			n.Connect(gm, 0, bc, 0, 3000, 3000)
+			n.Connect(bc, 1, cl, 0, 4000, 4000)
+			n.Start()
 			var worst float64
-			n.run(90*sec, 100*ms, func() {
-				if n.now() > 60*sec {
-					worst = math.Max(worst, math.Abs(trueError(cl, gm, n.now())))
+			n.Run(90*sec, 100*ms, func() {
+				if n.Now() > 60*sec {
+					worst = math.Max(worst, math.Abs(simnet.TrueError(cl, gm, n.Now())))
 				}
 			})
-			assert.Equal(t, Slave, bc.clk.Port(0).State())
-			assert.Equal(t, Master, bc.clk.Port(1).State())
-			assert.Equal(t, Slave, cl.clk.Port(0).State())
-			assert.EqualValues(t, 1, bc.clk.stepsRemoved)
-			assert.EqualValues(t, 2, cl.clk.stepsRemoved, "stepsRemoved at the client")
-			assert.Equal(t, gm.clk.cfg.ClockIdentity, parentGM(cl))
-			assert.Equal(t, bc.clk.Port(1).Identity(), cl.clk.parent.ParentPortIdentity)
+			assert.Equal(t, engine.Slave, bc.Clock.Port(0).State())
+			assert.Equal(t, engine.Master, bc.Clock.Port(1).State())
+			assert.Equal(t, engine.Slave, cl.Clock.Port(0).State())
+			assert.EqualValues(t, 1, bc.Clock.StepsRemoved())
+			assert.EqualValues(t, 2, cl.Clock.StepsRemoved(), "stepsRemoved at the client")
+			assert.Equal(t, gm.Clock.Config().ClockIdentity, parentGM(cl))
+			assert.Equal(t, bc.Clock.Port(1).Identity(), cl.Clock.ParentDS().ParentPortIdentity)
 			assert.Less(t, worst, 200.0, "client true error through the boundary clock, ns")
 			if mech == ptp.DelayMechanismP2P {
-				assert.InDelta(t, 4000, cl.clk.Port(0).PeerMeanPathDelay(), 2)
-				assert.InDelta(t, 3000, bc.clk.Port(0).PeerMeanPathDelay(), 2)
+				assert.InDelta(t, 4000, cl.Clock.Port(0).PeerMeanPathDelay(), 2)
+				assert.InDelta(t, 3000, bc.Clock.Port(0).PeerMeanPathDelay(), 2)
 			}
 			t.Logf("worst client true error after 60 s: %.1f ns", worst)
 		})
@@ -126,23 +121,23 @@ func TestBoundaryClockChain(t *testing.T) {
 func TestLossAndAsymmetry(t *testing.T) {
 	run := func(asymmetry int64) float64 {
 		n := newNetwork(t)
-		gm := n.addNode("gm", gmConfig(1), []PortConfig{fastPort("gm0")}, &testPI{stepLimit: 20_000}, 0, 0)
-		pc := fastPort("cl0")
+		gm := n.AddNode("gm", engine.GMConfig(1), []engine.PortConfig{engine.FastPort("gm0")}, engine.NewTestPI(20_000), 0, 0)
+		pc := engine.FastPort("cl0")
 		pc.DelayAsymmetry = asymmetry
-		cl := n.addNode("cl", clientConfig(2), []PortConfig{pc}, &testPI{stepLimit: 20_000}, 1e6, 10_000)
-		// Master to slave 11 µs, slave to master 9 µs: mean 10 µs, asymmetry 1 µs.
-		seg := n.connect(gm, 0, cl, 0, 11_000, 9_000)
-		seg.lossEvery = 20
-		n.start()
+		cl := n.AddNode("cl", engine.ClientConfig(2), []engine.PortConfig{pc}, engine.NewTestPI(20_000), 1e6, 10_000)
+		// engine.Master to slave 11 µs, slave to master 9 µs: mean 10 µs, asymmetry 1 µs.
+		seg := n.Connect(gm, 0, cl, 0, 11_000, 9_000)
+		seg.LossEvery = 20
+		n.Start()
 		var sum float64
 		var k int
-		n.run(90*sec, 100*ms, func() {
-			if n.now() > 60*sec {
-				sum += trueError(cl, gm, n.now())
+		n.Run(90*sec, 100*ms, func() {
+			if n.Now() > 60*sec {
+				sum += simnet.TrueError(cl, gm, n.Now())
 				k++
 			}
 		})
-		require.Equal(t, Slave, cl.clk.Port(0).State())
+		require.Equal(t, engine.Slave, cl.Clock.Port(0).State())
 		return sum / float64(k)
 	}
 	uncorrected := run(0)
@@ -162,28 +157,28 @@ func TestLossAndAsymmetry(t *testing.T) {
 // true error is within the report's hw figure (under 3 ns).
 func TestGrandmasterAndThreeClientsRealServo(t *testing.T) {
 	n := newNetwork(t)
-	n.noise = 5
-	gm := n.addNode("gm", gmConfig(1), []PortConfig{fastPort("gm0")}, &testPI{}, 0, 0)
-	seg := &segment{}
-	n.attach(seg, gm, 0, 10_000, 10_000)
-	var clients []*node
+	n.Noise = 5
+	gm := n.AddNode("gm", engine.GMConfig(1), []engine.PortConfig{engine.FastPort("gm0")}, engine.NewTestPI(0), 0, 0)
+	seg := &simnet.Segment{}
+	n.Attach(seg, gm, 0, 10_000, 10_000)
+	var clients []*simnet.Node
 	for i, off := range []struct{ offset, freq float64 }{{10e6, 50_000}, {-3e6, -20_000}, {250e3, 5_000}} {
 		cfg := servo.DefaultConfig()
 		s := servo.NewFilter(servo.NewLinReg(cfg, 0), servo.DefaultFilterConfig())
-		cl := n.addNode("cl", clientConfig(byte(2+i)), []PortConfig{fastPort("cl0")}, s, off.offset, off.freq)
-		n.attach(seg, cl, 0, 0, 0)
+		cl := n.AddNode("cl", engine.ClientConfig(byte(2+i)), []engine.PortConfig{engine.FastPort("cl0")}, s, off.offset, off.freq)
+		n.Attach(seg, cl, 0, 0, 0)
 		clients = append(clients, cl)
 	}
-	n.start()
+	n.Start()
 	const total = 10 * 60 * sec
 	sums := make([]float64, len(clients))
 	counts := make([]int, len(clients))
-	n.run(total, 62_500_000, func() {
-		if n.now() < total/2 {
+	n.Run(total, 62_500_000, func() {
+		if n.Now() < total/2 {
 			return
 		}
 		for i, cl := range clients {
-			e := trueError(cl, gm, n.now())
+			e := simnet.TrueError(cl, gm, n.Now())
 			sums[i] += e * e
 			counts[i]++
 		}
@@ -191,8 +186,8 @@ func TestGrandmasterAndThreeClientsRealServo(t *testing.T) {
 	for i, cl := range clients {
 		rms := math.Sqrt(sums[i] / float64(counts[i]))
 		t.Logf("client %d: steady-state RMS true error %.2f ns", i+1, rms)
-		assert.Equal(t, Slave, cl.clk.Port(0).State())
-		assert.Equal(t, 1, cl.sim.steps, "client %d: one step", i+1)
+		assert.Equal(t, engine.Slave, cl.Clock.Port(0).State())
+		assert.Equal(t, 1, cl.Steps(), "client %d: one step", i+1)
 		assert.Less(t, rms, 3.0, "client %d", i+1)
 	}
 }
@@ -202,24 +197,24 @@ func TestGrandmasterAndThreeClientsRealServo(t *testing.T) {
 // own originTimestamp and converges.
 func TestOneStepMaster(t *testing.T) {
 	n := newNetwork(t)
-	n.oneStepNIC = true
-	cfg := gmConfig(1)
+	n.OneStepNIC = true
+	cfg := engine.GMConfig(1)
 	cfg.TwoStep = false
-	gm := n.addNode("gm", cfg, []PortConfig{fastPort("gm0")}, &testPI{}, 0, 0)
-	cl := n.addNode("cl", clientConfig(2), []PortConfig{fastPort("cl0")}, &testPI{stepLimit: 20_000}, 3e6, 20_000)
-	n.connect(gm, 0, cl, 0, 5000, 5000)
-	n.start()
+	gm := n.AddNode("gm", cfg, []engine.PortConfig{engine.FastPort("gm0")}, engine.NewTestPI(0), 0, 0)
+	cl := n.AddNode("cl", engine.ClientConfig(2), []engine.PortConfig{engine.FastPort("cl0")}, engine.NewTestPI(20_000), 3e6, 20_000)
+	n.Connect(gm, 0, cl, 0, 5000, 5000)
+	n.Start()
 	var worst float64
-	n.run(40*sec, 100*ms, func() {
-		if n.now() > 30*sec {
-			worst = math.Max(worst, math.Abs(trueError(cl, gm, n.now())))
+	n.Run(40*sec, 100*ms, func() {
+		if n.Now() > 30*sec {
+			worst = math.Max(worst, math.Abs(simnet.TrueError(cl, gm, n.Now())))
 		}
 	})
-	assert.Equal(t, Slave, cl.clk.Port(0).State())
-	assert.Zero(t, gm.clk.Port(0).Stats.Tx[ptp.MessageFollowUp], "no Follow_Up")
-	assert.Positive(t, gm.clk.Port(0).Stats.Tx[ptp.MessageSync])
+	assert.Equal(t, engine.Slave, cl.Clock.Port(0).State())
+	assert.Zero(t, gm.Clock.Port(0).Stats.Tx[ptp.MessageFollowUp], "no Follow_Up")
+	assert.Positive(t, gm.Clock.Port(0).Stats.Tx[ptp.MessageSync])
 	assert.Less(t, worst, 100.0, "true error, ns")
-	assert.Equal(t, 1, cl.sim.steps)
+	assert.Equal(t, 1, cl.Steps())
 }
 
 // TestMessageIntervalRequest: with msg_interval_request, a client whose
@@ -227,8 +222,8 @@ func TestOneStepMaster(t *testing.T) {
 // master switches its Sync interval, and the client stays locked.
 func TestMessageIntervalRequest(t *testing.T) {
 	n := newNetwork(t)
-	gm := n.addNode("gm", gmConfig(1), []PortConfig{fastPort("gm0")}, &testPI{}, 0, 0)
-	pc := fastPort("cl0")
+	gm := n.AddNode("gm", engine.GMConfig(1), []engine.PortConfig{engine.FastPort("gm0")}, engine.NewTestPI(0), 0, 0)
+	pc := engine.FastPort("cl0")
 	pc.MsgIntervalRequest = true
 	pc.OperLogSyncInterval = -1
 	pc.OperLogPdelayReqInterval = 2
@@ -236,13 +231,13 @@ func TestMessageIntervalRequest(t *testing.T) {
 	scfg.OffsetThreshold, scfg.NumOffsetValues = 200, 10
 	sv, err := servo.NewPI(scfg, 0)
 	require.NoError(t, err)
-	cl := n.addNode("cl", clientConfig(2), []PortConfig{pc}, sv, 1e6, 10_000)
-	n.connect(gm, 0, cl, 0, 5000, 5000)
-	n.start()
-	n.run(60*sec, sec, nil)
-	assert.Equal(t, Slave, cl.clk.Port(0).State())
-	assert.EqualValues(t, 1, gm.clk.Port(0).Stats.IntervalRequests, "the master honoured one request")
-	assert.Equal(t, int8(-1), gm.clk.PortDS(0).LogSyncInterval, "and sends Syncs every 2^-1 s")
-	assert.Equal(t, int8(2), cl.clk.PortDS(0).LogMinPdelayReqInterval, "the client's Pdelay interval is the operational one")
-	assert.Less(t, math.Abs(trueError(cl, gm, n.now())), 100.0)
+	cl := n.AddNode("cl", engine.ClientConfig(2), []engine.PortConfig{pc}, sv, 1e6, 10_000)
+	n.Connect(gm, 0, cl, 0, 5000, 5000)
+	n.Start()
+	n.Run(60*sec, sec, nil)
+	assert.Equal(t, engine.Slave, cl.Clock.Port(0).State())
+	assert.EqualValues(t, 1, gm.Clock.Port(0).Stats.IntervalRequests, "the master honoured one request")
+	assert.Equal(t, int8(-1), gm.Clock.PortDS(0).LogSyncInterval, "and sends Syncs every 2^-1 s")
+	assert.Equal(t, int8(2), cl.Clock.PortDS(0).LogMinPdelayReqInterval, "the client's Pdelay interval is the operational one")
+	assert.Less(t, math.Abs(simnet.TrueError(cl, gm, n.Now())), 100.0)
 }

@@ -1,4 +1,4 @@
-package engine
+package engine_test
 
 import (
 	"math"
@@ -7,7 +7,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 
+	"github.com/roko-network/roko-ptpd/internal/simnet"
 	"github.com/roko-network/roko-ptpd/ptp"
+	"github.com/roko-network/roko-ptpd/ptp/engine"
 )
 
 // TestUTCTimescale: a client whose clock keeps UTC follows a grandmaster
@@ -44,46 +46,46 @@ func TestUTCTimescale(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			n := newNetwork(t)
-			gcfg := gmConfig(1)
+			gcfg := engine.GMConfig(1)
 			gcfg.TimeFlags, gcfg.UTCOffset, gcfg.UTCTimescale = tc.gmFlags, tc.gmOffset, tc.gmUTC
-			gm := n.addNode("gm", gcfg, []PortConfig{fastPort("gm0")}, &testPI{stepLimit: 20_000}, 0, 0)
-			ccfg := clientConfig(2)
+			gm := n.AddNode("gm", gcfg, []engine.PortConfig{engine.FastPort("gm0")}, engine.NewTestPI(20_000), 0, 0)
+			ccfg := engine.ClientConfig(2)
 			ccfg.UTCTimescale, ccfg.FreeRunning = tc.clUTC, tc.clFree
 			// The client starts 2 ms off the time it should keep.
 			start := -tc.wantBehind*1e9 + 2e6
-			cl := n.addNode("cl", ccfg, []PortConfig{fastPort("cl0")}, &testPI{stepLimit: 20_000}, start, 0)
-			n.connect(gm, 0, cl, 0, 5000, 5000)
-			n.start()
-			n.run(30*sec, sec, nil)
+			cl := n.AddNode("cl", ccfg, []engine.PortConfig{engine.FastPort("cl0")}, engine.NewTestPI(20_000), start, 0)
+			n.Connect(gm, 0, cl, 0, 5000, 5000)
+			n.Start()
+			n.Run(30*sec, sec, nil)
 
 			if tc.clFree {
 				// Its servo never locks: the best a free-running client reports.
-				assert.Equal(t, Uncalibrated, cl.clk.Port(0).State())
+				assert.Equal(t, engine.Uncalibrated, cl.Clock.Port(0).State())
 			} else {
-				assert.Equal(t, Slave, cl.clk.Port(0).State())
+				assert.Equal(t, engine.Slave, cl.Clock.Port(0).State())
 			}
-			behind := -trueError(cl, gm, n.now())
-			off, _ := cl.clk.Offset()
+			behind := -simnet.TrueError(cl, gm, n.Now())
+			off, _ := cl.Clock.Offset()
 			if tc.clFree {
-				assert.Zero(t, cl.sim.steps, "a free-running clock is left alone")
+				assert.Zero(t, cl.Steps(), "a free-running clock is left alone")
 				assert.InDelta(t, tc.wantBehind*1e9-2e6, behind, 1, "the clock did not move")
 				assert.InDelta(t, 2e6, float64(off), 100, "the offset is measured on the clock's own timescale")
 			} else {
-				assert.Equal(t, 1, cl.sim.steps, "one step, of 2 ms, not of the UTC offset")
+				assert.Equal(t, 1, cl.Steps(), "one step, of 2 ms, not of the UTC offset")
 				assert.InDelta(t, tc.wantBehind*1e9, behind, 100, "the client's time behind the grandmaster's, ns")
 				assert.Less(t, math.Abs(float64(off)), 100.0, "offsetFromMaster is on the client's timescale")
 			}
-			assert.Equal(t, tc.wantTAI, cl.tai, "TAI offsets handed to the kernel")
+			assert.Equal(t, tc.wantTAI, cl.TAI, "TAI offsets handed to the kernel")
 			for _, line := range []string{"updating UTC offset to 38", "running in a temporal vortex", "foreign master not using PTP timescale"} {
 				var seen bool
-				for _, l := range cl.logs {
+				for _, l := range cl.Logs {
 					seen = seen || l.String() == line
 				}
 				assert.Equal(t, slices.Contains(tc.wantLines, line), seen, "the client logged %q", line)
 			}
 			// The grandmaster announces what its clock keeps.
 			if tc.gmUTC {
-				assert.False(t, ptp.Flags(cl.clk.TimePropertiesDS().Flags).Has(ptp.FlagPTPTimescale))
+				assert.False(t, ptp.Flags(cl.Clock.TimePropertiesDS().Flags).Has(ptp.FlagPTPTimescale))
 			}
 		})
 	}
