@@ -67,6 +67,9 @@ type Member struct {
 
 	// Dropped counts messages that did not fit the receiver's queue.
 	dropped atomic.Uint64
+	// unstamped is how many of the next messages arrive without a
+	// receive timestamp.
+	unstamped atomic.Int64
 }
 
 // segmentHeader precedes each message in a member's queue: the receive
@@ -185,9 +188,18 @@ func (m *Member) TryReceive(b []byte, info *RxInfo) (int, error) {
 	}
 	info.Time = int64(binary.BigEndian.Uint64(m.rx[0:8]))
 	info.HasTime = true
+	if m.unstamped.Load() > 0 && m.unstamped.Add(-1) >= 0 {
+		info.Time, info.HasTime = 0, false
+	}
 	info.Src = Addr{MAC: [6]byte(m.rx[8:14]), L2: true}
 	return copy(b, m.rx[segmentHeader:n]), nil
 }
+
+// WithoutTimestamps makes the next n messages the member receives arrive
+// without a receive timestamp, as they do from a kernel that is still
+// switching software timestamps on (it does that from a work queue when
+// the first socket on the machine asks for them).
+func (m *Member) WithoutTimestamps(n int) { m.unstamped.Store(int64(n)) }
 
 // DrainErrQueue implements Receiver; a member has no error queue.
 func (m *Member) DrainErrQueue() {}

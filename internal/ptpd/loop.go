@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/roko-network/roko-ptpd/phc"
+	"github.com/roko-network/roko-ptpd/ptp"
 	"github.com/roko-network/roko-ptpd/ptp/engine"
 	"github.com/roko-network/roko-ptpd/transport"
 )
@@ -173,6 +174,16 @@ func (l *loop) receive(s source, events uint32) (done bool, err error) {
 		return true, err
 	}
 	d := l.d
+	if !l.info.HasTime {
+		// An event message is worth nothing without its receive time: as
+		// ptp4l, say so and drop it. The kernel leaves the first
+		// messages unstamped while it switches software timestamps on for
+		// the machine (from a work queue, when the first socket asks).
+		if t, err := ptp.PeekMessageType(l.buf[:n]); err == nil && t.IsEvent() {
+			d.log.Printf(engine.LevelErr, "port %d (%s): received %s without timestamp", s.port+1, d.ports[s.port].name, t)
+			return false, nil
+		}
+	}
 	d.exec.Receive(s.port, l.buf[:n], d.toClock(l.info.Time), engineAddr(l.info.Src))
 	return false, nil
 }

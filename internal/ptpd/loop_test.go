@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -145,6 +146,28 @@ func TestLoopWithoutRoot(t *testing.T) {
 		_, err := os.Stat(p)
 		assert.ErrorIs(t, err, os.ErrNotExist, p)
 	}
+}
+
+// TestUnstampedEventDropped: event messages that arrive without a receive
+// timestamp (as the first ones do while the kernel switches software
+// timestamps on) are dropped with ptp4l's message, not measured with a
+// receive time of 0; the client converges with its one step.
+func TestUnstampedEventDropped(t *testing.T) {
+	seg := transport.NewSegment()
+	gmClock := virtual(t, "gm", 0, 0)
+	clClock := virtual(t, "client", 5*time.Millisecond, 10_000)
+	startOnSegment(t, seg, gmClock, false, "-S", "--priority1=1", "--serverOnly=1")
+	cl := startOnSegment(t, seg, clClock, false, "-S", "-s")
+	cl.member.WithoutTimestamps(40)
+	start := time.Now()
+	for state(t, cl.d) != engine.Slave || apart(t, clClock, gmClock).Abs() > 20*time.Microsecond {
+		require.Less(t, time.Since(start), 20*time.Second, "no convergence: state %v, %v apart", state(t, cl.d), apart(t, clClock, gmClock))
+		time.Sleep(50 * time.Millisecond)
+	}
+	log := cl.log.String()
+	assert.Contains(t, log, "port 1 (client): received SYNC without timestamp")
+	assert.Equal(t, 1, strings.Count(log, " s1 freq "), "one step, from the first timestamped measurements")
+	assert.NotContains(t, log, "master offset -17", "no offset from a receive time of 0")
 }
 
 // TestEngineToldTimestamping: the daemon tells the engine the timestamping

@@ -5,11 +5,15 @@
 package testenv
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // CI reports whether the tests run in CI, where nothing may be skipped.
@@ -85,4 +89,77 @@ func ThreadSleeps(t testing.TB) int64 {
 		}
 	}
 	return sum
+}
+
+// HoldSoftwareTimestamps keeps the kernel's software receive timestamps
+// switched on until release is called, and returns once they flow.
+//
+// Why: the kernel stamps received packets only while some socket on the
+// machine has asked for receive timestamps, and it switches that on from a
+// work queue when the first socket asks (net_enable_timestamp), and off
+// when the last one closes. On a busy machine the work runs late, so the
+// first messages a test's freshly opened sockets receive can come without
+// a timestamp. A test binary that holds one asking socket for its whole
+// run, opened before any test, sees the kernel's steady state. It needs no
+// root: the socket is UDP on the loopback address and talks to itself.
+func HoldSoftwareTimestamps() (release func(), err error) {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("holding software timestamps: %w", err)
+	}
+	release = func() { unix.Close(fd) }
+	fail := func(err error) (func(), error) {
+		release()
+		return nil, fmt.Errorf("holding software timestamps: %w", err)
+	}
+	flags := unix.SOF_TIMESTAMPING_RX_SOFTWARE | unix.SOF_TIMESTAMPING_SOFTWARE
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_TIMESTAMPING, flags); err != nil {
+		return fail(err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		return fail(err)
+	}
+	self, err := unix.Getsockname(fd)
+	if err != nil {
+		return fail(err)
+	}
+	tv := unix.NsecToTimeval(int64(20 * time.Millisecond))
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		return fail(err)
+	}
+	buf, oob := make([]byte, 16), make([]byte, 256)
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		if err := unix.Sendto(fd, []byte("ts?"), 0, self); err != nil {
+			return fail(err)
+		}
+		_, oobn, _, _, err := unix.Recvmsg(fd, buf, oob, 0)
+		if err != nil {
+			continue // EAGAIN: the datagram is late; ask again
+		}
+		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+		if err != nil {
+			return fail(err)
+		}
+		for _, m := range msgs {
+			if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SO_TIMESTAMPING && len(m.Data) >= 16 {
+				return release, nil
+			}
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return fail(fmt.Errorf("no receive timestamp on loopback within 10 s"))
+}
+
+// MainHoldingTimestamps is a TestMain for packages whose tests receive
+// PTP messages with software timestamps: it runs them while
+// HoldSoftwareTimestamps holds timestamps on.
+func MainHoldingTimestamps(m *testing.M) {
+	release, err := HoldSoftwareTimestamps()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	release()
+	os.Exit(code)
 }
