@@ -14,8 +14,10 @@ import (
 )
 
 // Segment is an in-process network segment: what one member sends reaches
-// every other member (a multicast destination) or the member it is
-// addressed to (a unicast MAC address), as on a bridge. It lets a test run
+// every other member (a multicast destination), or the member it is
+// addressed to (a unicast MAC address), as on a bridge. A segment knows no
+// IP addresses: a UDP destination, unicast or not, reaches every other
+// member. It lets a test run
 // the daemon's real event loop, several of them in one process, without
 // root, namespaces or a NIC.
 //

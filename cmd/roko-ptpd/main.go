@@ -87,9 +87,9 @@ func main() {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", prog, err)
 		os.Exit(1)
 	}
-	defer d.Close()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	jobDone := make(chan struct{})
 	if set.Phc2sys != nil {
 		// The [phc2sys] section: the phc2sys job in this process.
 		job, err := phc2sys.NewInDaemon(d, set.Phc2sys, nil, func(level int, format string, args ...any) {
@@ -97,12 +97,19 @@ func main() {
 		})
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "%s: %v\n", prog, err)
-			d.Close() // os.Exit skips the deferred Close, which removes the sockets
+			d.Close() // removes the UNIX sockets, which os.Exit would leave
 			os.Exit(1)
 		}
-		go func() { _ = job.Run(ctx) }()
+		go func() { defer close(jobDone); _ = job.Run(ctx) }()
+	} else {
+		close(jobDone)
 	}
-	if err := d.Run(ctx); err != nil {
+	err = d.Run(ctx)
+	// The job reads the daemon's clock: it ends before the clock closes.
+	stop()
+	<-jobDone
+	d.Close()
+	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", prog, err)
 		os.Exit(1)
 	}

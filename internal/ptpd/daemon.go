@@ -29,7 +29,8 @@ type Options struct {
 	Clock phc.Clock
 	// Ports, when set, are the ports' transports, one per configured
 	// port, instead of sockets on the interfaces (tests pass the members
-	// of a transport.Segment, which need no root).
+	// of a transport.Segment, which need no root). The daemon owns them:
+	// Close, or a failed New, closes them.
 	Ports []transport.Endpoint
 	// TrueErrorEvery, when positive and the clock is virtual, prints the
 	// virtual clock's true error against CLOCK_REALTIME that often.
@@ -110,8 +111,11 @@ func New(opt Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	if d.opt.Ports == nil {
+		// As ptp4l: without rtnetlink (a sandbox) the ports run, and
+		// notice a dead link only by its silence.
 		if d.links, err = transport.OpenLinkMonitor(); err != nil {
-			return nil, fmt.Errorf("watching the ports' link state: %w", err)
+			d.log.Printf(engine.LevelWarning, "cannot watch the ports' link state, a link that goes down will be noticed late: %v", err)
+			d.links, err = nil, nil
 		}
 	}
 	if err := d.set.IdentityFromMAC(d.ports[0].ep.HardwareAddr()); err != nil {

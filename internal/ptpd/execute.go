@@ -2,9 +2,11 @@ package ptpd
 
 import (
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/roko-network/roko-ptpd/phc"
+	"github.com/roko-network/roko-ptpd/ptp"
 	"github.com/roko-network/roko-ptpd/ptp/engine"
 	"github.com/roko-network/roko-ptpd/transport"
 )
@@ -55,16 +57,20 @@ func (d *Daemon) SetTAIOffset(offset int16) error {
 // Record implements engine.Reporter.
 func (d *Daemon) Record(r engine.LogRecord) { d.log.Record(r) }
 
-// Failed implements engine.Reporter, in ptp4l's words where it has them.
+// Failed implements engine.Reporter, in linuxptp 4.x's words: a
+// transmit timestamp that never came is reported as sk.c reports it, and
+// every failed send with port.c's "port N (eth0): send sync failed" line,
+// which log scrapers look for.
 func (d *Daemon) Failed(a *engine.Action, err error) {
 	switch a.Kind {
 	case engine.Send:
 		if errors.Is(err, transport.ErrTxTimestampTimeout) {
 			d.log.Printf(engine.LevelErr, "timed out while polling for tx timestamp")
-			d.log.Printf(engine.LevelErr, "increasing tx_timestamp_timeout may correct this issue, but it is likely caused by a driver bug")
-			return
+			d.log.Printf(engine.LevelErr, "increasing tx_timestamp_timeout or increasing kworker priority may correct this issue, but a driver bug likely causes it")
+		} else {
+			d.log.Printf(engine.LevelDebug, "port %d (%s): %v", a.Port+1, d.ports[a.Port].name, err)
 		}
-		d.log.Printf(engine.LevelErr, "port %d (%s): send %s failed: %v", a.Port+1, d.ports[a.Port].name, a.MessageType, err)
+		d.log.Printf(engine.LevelErr, "port %d (%s): send %s failed", a.Port+1, d.ports[a.Port].name, sendName(a.MessageType))
 	case engine.AdjustFrequency:
 		d.log.Printf(engine.LevelErr, "failed to adjust the clock: %v", err)
 	case engine.Step:
@@ -72,6 +78,29 @@ func (d *Daemon) Failed(a *engine.Action, err error) {
 	case engine.SetTAIOffset:
 		d.log.Printf(engine.LevelErr, "failed to set the kernel's TAI offset: %v", err)
 	}
+}
+
+// sendName is how ptp4l's "send ... failed" lines name a message.
+func sendName(t ptp.MessageType) string {
+	switch t {
+	case ptp.MessageSync:
+		return "sync"
+	case ptp.MessageFollowUp:
+		return "follow up"
+	case ptp.MessageDelayReq:
+		return "delay request"
+	case ptp.MessageDelayResp:
+		return "delay response"
+	case ptp.MessagePdelayReq:
+		return "peer delay request"
+	case ptp.MessagePdelayResp:
+		return "peer delay response"
+	case ptp.MessagePdelayRespFollowUp:
+		return "pdelay_resp_fup"
+	case ptp.MessageAnnounce:
+		return "announce"
+	}
+	return strings.ToLower(t.String())
 }
 
 // relay sends a management response from the network to the read-write

@@ -24,7 +24,9 @@ func TestLinkDownUp(t *testing.T) {
 	startDaemon(t, la, gmClock, "--priority1=1", "--serverOnly=1")
 	clClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "client", Offset: time.Millisecond})
 	require.NoError(t, err)
-	cl, log := startDaemon(t, lb, clClock, "-s")
+	// fault_reset_interval 0 (1 s): a port that followed the fault timer
+	// instead of its link would be back before the link is.
+	cl, log := startDaemon(t, lb, clClock, "-s", "--fault_reset_interval=0")
 	watchClient(t, cl, clClock, time.Second)
 
 	// waitFor polls the client's port state every 5 ms until want.

@@ -76,7 +76,7 @@ func (s ServoSettings) ForClock(clockMaxAdj float64) (ServoSettings, error) {
 		limit = m
 	}
 	if limit <= 0 {
-		return ServoSettings{}, fmt.Errorf("max_frequency: no limit from the config or the clock")
+		return ServoSettings{}, fmt.Errorf("max_frequency 0 and the clock reports no max_adj: set max_frequency to the clock's limit in ppb")
 	}
 	s.Config.MaxFrequency = limit
 	return s, nil

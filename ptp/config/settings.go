@@ -53,7 +53,8 @@ type Settings struct {
 type PortSettings struct {
 	// Interface is the network interface, for example "eth0".
 	Interface string
-	Engine    engine.PortConfig
+	// Engine is the engine's configuration of the port.
+	Engine engine.PortConfig
 	// Transport is network_transport: ptp.ProtocolUDPIPv4,
 	// ptp.ProtocolUDPIPv6 or ptp.ProtocolIEEE802_3 (L2).
 	Transport ptp.NetworkProtocol
@@ -80,9 +81,9 @@ type LogSettings struct {
 
 // UDSSettings is one management socket.
 type UDSSettings struct {
-	Path     string
-	Mode     fs.FileMode
-	ReadOnly bool
+	Path     string      // uds_address or uds_ro_address
+	Mode     fs.FileMode // uds_file_mode or uds_ro_file_mode
+	ReadOnly bool        // answers GET only, as ptp4l's uds_ro_address
 }
 
 // VirtualSettings is roko-ptpd's virtual clock: where it starts against
@@ -108,7 +109,7 @@ func (c *Config) Resolve() (*Settings, error) {
 		}
 		if s.Timestamping != ptp.TimestampingSoftware && c.isSet(g, "time_stamping") {
 			c.warn(c.value(g, "time_stamping").Line, "time_stamping",
-				"virtual_clock 1 reads the kernel's software timestamps: time_stamping %s has no effect", c.str(g, "time_stamping"))
+				"virtual_clock 1 reads the kernel's software timestamps: time_stamping %s is taken as software (and the pi servo takes its software-timestamp gains, as with -S)", c.str(g, "time_stamping"))
 		}
 		s.Timestamping = ptp.TimestampingSoftware
 	}
@@ -160,6 +161,12 @@ func (c *Config) Resolve() (*Settings, error) {
 	}
 	if c.phc2sys != nil {
 		s.Phc2sys = c.phc2sysSettings()
+		if v, ok := c.phc2sys.values["sanity_freq_limit"]; ok {
+			c.warn(v.Line, "sanity_freq_limit", "[phc2sys] sanity_freq_limit has no effect yet: the job inside roko-ptpd has no sanity check (roko-phc2sys -L has)")
+		}
+	}
+	if c.isSet(g, "sanity_freq_limit") {
+		c.warn(c.value(g, "sanity_freq_limit").Line, "sanity_freq_limit", "sanity_freq_limit has no effect yet: roko-ptpd's clock has no sanity check")
 	}
 	return s, nil
 }

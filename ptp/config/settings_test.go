@@ -98,7 +98,7 @@ func TestResolveTimestamping(t *testing.T) {
 		{"twoStepFlag 0 with hardware is onestep", "[global]\ntwoStepFlag 0\n", ptp.TimestampingOneStep, false, ""},
 		{"virtual clock reads software timestamps", "[global]\nvirtual_clock 1\n", ptp.TimestampingSoftware, true, ""},
 		{"virtual clock with hardware warns", "[global]\nvirtual_clock 1\ntime_stamping hardware\n", ptp.TimestampingSoftware, true,
-			"t.conf:3: option time_stamping: virtual_clock 1 reads the kernel's software timestamps: time_stamping hardware has no effect"},
+			"t.conf:3: option time_stamping: virtual_clock 1 reads the kernel's software timestamps: time_stamping hardware is taken as software (and the pi servo takes its software-timestamp gains, as with -S)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := Parse(strings.NewReader(tc.text), "t.conf")
@@ -195,8 +195,26 @@ func TestServoForClock(t *testing.T) {
 	s, err := resolve(t, "[global]\nmax_frequency 0\n", "eth0")
 	require.NoError(t, err)
 	_, err = s.Servo.ForClock(0)
-	assert.ErrorContains(t, err, "no limit")
+	assert.ErrorContains(t, err, "set max_frequency")
 	got, err := s.Servo.ForClock(62_499_999)
 	require.NoError(t, err)
 	assert.Equal(t, 62_499_999.0, got.Config.MaxFrequency)
+}
+
+// TestResolveWarnsNoEffect: an option roko-ptpd reads but does not act on
+// yet says so, with its line, instead of passing silently.
+func TestResolveWarnsNoEffect(t *testing.T) {
+	c, err := Parse(strings.NewReader("[global]\nsanity_freq_limit 1000\n[phc2sys]\nsanity_freq_limit 5\n"), "t.conf")
+	require.NoError(t, err)
+	c.AddInterface("eth0")
+	_, err = c.Resolve()
+	require.NoError(t, err)
+	var got []string
+	for _, w := range c.Warnings {
+		got = append(got, w.String())
+	}
+	assert.Equal(t, []string{
+		"t.conf:4: option sanity_freq_limit: [phc2sys] sanity_freq_limit has no effect yet: the job inside roko-ptpd has no sanity check (roko-phc2sys -L has)",
+		"t.conf:2: option sanity_freq_limit: sanity_freq_limit has no effect yet: roko-ptpd's clock has no sanity check",
+	}, got)
 }

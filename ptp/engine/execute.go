@@ -47,9 +47,13 @@ type Reporter interface {
 // through Steer, reports through Report, and hands transmit timestamps
 // back to the engine. It runs on the clock's one event loop.
 type Executor struct {
+	// Engine is the clock whose actions are carried out.
 	Engine *Clock
-	Net    Network
-	Steer  Steering
+	// Net sends its messages.
+	Net Network
+	// Steer applies its frequency adjustments, steps and UTC offset.
+	Steer Steering
+	// Report receives its log records and every failure.
 	Report Reporter
 	// Relay, when set, receives management responses the engine relays
 	// to the UNIX socket's client (ToUDS actions).
@@ -69,7 +73,6 @@ type txPending struct {
 	seq  uint16
 	ts   int64
 	err  error
-	act  Action
 }
 
 // Apply carries out acts. Messages alias engine memory until the next call
@@ -90,7 +93,7 @@ func (x *Executor) Apply(acts []Action) {
 			ts, stamped, err := x.Net.Send(a)
 			switch {
 			case a.Event && (stamped || err != nil):
-				pending = append(pending, txPending{a.Port, a.MessageType, a.SequenceID, ts, err, *a})
+				pending = append(pending, txPending{a.Port, a.MessageType, a.SequenceID, ts, err})
 			case err != nil:
 				x.Report.Failed(a, err)
 			}
@@ -118,9 +121,12 @@ func (x *Executor) Apply(acts []Action) {
 		t := &pending[i]
 		if t.err != nil {
 			// No transmit timestamp: the port cannot measure, and faults
-			// (ptp4l does the same on a timeout or a failed send).
-			t.act.Msg = nil // engine memory, overwritten by now
-			x.Report.Failed(&t.act, t.err)
+			// (ptp4l does the same on a timeout or a failed send). The
+			// action is rebuilt here, off the batch's stack array: taking
+			// the address of an element for the Reporter would move the
+			// whole array to the heap on every batch.
+			failed := &Action{Kind: Send, Port: t.port, Event: true, MessageType: t.typ, SequenceID: t.seq}
+			x.Report.Failed(failed, t.err)
 			x.Apply(x.Engine.Fault(t.port, x.Now()))
 			continue
 		}

@@ -92,3 +92,31 @@ func TestExecutor(t *testing.T) {
 		assert.Equal(t, 5, watched)
 	})
 }
+
+// quiet is a Network, Steering and Reporter that does nothing and always
+// has the transmit timestamp: the executor's own cost.
+type quiet struct{}
+
+func (quiet) Send(*Action) (int64, bool, error) { return 1_000, true, nil }
+func (quiet) AdjustFrequency(float64) error     { return nil }
+func (quiet) Step(int64) error                  { return nil }
+func (quiet) SetTAIOffset(int16) error          { return nil }
+func (quiet) Record(LogRecord)                  {}
+func (quiet) Failed(*Action, error)             {}
+
+// TestExecutorAllocatesNothing: carrying out a batch costs no allocation,
+// with or without sends (the per-message path of a 128 Hz daemon).
+func TestExecutorAllocatesNothing(t *testing.T) {
+	c := masterClock(t)
+	var q quiet
+	x := Executor{Engine: c, Net: q, Steer: q, Report: q, Now: func() int64 { return 1 }}
+	c.ports[0].state = Master
+	assert.Zero(t, testing.AllocsPerRun(100, func() { x.Apply(nil) }))
+	steer := []Action{{Kind: AdjustFrequency}, {Kind: Log}}
+	assert.Zero(t, testing.AllocsPerRun(100, func() { x.Apply(steer) }))
+	assert.Zero(t, testing.AllocsPerRun(100, func() {
+		c.begin()
+		c.ports[0].sendSync()
+		x.Apply(c.acts) // the Sync, then its Follow_Up once the timestamp is back
+	}))
+}
