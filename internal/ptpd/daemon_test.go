@@ -5,7 +5,6 @@ import (
 	"context"
 	"math"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -19,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/roko-network/roko-ptpd/internal/linuxptp"
 	"github.com/roko-network/roko-ptpd/internal/mgmt"
 	"github.com/roko-network/roko-ptpd/internal/netns"
 	"github.com/roko-network/roko-ptpd/internal/ptplog"
@@ -176,7 +176,7 @@ func clientCase(t *testing.T, transportFlags []string, gm func(la netns.Link)) {
 // parallel, each in namespaces of its own.
 func TestInteropClients(t *testing.T) {
 	testenv.Short(t)
-	ptp4l := testenv.RequireCommand(t, "ptp4l", "linuxptp")
+	testenv.RequireCommand(t, "ptp4l", "linuxptp")
 	for _, tc := range []struct {
 		name  string
 		flags []string
@@ -196,7 +196,7 @@ func TestInteropClients(t *testing.T) {
 					startDaemon(t, la, gmClock, append([]string{"--priority1=1", "--serverOnly=1", "--domainNumber=24"}, tc.flags...)...)
 					return
 				}
-				startPTP4L(t, ptp4l, la, tc.flags, "masterOnly 1\npriority1 1\ndomainNumber 24\n")
+				linuxptp.StartPTP4L(t, la, linuxptp.Options{Flags: tc.flags, Domain: 24, Config: "masterOnly 1\npriority1 1\n"})
 			})
 		})
 	}
@@ -207,8 +207,7 @@ func TestInteropClients(t *testing.T) {
 // its measured offset from us must be small, and Wireshark's dissector must
 // find nothing malformed in anything we sent.
 func TestPTP4LClientOfOurs(t *testing.T) {
-	ptp4l := testenv.RequireCommand(t, "ptp4l", "linuxptp")
-	pmc := testenv.RequireCommand(t, "pmc", "linuxptp")
+	testenv.RequireCommand(t, "pmc", "linuxptp")
 	tcpdump := testenv.RequireCommand(t, "tcpdump", "tcpdump")
 	tshark := testenv.RequireCommand(t, "tshark", "tshark")
 	for _, flag := range []string{"-4", "-2"} {
@@ -228,17 +227,16 @@ func TestPTP4LClientOfOurs(t *testing.T) {
 			var gmID string
 			require.True(t, gm.Do(context.Background(), func(e *engine.Clock) { gmID = e.DefaultDS().ClockIdentity.String() }))
 
-			uds := filepath.Join(t.TempDir(), "ptp4l.uds")
-			out := startPTP4L(t, ptp4l, lb, []string{flag}, "slaveOnly 1\ndomainNumber 24\nuds_address "+uds+"\n")
+			client := linuxptp.StartPTP4L(t, lb, linuxptp.Options{Flags: []string{flag}, Domain: 24, Config: "slaveOnly 1\n"})
 			re := regexp.MustCompile(`master_offset\s+(-?\d+)`)
 			var offsets []float64
 			var status string
 			for end := time.Now().Add(8 * time.Second); time.Now().Before(end); time.Sleep(250 * time.Millisecond) {
-				b, err := exec.Command(pmc, "-u", "-b", "0", "-d", "24", "-s", uds, "GET TIME_STATUS_NP", "GET PARENT_DATA_SET", "GET PORT_DATA_SET").CombinedOutput()
+				out, err := client.PMC(t, "GET TIME_STATUS_NP", "GET PARENT_DATA_SET", "GET PORT_DATA_SET")
 				if err != nil {
 					continue
 				}
-				status = string(b)
+				status = out
 				if m := re.FindStringSubmatch(status); m != nil {
 					if v, _ := strconv.ParseFloat(m[1], 64); v != 0 {
 						offsets = append(offsets, math.Abs(v))
@@ -252,7 +250,7 @@ func TestPTP4LClientOfOurs(t *testing.T) {
 			slices.Sort(tail)
 			t.Logf("ptp4l (%s) offset from our grandmaster: median %v ns over %d readings", flag, tail[len(tail)/2], len(tail))
 			assert.Less(t, tail[len(tail)/2], 20_000.0)
-			assert.Contains(t, out.String(), "UNCALIBRATED on RS_SLAVE")
+			assert.Contains(t, client.Output(), "UNCALIBRATED on RS_SLAVE")
 
 			cancel()
 			_ = dump.Wait()
@@ -282,44 +280,12 @@ func macOf(t *testing.T, l netns.Link) string {
 	return mac
 }
 
-// startPTP4L runs linuxptp's ptp4l in link's namespace with software
-// timestamps and free_running 1 (it must never steer this machine's
-// clock), fast intervals, the given flags and extra config lines.
-func startPTP4L(t *testing.T, ptp4l string, link netns.Link, flags []string, extra string) *syncBuffer {
-	t.Helper()
-	conf := filepath.Join(t.TempDir(), "ptp4l.conf")
-	require.NoError(t, os.WriteFile(conf, []byte("[global]\n"+extra+`logAnnounceInterval -2
-announceReceiptTimeout 3
-logSyncInterval -4
-logMinDelayReqInterval -4
-logMinPdelayReqInterval -4
-free_running 1
-time_stamping software
-`), 0o644))
-	ctx, cancel := context.WithCancel(context.Background())
-	c := link.NS.Command(ptp4l, append([]string{"-f", conf, "-i", link.Name, "-m"}, flags...)...)
-	cmd := exec.CommandContext(ctx, c.Path, c.Args[1:]...)
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		cancel()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("ptp4l:\n%s", out.String())
-		}
-	})
-	return out
-}
-
 // TestMixedBMCA: a linuxptp and a roko-ptpd grandmaster (priority1 2 and
 // 1) and a client of each kind, all on one bridge. Both clients follow our
 // grandmaster; when it stops, both move to ptp4l's within the announce
 // timeout plus 2 s; when it comes back, both return to it.
 func TestMixedBMCA(t *testing.T) {
 	testenv.Short(t)
-	ptp4l := testenv.RequireCommand(t, "ptp4l", "linuxptp")
-	pmc := testenv.RequireCommand(t, "pmc", "linuxptp")
 	sw := netns.New(t)
 	var hosts, ports []netns.Link
 	for i := range 4 {
@@ -329,8 +295,7 @@ func TestMixedBMCA(t *testing.T) {
 	netns.Bridge(t, sw, ports...)
 	common := []string{"--domainNumber=24", "-4"}
 
-	theirGM := startPTP4L(t, ptp4l, hosts[0], []string{"-4"}, "masterOnly 1\npriority1 2\ndomainNumber 24\n")
-	_ = theirGM
+	linuxptp.StartPTP4L(t, hosts[0], linuxptp.Options{Flags: []string{"-4"}, Domain: 24, Config: "masterOnly 1\npriority1 2\n"})
 	ourGMClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "gm"})
 	require.NoError(t, err)
 	gmArgs := append([]string{"--priority1=1", "--serverOnly=1"}, common...)
@@ -338,19 +303,18 @@ func TestMixedBMCA(t *testing.T) {
 	var ourID string
 	require.True(t, ourGM.Do(context.Background(), func(e *engine.Clock) { ourID = e.DefaultDS().ClockIdentity.String() }))
 
-	uds := filepath.Join(t.TempDir(), "ptp4l.uds")
-	startPTP4L(t, ptp4l, hosts[2], []string{"-4"}, "slaveOnly 1\ndomainNumber 24\nuds_address "+uds+"\n")
+	theirClient := linuxptp.StartPTP4L(t, hosts[2], linuxptp.Options{Flags: []string{"-4"}, Domain: 24, Config: "slaveOnly 1\n"})
 	clClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "client"})
 	require.NoError(t, err)
 	ourClient, _ := startDaemon(t, hosts[3], clClock, append([]string{"-s"}, common...)...)
 
 	gmRe := regexp.MustCompile(`grandmasterIdentity\s+(\S+)`)
 	theirView := func() string {
-		b, err := exec.Command(pmc, "-u", "-b", "0", "-d", "24", "-s", uds, "GET PARENT_DATA_SET").CombinedOutput()
+		out, err := theirClient.PMC(t, "GET PARENT_DATA_SET")
 		if err != nil {
 			return ""
 		}
-		if m := gmRe.FindSubmatch(b); m != nil {
+		if m := gmRe.FindStringSubmatch(out); m != nil {
 			return string(m[1])
 		}
 		return ""
