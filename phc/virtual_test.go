@@ -116,8 +116,8 @@ func TestVirtualKeepsRealtimeRate(t *testing.T) {
 	// rounding of a tick to whole clocksource cycles (a few hundred ppb
 	// at most).
 	assert.InDelta(t, kernel, rt, 500+uncRT, "CLOCK_REALTIME against CLOCK_MONOTONIC_RAW, ppb")
-	if math.Abs(rt) < 10*(unc+uncRT+2) {
-		t.Logf("CLOCK_REALTIME runs within %.0f ppb of CLOCK_MONOTONIC_RAW here: this run cannot tell a CLOCK_MONOTONIC_RAW base from the right one (scripts/with-realtime-freq.sh 10 -- go test ./phc/ can)", math.Abs(rt))
+	if math.Abs(rt) <= unc+2 {
+		t.Logf("CLOCK_REALTIME runs within %.0f ppb of CLOCK_MONOTONIC_RAW here, inside the bound: this run cannot tell a CLOCK_MONOTONIC_RAW base from the right one (sudo scripts/with-realtime-freq.sh +10 -- go test ./phc/ can)", math.Abs(rt))
 	}
 }
 

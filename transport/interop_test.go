@@ -1,56 +1,18 @@
 package transport_test
 
 import (
-	"bytes"
-	"context"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/roko-network/roko-ptpd/internal/linuxptp"
 	"github.com/roko-network/roko-ptpd/internal/testenv"
 	"github.com/roko-network/roko-ptpd/ptp"
 	"github.com/roko-network/roko-ptpd/transport"
 )
-
-// startPTP4L runs linuxptp's ptp4l as a software-timestamping grandmaster
-// in the namespace of link, with fast intervals, and stops it when the
-// test ends. Its clock runs free: nothing here may steer the host's.
-func startPTP4L(t *testing.T, ptp4l, iface string, ns interface {
-	Command(string, ...string) *exec.Cmd
-}, transportFlag string) *bytes.Buffer {
-	t.Helper()
-	conf := filepath.Join(t.TempDir(), "gm.conf")
-	require.NoError(t, os.WriteFile(conf, []byte(`[global]
-masterOnly 1
-priority1 1
-domainNumber 0
-logAnnounceInterval -2
-logSyncInterval -3
-announceReceiptTimeout 2
-free_running 1
-time_stamping software
-`), 0o644))
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := ns.Command(ptp4l, "-f", conf, "-i", iface, transportFlag, "-m")
-	cmd = exec.CommandContext(ctx, cmd.Path, cmd.Args[1:]...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		cancel()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("ptp4l output:\n%s", out.String())
-		}
-	})
-	return &out
-}
 
 // TestPTP4LInterop puts linuxptp's ptp4l in one namespace as grandmaster
 // and our transport in the other: we must see its Sync, Follow_Up and
@@ -58,14 +20,13 @@ time_stamping software
 // whose receiveTimestamp agrees with our transmit timestamp.
 func TestPTP4LInterop(t *testing.T) {
 	testenv.Short(t)
-	ptp4l := testenv.RequireCommand(t, "ptp4l", "linuxptp")
 	p := newPair(t)
 	for _, tc := range []struct {
 		flag string
 		o    opener
 	}{{"-2", openers[0]}, {"-4", openers[1]}} {
 		t.Run(tc.o.name, func(t *testing.T) {
-			startPTP4L(t, ptp4l, p.la.Name, p.la.NS, tc.flag)
+			linuxptp.StartPTP4L(t, p.la, linuxptp.Options{Flags: []string{tc.flag}, Config: "masterOnly 1\npriority1 1\n"})
 			tr := openIn(t, p.lb, tc.o)
 			ev, gen := chans(tr)
 			seen := map[ptp.MessageType]int{}

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/roko-network/roko-ptpd/internal/linuxptp"
 	"github.com/roko-network/roko-ptpd/internal/mgmt"
 	"github.com/roko-network/roko-ptpd/internal/netns"
 	"github.com/roko-network/roko-ptpd/internal/testenv"
@@ -106,8 +107,7 @@ func blocks(out string) []string {
 // TestAgainstPTP4L: roko-pmc and linuxptp's pmc ask a running ptp4l the
 // same questions over its UNIX socket and print the same text.
 func TestAgainstPTP4L(t *testing.T) {
-	pmc := testenv.RequireCommand(t, "pmc", "linuxptp")
-	uds := startPTP4L(t, "domainNumber 24\nlogAnnounceInterval -2\n")
+	p, _ := ptp4lPeer(t, "-4", 24)
 	time.Sleep(1500 * time.Millisecond) // let it become master
 
 	cmds := []string{"GET DEFAULT_DATA_SET", "GET CURRENT_DATA_SET", "GET PARENT_DATA_SET", "GET TIME_PROPERTIES_DATA_SET",
@@ -115,21 +115,22 @@ func TestAgainstPTP4L(t *testing.T) {
 		"GET CLOCK_ACCURACY", "GET LOG_ANNOUNCE_INTERVAL", "GET ANNOUNCE_RECEIPT_TIMEOUT", "GET LOG_SYNC_INTERVAL",
 		"GET VERSION_NUMBER", "GET DELAY_MECHANISM", "GET GRANDMASTER_SETTINGS_NP", "GET PORT_PROPERTIES_NP",
 		"GET PORT_DATA_SET_NP", "GET NULL_MANAGEMENT"}
-	args := append([]string{"-u", "-b", "0", "-d", "24", "-s", uds}, cmds...)
-	theirs, err := exec.Command(pmc, args...).Output()
+	theirs, err := p.PMC(t, cmds...)
 	require.NoError(t, err)
+	args := p.PMCArgs(cmds...)
 	var ours bytes.Buffer
 	require.NoError(t, run(args, &ours, os.Stderr))
-	require.Contains(t, string(theirs), "RESPONSE MANAGEMENT DEFAULT_DATA_SET")
-	assert.Equal(t, blocks(string(theirs)), blocks(ours.String()))
+	require.Contains(t, theirs, "RESPONSE MANAGEMENT DEFAULT_DATA_SET")
+	assert.Equal(t, blocks(theirs), blocks(ours.String()))
 
 	// Interactive: the same commands from standard input.
 	var inter bytes.Buffer
-	require.NoError(t, runIO(args[:7], strings.NewReader(strings.Join(cmds, "\n")+"\n"), &inter, os.Stderr))
-	assert.Equal(t, blocks(string(theirs)), blocks(inter.String()))
+	require.NoError(t, runIO(args[:len(args)-len(cmds)], strings.NewReader(strings.Join(cmds, "\n")+"\n"), &inter, os.Stderr))
+	assert.Equal(t, blocks(theirs), blocks(inter.String()))
 
 	t.Run("bad commands take no sequenceId", func(t *testing.T) {
-		args := []string{"-u", "-b", "0", "-d", "24", "-s", uds, "GET NOSUCH", "GET DOMAIN", "FROB X", "GET", "GET PRIORITY1"}
+		pmc := testenv.RequireCommand(t, "pmc", "linuxptp")
+		args := p.PMCArgs("GET NOSUCH", "GET DOMAIN", "FROB X", "GET", "GET PRIORITY1")
 		var theirErr bytes.Buffer
 		c := exec.Command(pmc, args...)
 		c.Stderr = &theirErr
@@ -144,9 +145,9 @@ func TestAgainstPTP4L(t *testing.T) {
 }
 
 func TestJSON(t *testing.T) {
-	uds := startPTP4L(t, "")
+	p, _ := ptp4lPeer(t, "-4", 0)
 	var out bytes.Buffer
-	require.NoError(t, run([]string{"-u", "-b", "0", "-s", uds, "--json", "GET DEFAULT_DATA_SET", "GET NOSUCH"}, &out, os.Stderr))
+	require.NoError(t, run([]string{"-u", "-b", "0", "-s", p.UDS, "--json", "GET DEFAULT_DATA_SET", "GET NOSUCH"}, &out, os.Stderr))
 	var r struct {
 		Source, Action, ID string
 		Data               map[string]any
@@ -157,38 +158,17 @@ func TestJSON(t *testing.T) {
 	assert.Contains(t, r.Data, "Priority1")
 }
 
-// startPTP4L runs linuxptp's ptp4l, free running, as the only clock in a
-// namespace, with extra config lines, until the test ends, and returns its
-// uds_address once the socket is there.
-func startPTP4L(t *testing.T, extra string) string {
-	uds, _ := startPTP4LPeer(t, "-4", extra)
-	return uds
-}
-
-// startPTP4LPeer is startPTP4L on the network transport that ptp4l's flag
-// (-2, -4 or -6) chooses, and returns the far end of its link too, in a
-// namespace of its own, for network management.
-func startPTP4LPeer(t *testing.T, transportFlag, extra string) (string, netns.Link) {
+// ptp4lPeer runs linuxptp's ptp4l (free running) on the network transport
+// that ptp4l's flag (-2, -4 or -6) chooses, in a namespace of its own
+// until the test ends, and returns it with the far end of its link, in
+// another namespace, for network management. Sync goes at ptp4l's default
+// 1 Hz: linuxptp's pmc on the network listens on the general port and
+// exits only once it has heard nothing for a while, which a Follow_Up
+// every 62.5 ms never lets happen.
+func ptp4lPeer(t *testing.T, transportFlag string, domain uint8) (*linuxptp.PTP4L, netns.Link) {
 	t.Helper()
-	ptp4l := testenv.RequireCommand(t, "ptp4l", "linuxptp")
-	ns := netns.New(t)
-	l, peer := netns.Veth(t, ns, "198.18.0.1", netns.New(t), "198.18.0.2")
-	dir := t.TempDir()
-	uds := filepath.Join(dir, "ptp4l")
-	conf := filepath.Join(dir, "ptp4l.conf")
-	require.NoError(t, os.WriteFile(conf, []byte("[global]\nfree_running 1\ntime_stamping software\n"+extra+"uds_address "+uds+"\n"), 0o644))
-	ctx, cancel := context.WithCancel(context.Background())
-	c := ns.Command(ptp4l, "-f", conf, "-i", l.Name, transportFlag, "-q")
-	cmd := exec.CommandContext(ctx, c.Path, c.Args[1:]...)
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
-	for i := 0; i < 50; i++ {
-		if _, err := os.Stat(uds); err == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return uds, peer
+	l, peer := netns.Veth(t, netns.New(t), "198.18.0.1", netns.New(t), "198.18.0.2")
+	return linuxptp.StartPTP4L(t, l, linuxptp.Options{Flags: []string{transportFlag}, Domain: domain, Config: "logSyncInterval 0\n"}), peer
 }
 
 // TestNetworkAgainstPTP4L: roko-pmc and linuxptp's pmc ask ptp4l the same
@@ -197,11 +177,14 @@ func TestNetworkAgainstPTP4L(t *testing.T) {
 	pmc := testenv.RequireCommand(t, "pmc", "linuxptp")
 	for _, flag := range []string{"-4", "-2", "-6"} {
 		t.Run(flag, func(t *testing.T) {
-			_, peer := startPTP4LPeer(t, flag, "domainNumber 24\nlogAnnounceInterval -2\n")
+			_, peer := ptp4lPeer(t, flag, 24)
 			time.Sleep(1500 * time.Millisecond)
 			cmds := []string{"GET DEFAULT_DATA_SET", "GET PARENT_DATA_SET", "GET PORT_DATA_SET", "GET PRIORITY1", "GET DOMAIN"}
 			args := append([]string{flag, "-i", peer.Name, "-b", "1", "-d", "24"}, cmds...)
-			theirs, err := peer.NS.Command(pmc, args...).Output()
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			c := peer.NS.Command(pmc, args...)
+			theirs, err := exec.CommandContext(ctx, c.Path, c.Args[1:]...).Output()
 			require.NoError(t, err)
 			var ours bytes.Buffer
 			require.NoError(t, peer.NS.Do(func() error { return run(args, &ours, os.Stderr) }))

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -14,6 +13,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/roko-network/roko-ptpd/internal/linuxptp"
 	"github.com/roko-network/roko-ptpd/internal/mgmt"
 	"github.com/roko-network/roko-ptpd/internal/netns"
 	"github.com/roko-network/roko-ptpd/internal/ptpd"
@@ -314,18 +314,8 @@ func TestAutoFollowsPortStates(t *testing.T) {
 // follows the system clock, and ptp4l's notification of MASTER arrives.
 func TestAutoAgainstPTP4L(t *testing.T) {
 	testenv.Short(t)
-	ptp4l := testenv.RequireCommand(t, "ptp4l", "linuxptp")
 	link, _ := netns.Veth(t, netns.New(t), "198.18.0.1", netns.New(t), "198.18.0.2")
-	dir := t.TempDir()
-	uds := filepath.Join(dir, "ptp4l")
-	conf := filepath.Join(dir, "ptp4l.conf")
-	require.NoError(t, os.WriteFile(conf, []byte("[global]\nfree_running 1\ntime_stamping software\nannounceReceiptTimeout 3\nlogAnnounceInterval -1\nuds_address "+uds+"\n"), 0o644))
-	ctx, cancel := context.WithCancel(context.Background())
-	c := link.NS.Command(ptp4l, "-f", conf, "-i", link.Name, "-4", "-q")
-	cmd := exec.CommandContext(ctx, c.Path, c.Args[1:]...)
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() { cancel(); _ = cmd.Wait() })
-	waitForFile(t, uds)
+	uds := linuxptp.StartPTP4L(t, link, linuxptp.Options{Flags: []string{"-4"}, Config: "logAnnounceInterval -1\n"}).UDS
 
 	port, err := phc.NewVirtual(phc.VirtualConfig{Name: "port", Offset: 2 * time.Millisecond, FrequencyError: 30_000})
 	require.NoError(t, err)

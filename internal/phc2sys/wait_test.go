@@ -3,7 +3,6 @@ package phc2sys
 import (
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -11,10 +10,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/roko-network/roko-ptpd/internal/linuxptp"
 	"github.com/roko-network/roko-ptpd/internal/netns"
 	"github.com/roko-network/roko-ptpd/internal/ptpd"
 	"github.com/roko-network/roko-ptpd/internal/ptplog"
-	"github.com/roko-network/roko-ptpd/internal/testenv"
 	"github.com/roko-network/roko-ptpd/ptp"
 )
 
@@ -32,14 +31,7 @@ func TestWaitForDaemon(t *testing.T) {
 			uds := filepath.Join(dir, "ptp4l")
 			start := time.Now()
 			if daemon == "ptp4l" {
-				ptp4l := testenv.RequireCommand(t, "ptp4l", "linuxptp")
-				conf := filepath.Join(dir, "ptp4l.conf")
-				require.NoError(t, os.WriteFile(conf, []byte("[global]\nfree_running 1\ntime_stamping software\nannounceReceiptTimeout 4\nlogAnnounceInterval -2\nuds_address "+uds+"\n"), 0o644))
-				ctx, cancel := context.WithCancel(context.Background())
-				c := ns.Command(ptp4l, "-f", conf, "-i", l.Name, "-4", "-q")
-				cmd := exec.CommandContext(ctx, c.Path, c.Args[1:]...)
-				require.NoError(t, cmd.Start())
-				t.Cleanup(func() { cancel(); _ = cmd.Wait() })
+				uds = linuxptp.StartPTP4L(t, l, linuxptp.Options{Flags: []string{"-4"}, Config: "announceReceiptTimeout 4\n"}).UDS
 			} else {
 				cmd, err := ptpd.ParseArgs([]string{"-i", l.Name, "-S", "-q", "--virtual_clock=1", "--announceReceiptTimeout=4", "--logAnnounceInterval=-2",
 					"--uds_address=" + uds, "--uds_ro_address=" + uds + "ro"})

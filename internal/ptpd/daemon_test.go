@@ -5,7 +5,6 @@ import (
 	"context"
 	"math"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -19,6 +18,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/roko-network/roko-ptpd/internal/linuxptp"
 	"github.com/roko-network/roko-ptpd/internal/mgmt"
 	"github.com/roko-network/roko-ptpd/internal/netns"
 	"github.com/roko-network/roko-ptpd/internal/ptplog"
@@ -123,27 +123,45 @@ type convergence struct {
 // error| < 100 µs, then samples the true error every 100 ms for measure.
 func watchClient(t *testing.T, d *Daemon, v *phc.Virtual, measure time.Duration) convergence {
 	t.Helper()
+	return watchClients(t, measure, client{d: d, clk: v})[0]
+}
+
+// watchClients is watchClient for clients that run side by side: it waits
+// until every one has settled, then samples them all at the same
+// instants, so that they share this machine's noise.
+func watchClients(t *testing.T, measure time.Duration, cs ...client) []convergence {
+	t.Helper()
 	start := time.Now()
-	for {
-		e, err := v.TrueError()
-		require.NoError(t, err)
-		if state(t, d) == engine.Slave && e.Abs() < 100*time.Microsecond {
-			break
+	out := make([]convergence, len(cs))
+	for waiting := len(cs); waiting > 0; time.Sleep(100 * time.Millisecond) {
+		for i, c := range cs {
+			if out[i].settled != 0 {
+				continue
+			}
+			e, err := c.clk.TrueError()
+			require.NoError(t, err)
+			if state(t, c.d) == engine.Slave && e.Abs() < 100*time.Microsecond {
+				out[i].settled = time.Since(start)
+				waiting--
+				continue
+			}
+			require.Less(t, time.Since(start), 30*time.Second, "%s: no convergence within 30 s: state %v, true error %v", c.clk.Name(), state(t, c.d), e)
 		}
-		require.Less(t, time.Since(start), 30*time.Second, "no convergence within 30 s: state %v, true error %v", state(t, d), e)
-		time.Sleep(100 * time.Millisecond)
 	}
-	c := convergence{settled: time.Since(start)}
-	var sum2 float64
+	sum2 := make([]float64, len(cs))
 	for end := time.Now().Add(measure); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
-		e, err := v.TrueError()
-		require.NoError(t, err)
-		sum2 += float64(e) * float64(e)
-		c.worst = max(c.worst, e.Abs())
-		c.samples++
+		for i, c := range cs {
+			e, err := c.clk.TrueError()
+			require.NoError(t, err)
+			sum2[i] += float64(e) * float64(e)
+			out[i].worst = max(out[i].worst, e.Abs())
+			out[i].samples++
+		}
 	}
-	c.rms = time.Duration(math.Sqrt(sum2 / float64(c.samples)))
-	return c
+	for i := range out {
+		out[i].rms = time.Duration(math.Sqrt(sum2[i] / float64(out[i].samples)))
+	}
+	return out
 }
 
 // measureFor is how long the interop tests watch a converged client; the
@@ -155,62 +173,109 @@ func measureFor() time.Duration {
 	return 30 * time.Second
 }
 
-// clientCase runs a client on a virtual clock starting 37 ms ahead and
-// 40 ppm fast against whatever grandmaster gm starts, and checks what issue
-// 7 asks: SLAVE, one step, true error under 100 µs within 30 s and after.
-func clientCase(t *testing.T, transportFlags []string, gm func(la netns.Link)) {
-	la, lb := pair(t)
-	gm(la)
-	clClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "client", Offset: 37 * time.Millisecond, FrequencyError: 40_000})
-	require.NoError(t, err)
-	cl, log := startDaemon(t, lb, clClock, append([]string{"-s", "--domainNumber=24"}, transportFlags...)...)
-	c := watchClient(t, cl, clClock, measureFor())
-	t.Logf("%v: SLAVE and under 100 µs after %v; then over %d samples: true error RMS %v, worst %v",
-		transportFlags, c.settled.Round(time.Millisecond), c.samples, c.rms, c.worst)
-	assert.Less(t, c.worst, 100*time.Microsecond)
-	assert.Equal(t, 1, bytes.Count([]byte(log.String()), []byte(" s1 freq ")), "exactly one step")
-	assert.Contains(t, log.String(), "UNCALIBRATED to SLAVE on MASTER_CLOCK_SELECTED")
+// client is a roko-ptpd client on a virtual clock.
+type client struct {
+	d   *Daemon
+	clk *phc.Virtual
+	log *syncBuffer
 }
 
-// TestInteropClients: a linuxptp ptp4l grandmaster (UDPv4 E2E, L2 E2E,
-// L2 P2P) and a roko-ptpd grandmaster, each with a roko-ptpd client on a
-// virtual clock, domain 24, software timestamps. The cases run in
-// parallel, each in namespaces of its own.
-func TestInteropClients(t *testing.T) {
-	testenv.Short(t)
-	ptp4l := testenv.RequireCommand(t, "ptp4l", "linuxptp")
-	for _, tc := range []struct {
-		name  string
-		flags []string
-		ours  bool
-	}{
-		{"ptp4l-UDPv4-E2E", []string{"-4", "-E"}, false},
-		{"ptp4l-L2-E2E", []string{"-2", "-E"}, false},
-		{"ptp4l-L2-P2P", []string{"-2", "-P"}, false},
-		{"roko-UDPv4-E2E", []string{"-4", "-E"}, true},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			clientCase(t, tc.flags, func(la netns.Link) {
-				if tc.ours {
-					gmClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "gm"})
-					require.NoError(t, err)
-					startDaemon(t, la, gmClock, append([]string{"--priority1=1", "--serverOnly=1", "--domainNumber=24"}, tc.flags...)...)
-					return
-				}
-				startPTP4L(t, ptp4l, la, tc.flags, "masterOnly 1\npriority1 1\ndomainNumber 24\n")
-			})
-		})
+// startClient starts a client on a virtual clock starting 37 ms ahead and
+// 40 ppm fast, in a pair of namespaces of its own, against whatever
+// grandmaster gm starts on the other end of its link.
+func startClient(t *testing.T, name string, transportFlags []string, gm func(la netns.Link)) client {
+	t.Helper()
+	la, lb := pair(t)
+	gm(la)
+	clk, err := phc.NewVirtual(phc.VirtualConfig{Name: name, Offset: 37 * time.Millisecond, FrequencyError: 40_000})
+	require.NoError(t, err)
+	d, log := startDaemon(t, lb, clk, append([]string{"-s", "--domainNumber=24"}, transportFlags...)...)
+	return client{d: d, clk: clk, log: log}
+}
+
+// checkClient checks what issue 7 asks of a client: SLAVE, one step, true
+// error under 100 µs within 30 s and after.
+func checkClient(t *testing.T, c client, conv convergence) {
+	t.Helper()
+	t.Logf("%s: SLAVE and under 100 µs after %v; then over %d samples: true error RMS %v, worst %v",
+		c.clk.Name(), conv.settled.Round(time.Millisecond), conv.samples, conv.rms, conv.worst)
+	assert.Less(t, conv.worst, 100*time.Microsecond, c.clk.Name())
+	assert.Equal(t, 1, bytes.Count([]byte(c.log.String()), []byte(" s1 freq ")), "%s: exactly one step", c.clk.Name())
+	assert.Contains(t, c.log.String(), "UNCALIBRATED to SLAVE on MASTER_CLOCK_SELECTED", c.clk.Name())
+}
+
+// ptp4lGM starts linuxptp's ptp4l as grandmaster on a link, domain 24.
+func ptp4lGM(t *testing.T, flags []string) func(la netns.Link) {
+	return func(la netns.Link) {
+		linuxptp.StartPTP4L(t, la, linuxptp.Options{Flags: flags, Domain: 24, Config: "masterOnly 1\npriority1 1\n"})
 	}
 }
 
+// rokoGM starts a roko-ptpd grandmaster on a virtual clock that keeps
+// CLOCK_REALTIME, as ptp4l's does, on a link, domain 24.
+func rokoGM(t *testing.T, flags []string) func(la netns.Link) {
+	return func(la netns.Link) {
+		gmClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "gm"})
+		require.NoError(t, err)
+		startDaemon(t, la, gmClock, append([]string{"--priority1=1", "--serverOnly=1", "--domainNumber=24"}, flags...)...)
+	}
+}
+
+// rmsMargin is how much more true error (RMS) a roko-ptpd client may have
+// under a roko-ptpd grandmaster than beside it under ptp4l's.
+const rmsMargin = 2 * time.Microsecond
+
+// TestInteropClients: roko-ptpd clients on virtual clocks, domain 24,
+// software timestamps, under a linuxptp ptp4l grandmaster (L2 E2E, L2 P2P)
+// and, side by side over UDPv4 E2E, under a ptp4l and a roko-ptpd
+// grandmaster. Each must do what issue 7 asks (checkClient); under ours,
+// the client's true error RMS may exceed its twin's under ptp4l, measured
+// at the same instants on this machine, by rmsMargin only: both carry
+// this machine's software timestamp noise, whatever its load. The cases
+// run in parallel, each in namespaces of its own.
+func TestInteropClients(t *testing.T) {
+	testenv.Short(t)
+	testenv.RequireCommand(t, "ptp4l", "linuxptp")
+	for _, tc := range []struct {
+		name  string
+		flags []string
+	}{
+		{"ptp4l-L2-E2E", []string{"-2", "-E"}},
+		{"ptp4l-L2-P2P", []string{"-2", "-P"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			c := startClient(t, "client "+tc.name, tc.flags, ptp4lGM(t, tc.flags))
+			checkClient(t, c, watchClient(t, c.d, c.clk, measureFor()))
+		})
+	}
+	t.Run("UDPv4-E2E", func(t *testing.T) {
+		t.Parallel()
+		flags := []string{"-4", "-E"}
+		theirs := startClient(t, "client of ptp4l", flags, ptp4lGM(t, flags))
+		ours := startClient(t, "client of roko-ptpd", flags, rokoGM(t, flags))
+		conv := watchClients(t, measureFor(), theirs, ours)
+		checkClient(t, theirs, conv[0])
+		checkClient(t, ours, conv[1])
+		assert.LessOrEqual(t, conv[1].rms, conv[0].rms+rmsMargin,
+			"true error RMS under our grandmaster %v, under ptp4l's %v (same instants): more than %v worse", conv[1].rms, conv[0].rms, rmsMargin)
+	})
+}
+
+// offsetMargin is how much larger ptp4l's offset from our grandmaster may
+// be than a twin ptp4l's offset from a ptp4l grandmaster beside it.
+const offsetMargin = 5 * time.Microsecond
+
 // TestPTP4LClientOfOurs: our grandmaster, a ptp4l client running free.
 // Its pmc must show our clock as grandmaster and its port following it,
-// its measured offset from us must be small, and Wireshark's dissector must
-// find nothing malformed in anything we sent.
+// and Wireshark's dissector must find nothing malformed in anything we
+// sent. Its measured offset from us (median of |master_offset| over the
+// last 4 of 8 s) may exceed by offsetMargin only what a twin ptp4l client
+// measures, at the same instants, from a ptp4l grandmaster in namespaces
+// of their own beside it: software timestamps through veth carry this
+// machine's scheduling noise, whatever its load.
 func TestPTP4LClientOfOurs(t *testing.T) {
-	ptp4l := testenv.RequireCommand(t, "ptp4l", "linuxptp")
-	pmc := testenv.RequireCommand(t, "pmc", "linuxptp")
+	testenv.RequireCommand(t, "pmc", "linuxptp")
 	tcpdump := testenv.RequireCommand(t, "tcpdump", "tcpdump")
 	tshark := testenv.RequireCommand(t, "tshark", "tshark")
 	for _, flag := range []string{"-4", "-2"} {
@@ -229,32 +294,50 @@ func TestPTP4LClientOfOurs(t *testing.T) {
 			gm, _ := startDaemon(t, la, gmClock, "--priority1=1", "--serverOnly=1", "--domainNumber=24", flag)
 			var gmID string
 			require.True(t, gm.Do(context.Background(), func(e *engine.Clock) { gmID = e.DefaultDS().ClockIdentity.String() }))
+			theirGM, theirLink := pair(t)
+			linuxptp.StartPTP4L(t, theirGM, linuxptp.Options{Flags: []string{flag}, Domain: 24, Config: "masterOnly 1\npriority1 1\n"})
 
-			uds := filepath.Join(t.TempDir(), "ptp4l.uds")
-			out := startPTP4L(t, ptp4l, lb, []string{flag}, "slaveOnly 1\ndomainNumber 24\nuds_address "+uds+"\n")
+			client := func(l netns.Link) *linuxptp.PTP4L {
+				return linuxptp.StartPTP4L(t, l, linuxptp.Options{Flags: []string{flag}, Domain: 24, Config: "slaveOnly 1\n"})
+			}
+			ours, twin := client(lb), client(theirLink)
 			re := regexp.MustCompile(`master_offset\s+(-?\d+)`)
-			var offsets []float64
+			var offsets [2][]float64
 			var status string
 			for end := time.Now().Add(8 * time.Second); time.Now().Before(end); time.Sleep(250 * time.Millisecond) {
-				b, err := exec.Command(pmc, "-u", "-b", "0", "-d", "24", "-s", uds, "GET TIME_STATUS_NP", "GET PARENT_DATA_SET", "GET PORT_DATA_SET").CombinedOutput()
-				if err != nil {
-					continue
-				}
-				status = string(b)
-				if m := re.FindStringSubmatch(status); m != nil {
-					if v, _ := strconv.ParseFloat(m[1], 64); v != 0 {
-						offsets = append(offsets, math.Abs(v))
+				for i, p := range []*linuxptp.PTP4L{ours, twin} {
+					cmds := []string{"GET TIME_STATUS_NP"}
+					if p == ours {
+						cmds = append(cmds, "GET PARENT_DATA_SET", "GET PORT_DATA_SET")
+					}
+					out, err := p.PMC(t, cmds...)
+					if err != nil {
+						continue
+					}
+					if p == ours {
+						status = out
+					}
+					if m := re.FindStringSubmatch(out); m != nil {
+						if v, _ := strconv.ParseFloat(m[1], 64); v != 0 {
+							offsets[i] = append(offsets[i], math.Abs(v))
+						}
 					}
 				}
 			}
 			assert.Regexp(t, regexp.MustCompile(`grandmasterIdentity\s+`+regexp.QuoteMeta(gmID)), status, "pmc shows our grandmaster")
 			assert.Regexp(t, regexp.MustCompile(`portState\s+(SLAVE|UNCALIBRATED)`), status, "its port follows us")
-			require.GreaterOrEqual(t, len(offsets), 8, "ptp4l measured offsets from us")
-			tail := offsets[len(offsets)/2:]
-			slices.Sort(tail)
-			t.Logf("ptp4l (%s) offset from our grandmaster: median %v ns over %d readings", flag, tail[len(tail)/2], len(tail))
-			assert.Less(t, tail[len(tail)/2], 20_000.0)
-			assert.Contains(t, out.String(), "UNCALIBRATED on RS_SLAVE")
+			var median [2]float64
+			for i, o := range offsets {
+				require.GreaterOrEqual(t, len(o), 8, "ptp4l measured offsets from %s", []string{"ours", "ptp4l's"}[i])
+				tail := o[len(o)/2:]
+				slices.Sort(tail)
+				median[i] = tail[len(tail)/2]
+			}
+			t.Logf("ptp4l (%s) offset: from our grandmaster, median %.0f ns over %d readings; from ptp4l's beside it, %.0f ns over %d",
+				flag, median[0], len(offsets[0])-len(offsets[0])/2, median[1], len(offsets[1])-len(offsets[1])/2)
+			assert.LessOrEqual(t, median[0], median[1]+float64(offsetMargin),
+				"ptp4l's offset from our grandmaster more than %v above its offset from ptp4l's", offsetMargin)
+			assert.Contains(t, ours.Output(), "UNCALIBRATED on RS_SLAVE")
 
 			cancel()
 			_ = dump.Wait()
@@ -284,44 +367,12 @@ func macOf(t *testing.T, l netns.Link) string {
 	return mac
 }
 
-// startPTP4L runs linuxptp's ptp4l in link's namespace with software
-// timestamps and free_running 1 (it must never steer this machine's
-// clock), fast intervals, the given flags and extra config lines.
-func startPTP4L(t *testing.T, ptp4l string, link netns.Link, flags []string, extra string) *syncBuffer {
-	t.Helper()
-	conf := filepath.Join(t.TempDir(), "ptp4l.conf")
-	require.NoError(t, os.WriteFile(conf, []byte("[global]\n"+extra+`logAnnounceInterval -2
-announceReceiptTimeout 3
-logSyncInterval -4
-logMinDelayReqInterval -4
-logMinPdelayReqInterval -4
-free_running 1
-time_stamping software
-`), 0o644))
-	ctx, cancel := context.WithCancel(context.Background())
-	c := link.NS.Command(ptp4l, append([]string{"-f", conf, "-i", link.Name, "-m"}, flags...)...)
-	cmd := exec.CommandContext(ctx, c.Path, c.Args[1:]...)
-	out := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	require.NoError(t, cmd.Start())
-	t.Cleanup(func() {
-		cancel()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("ptp4l:\n%s", out.String())
-		}
-	})
-	return out
-}
-
 // TestMixedBMCA: a linuxptp and a roko-ptpd grandmaster (priority1 2 and
 // 1) and a client of each kind, all on one bridge. Both clients follow our
 // grandmaster; when it stops, both move to ptp4l's within the announce
 // timeout plus 2 s; when it comes back, both return to it.
 func TestMixedBMCA(t *testing.T) {
 	testenv.Short(t)
-	ptp4l := testenv.RequireCommand(t, "ptp4l", "linuxptp")
-	pmc := testenv.RequireCommand(t, "pmc", "linuxptp")
 	sw := netns.New(t)
 	var hosts, ports []netns.Link
 	for i := range 4 {
@@ -331,8 +382,7 @@ func TestMixedBMCA(t *testing.T) {
 	netns.Bridge(t, sw, ports...)
 	common := []string{"--domainNumber=24", "-4"}
 
-	theirGM := startPTP4L(t, ptp4l, hosts[0], []string{"-4"}, "masterOnly 1\npriority1 2\ndomainNumber 24\n")
-	_ = theirGM
+	linuxptp.StartPTP4L(t, hosts[0], linuxptp.Options{Flags: []string{"-4"}, Domain: 24, Config: "masterOnly 1\npriority1 2\n"})
 	ourGMClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "gm"})
 	require.NoError(t, err)
 	gmArgs := append([]string{"--priority1=1", "--serverOnly=1"}, common...)
@@ -340,19 +390,18 @@ func TestMixedBMCA(t *testing.T) {
 	var ourID string
 	require.True(t, ourGM.Do(context.Background(), func(e *engine.Clock) { ourID = e.DefaultDS().ClockIdentity.String() }))
 
-	uds := filepath.Join(t.TempDir(), "ptp4l.uds")
-	startPTP4L(t, ptp4l, hosts[2], []string{"-4"}, "slaveOnly 1\ndomainNumber 24\nuds_address "+uds+"\n")
+	theirClient := linuxptp.StartPTP4L(t, hosts[2], linuxptp.Options{Flags: []string{"-4"}, Domain: 24, Config: "slaveOnly 1\n"})
 	clClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "client"})
 	require.NoError(t, err)
 	ourClient, _ := startDaemon(t, hosts[3], clClock, append([]string{"-s"}, common...)...)
 
 	gmRe := regexp.MustCompile(`grandmasterIdentity\s+(\S+)`)
 	theirView := func() string {
-		b, err := exec.Command(pmc, "-u", "-b", "0", "-d", "24", "-s", uds, "GET PARENT_DATA_SET").CombinedOutput()
+		out, err := theirClient.PMC(t, "GET PARENT_DATA_SET")
 		if err != nil {
 			return ""
 		}
-		if m := gmRe.FindSubmatch(b); m != nil {
+		if m := gmRe.FindStringSubmatch(out); m != nil {
 			return string(m[1])
 		}
 		return ""

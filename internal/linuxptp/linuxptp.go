@@ -1,0 +1,204 @@
+// Package linuxptp runs linuxptp's own ptp4l and pmc as the reference
+// peers of tests: a ptp4l in a network namespace the test made, with
+// software timestamps, fast intervals and always free_running 1, its
+// output kept and shown when the test fails, stopped and reaped when the
+// test ends; and pmc asking it over its UNIX socket.
+//
+// free_running 1 is not optional. A ptp4l with software timestamps
+// steers CLOCK_REALTIME, this machine's clock, as soon as a port of it is
+// SLAVE, and no test may steer that (a grandmaster that loses a BMCA
+// election becomes a client too). There is no PHC here for a ptp4l to
+// serve time from instead; a test that one day has one adds the option
+// then.
+package linuxptp
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/roko-network/roko-ptpd/internal/netns"
+	"github.com/roko-network/roko-ptpd/internal/testenv"
+)
+
+// Options says how to run a ptp4l.
+type Options struct {
+	// Flags are ptp4l's command-line flags besides -f, -i, -m and -q:
+	// -2, -4, -6, -E, -P, ...
+	Flags []string
+	// Domain is its domainNumber; PMC asks in it too.
+	Domain uint8
+	// Config is more lines of the [global] section, such as
+	// "masterOnly 1\npriority1 1\n". A line for an option the defaults
+	// below set replaces the default; free_running, time_stamping,
+	// domainNumber and uds_address are the package's.
+	Config string
+}
+
+// defaults are the intervals the tests run at (Announce at 4 Hz, Sync,
+// Delay_Req and Pdelay_Req at 16 Hz), as roko-ptpd's tests run theirs.
+var defaults = [][2]string{
+	{"logAnnounceInterval", "-2"},
+	{"announceReceiptTimeout", "3"},
+	{"logSyncInterval", "-4"},
+	{"logMinDelayReqInterval", "-4"},
+	{"logMinPdelayReqInterval", "-4"},
+}
+
+// reserved are the options the package sets itself.
+var reserved = []string{"free_running", "time_stamping", "domainNumber", "uds_address"}
+
+// PTP4L is a running ptp4l.
+type PTP4L struct {
+	// Link is the interface it runs on, in its namespace.
+	Link netns.Link
+	// UDS is its uds_address, which PMC asks through.
+	UDS string
+	// Domain is its domainNumber.
+	Domain uint8
+
+	out  *buffer
+	done chan struct{} // closed when the process has been reaped
+}
+
+// buffer is a log sink that the process and the test share.
+type buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *buffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *buffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// Conf returns the configuration file StartPTP4L writes for opt and uds,
+// or an error for a line that sets one of the package's options.
+func Conf(opt Options, uds string) (string, error) {
+	set := map[string]bool{}
+	for i, line := range strings.Split(opt.Config, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || strings.HasPrefix(f[0], "#") {
+			continue
+		}
+		if slices.Contains(reserved, f[0]) {
+			return "", fmt.Errorf("Options.Config line %d: %s is the linuxptp package's to set", i+1, f[0])
+		}
+		set[f[0]] = true
+	}
+	var b strings.Builder
+	b.WriteString("[global]\n")
+	for _, d := range defaults {
+		if !set[d[0]] {
+			fmt.Fprintf(&b, "%s %s\n", d[0], d[1])
+		}
+	}
+	fmt.Fprintf(&b, "free_running 1\ntime_stamping software\ndomainNumber %d\nuds_address %s\n", opt.Domain, uds)
+	b.WriteString(opt.Config)
+	if opt.Config != "" && !strings.HasSuffix(opt.Config, "\n") {
+		b.WriteString("\n")
+	}
+	return b.String(), nil
+}
+
+// StartPTP4L runs ptp4l on link, in link's namespace, until the test
+// ends, and returns once its UNIX socket is there. It skips the test
+// (fails it in CI) when ptp4l is not installed.
+func StartPTP4L(t testing.TB, link netns.Link, opt Options) *PTP4L {
+	t.Helper()
+	bin := testenv.RequireCommand(t, "ptp4l", "linuxptp")
+	dir := t.TempDir()
+	p := &PTP4L{Link: link, UDS: filepath.Join(dir, "ptp4l"), Domain: opt.Domain, out: &buffer{}, done: make(chan struct{})}
+	conf, err := Conf(opt, p.UDS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(dir, "ptp4l.conf")
+	if err := os.WriteFile(file, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// -m: messages to standard output, which the buffer keeps; -q: not to
+	// syslog as well.
+	cmd := link.NS.Command(bin, append([]string{"-f", file, "-i", link.Name, "-m", "-q"}, opt.Flags...)...)
+	cmd.Stdout, cmd.Stderr = p.out, p.out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting ptp4l: %v", err)
+	}
+	var waitErr error
+	go func() {
+		waitErr = cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() {
+		// SIGTERM lets ptp4l close its sockets and remove its UNIX
+		// socket; SIGKILL if it has not gone within 2 s.
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.done:
+		case <-time.After(2 * time.Second):
+			_ = cmd.Process.Kill()
+			<-p.done
+		}
+		if t.Failed() {
+			t.Logf("ptp4l %s on %s (config below):\n%s--- output:\n%s", strings.Join(opt.Flags, " "), link.Name, conf, p.out.String())
+		}
+	})
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if _, err := os.Stat(p.UDS); err == nil {
+			return p
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("ptp4l exited at start (%v):\n%s", waitErr, p.out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ptp4l made no UNIX socket %s within 5 s:\n%s", p.UDS, p.out.String())
+		}
+	}
+}
+
+// Output is what ptp4l has printed so far.
+func (p *PTP4L) Output() string { return p.out.String() }
+
+// PMCArgs are pmc's arguments that ask this ptp4l cmds over its UNIX
+// socket: -u -b 0 -d DOMAIN -s UDS cmds...
+func (p *PTP4L) PMCArgs(cmds ...string) []string {
+	return append([]string{"-u", "-b", "0", "-d", strconv.Itoa(int(p.Domain)), "-s", p.UDS}, cmds...)
+}
+
+// PMC runs linuxptp's pmc with PMCArgs(cmds...) and returns what it
+// printed on its standard output; an error carries its standard error.
+// A pmc that has not finished within 20 s is killed. It skips the test
+// (fails it in CI) when pmc is not installed.
+func (p *PTP4L) PMC(t testing.TB, cmds ...string) (string, error) {
+	t.Helper()
+	pmc := testenv.RequireCommand(t, "pmc", "linuxptp")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, pmc, p.PMCArgs(cmds...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return string(out), fmt.Errorf("pmc %s: %w: %s", strings.Join(cmds, ", "), err, strings.TrimSpace(stderr.String()))
+	}
+	return string(out), nil
+}
