@@ -22,7 +22,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -67,26 +66,8 @@ type PTP4L struct {
 	// Domain is its domainNumber.
 	Domain uint8
 
-	out  *buffer
+	out  *testenv.Buffer
 	done chan struct{} // closed when the process has been reaped
-}
-
-// buffer is a log sink that the process and the test share.
-type buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *buffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *buffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // Conf returns the configuration file StartPTP4L writes for opt and uds,
@@ -125,7 +106,7 @@ func StartPTP4L(t testing.TB, link netns.Link, opt Options) *PTP4L {
 	t.Helper()
 	bin := testenv.RequireCommand(t, "ptp4l", "linuxptp")
 	dir := t.TempDir()
-	p := &PTP4L{Link: link, UDS: filepath.Join(dir, "ptp4l"), Domain: opt.Domain, out: &buffer{}, done: make(chan struct{})}
+	p := &PTP4L{Link: link, UDS: filepath.Join(dir, "ptp4l"), Domain: opt.Domain, out: &testenv.Buffer{}, done: make(chan struct{})}
 	conf, err := Conf(opt, p.UDS)
 	if err != nil {
 		t.Fatal(err)

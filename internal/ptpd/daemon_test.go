@@ -32,38 +32,20 @@ import (
 var fast = []string{"--logAnnounceInterval=-2", "--announceReceiptTimeout=3", "--logSyncInterval=-4",
 	"--logMinDelayReqInterval=-4", "--logMinPdelayReqInterval=-4", "--clock_servo=linreg"}
 
-// syncBuffer is a concurrency-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // startDaemon runs roko-ptpd in the namespace of link with args and a
 // virtual clock, until the test ends or stop is called.
-func startDaemon(t *testing.T, link netns.Link, clk *phc.Virtual, args ...string) (*Daemon, *syncBuffer) {
+func startDaemon(t *testing.T, link netns.Link, clk *phc.Virtual, args ...string) (*Daemon, *testenv.Buffer) {
 	d, out, _ := startStoppable(t, link, clk, args...)
 	return d, out
 }
 
-func startStoppable(t *testing.T, link netns.Link, clk *phc.Virtual, args ...string) (*Daemon, *syncBuffer, func()) {
+func startStoppable(t *testing.T, link netns.Link, clk *phc.Virtual, args ...string) (*Daemon, *testenv.Buffer, func()) {
 	t.Helper()
 	dir := t.TempDir()
 	base := []string{"-i", link.Name, "-S", "-m", "--uds_address=" + filepath.Join(dir, "ptp4l"), "--uds_ro_address=" + filepath.Join(dir, "ptp4lro")}
 	cmd, err := ParseArgs(append(append(base, fast...), args...))
 	require.NoError(t, err)
-	out := &syncBuffer{}
+	out := &testenv.Buffer{}
 	set, err := cmd.Config.Resolve()
 	require.NoError(t, err)
 	opt := Options{Settings: set, Log: ptplog.New("roko-ptpd", 6, "", out, out), Clock: clk}
@@ -177,7 +159,7 @@ func measureFor() time.Duration {
 type client struct {
 	d   *Daemon
 	clk *phc.Virtual
-	log *syncBuffer
+	log *testenv.Buffer
 }
 
 // startClient starts a client on a virtual clock starting 37 ms ahead and

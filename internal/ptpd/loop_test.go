@@ -15,6 +15,7 @@ import (
 
 	"github.com/roko-network/roko-ptpd/internal/mgmt"
 	"github.com/roko-network/roko-ptpd/internal/ptplog"
+	"github.com/roko-network/roko-ptpd/internal/testenv"
 	"github.com/roko-network/roko-ptpd/phc"
 	"github.com/roko-network/roko-ptpd/ptp"
 	"github.com/roko-network/roko-ptpd/ptp/engine"
@@ -27,7 +28,7 @@ import (
 type onSegment struct {
 	d      *Daemon
 	member *transport.Member
-	log    *syncBuffer
+	log    *testenv.Buffer
 	uds    string
 	stop   func()
 }
@@ -50,7 +51,7 @@ func startOnSegment(t *testing.T, seg *transport.Segment, clk *phc.Virtual, hw b
 	}
 	m, err := seg.Join(mc)
 	require.NoError(t, err)
-	out := &syncBuffer{}
+	out := &testenv.Buffer{}
 	d, err := New(Options{Settings: set, Log: ptplog.New("roko-ptpd", 6, "", out, out), Clock: clk, Ports: []transport.Endpoint{m}})
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
