@@ -27,6 +27,9 @@ type Config struct {
 	DSCPEvent, DSCPGeneral int
 	// UDP6Scope is udp6_scope (default 0x0E).
 	UDP6Scope uint8
+	// Emulated, when set, makes the interface behave as a NIC with a PTP
+	// hardware clock for Hardware and OneStep timestamping (see NIC).
+	Emulated *NIC
 }
 
 func (c Config) withDefaults() Config {
@@ -207,9 +210,14 @@ func supports(ifname string, mode Timestamping, info *unix.EthtoolTsInfo) error 
 // checkTimestamping asks the interface (ETHTOOL_GET_TS_INFO) whether it can
 // timestamp as asked and, for hardware modes, turns hardware timestamping
 // on (SIOCSHWTSTAMP) with the receive filter for the transport.
-func checkTimestamping(ifname string, mode Timestamping, l2 bool) error {
+func checkTimestamping(ifname string, mode Timestamping, l2 bool, emu *NIC) error {
+	if emu != nil {
+		return applyTimestamping(ifname, mode, l2, emu.tsInfo(), emu.setHwTstamp)
+	}
 	return withTSInfo(ifname, func(fd int, info *unix.EthtoolTsInfo) error {
-		return applyTimestamping(fd, ifname, mode, l2, info)
+		return applyTimestamping(ifname, mode, l2, info, func(cfg *unix.HwTstampConfig) error {
+			return unix.IoctlSetHwTstamp(fd, ifname, cfg)
+		})
 	})
 }
 
@@ -223,7 +231,10 @@ func unsupported(ifname string, mode Timestamping) error {
 		ifname, mode, hint, ifname)
 }
 
-func applyTimestamping(fd int, ifname string, mode Timestamping, l2 bool, info *unix.EthtoolTsInfo) error {
+// applyTimestamping turns hardware timestamping on through set
+// (SIOCSHWTSTAMP, or an emulated NIC's) with the narrowest receive filter
+// the driver offers.
+func applyTimestamping(ifname string, mode Timestamping, l2 bool, info *unix.EthtoolTsInfo, set func(*unix.HwTstampConfig) error) error {
 	if err := supports(ifname, mode, info); err != nil || mode == Software {
 		return err
 	}
@@ -245,7 +256,7 @@ func applyTimestamping(fd int, ifname string, mode Timestamping, l2 bool, info *
 			continue
 		}
 		cfg := unix.HwTstampConfig{Tx_type: tx, Rx_filter: f}
-		if err := unix.IoctlSetHwTstamp(fd, ifname, &cfg); err != nil {
+		if err := set(&cfg); err != nil {
 			if err == unix.EPERM {
 				return fmt.Errorf("transport: SIOCSHWTSTAMP on %s: %w: run as root or grant CAP_NET_ADMIN", ifname, err)
 			}

@@ -57,7 +57,11 @@ type Conn struct {
 	closer   io.Closer
 	family   int
 	hardware bool
+	oneStep  bool
 	l2       bool
+	// emu, when set, is the emulated NIC whose hardware timestamps this
+	// socket gets (the kernel stamps in software underneath).
+	emu      *NIC
 	port     uint16 // UDP: the port a destination without one gets
 	txStamps bool   // transmit timestamps are on: sends take OPT_ID keys
 	// l2hdr is the Ethernet header prepended to every L2 send (destination
@@ -116,7 +120,7 @@ type Conn struct {
 }
 
 func newConn(name string, rc syscall.RawConn, closer io.Closer, family int, mode Timestamping, timeout time.Duration) *Conn {
-	c := &Conn{name: name, rc: rc, closer: closer, family: family, hardware: mode != Software, timeout: timeout}
+	c := &Conn{name: name, rc: rc, closer: closer, family: family, hardware: mode != Software, oneStep: mode == OneStep, timeout: timeout}
 	c.rx.fn = c.recvOnce
 	c.rx.tryFn = c.tryOnce
 	c.tx.sendFn = c.sendOnce
@@ -129,6 +133,11 @@ func newConn(name string, rc syscall.RawConn, closer io.Closer, family int, mode
 // ordinary errors alone.
 func (c *Conn) enableTimestamping(mode Timestamping, tx bool) error {
 	flags := sockFlags(mode)
+	if c.emu != nil {
+		// The emulated NIC turns the kernel's software timestamps into
+		// its own hardware ones.
+		flags = sockFlags(Software)
+	}
 	if !tx {
 		// Receive timestamps only: a socket that sends no event messages
 		// would otherwise fill its error queue with timestamps nobody
@@ -266,6 +275,9 @@ func (c *Conn) deliver(b []byte, info *RxInfo) (int, bool) {
 		c.stats.dropped.Add(1) // larger than any PTP message we accept
 		return 0, false
 	}
+	if c.emu != nil {
+		c.emu.rewriteControl(r.oob[:r.oobn], false)
+	}
 	if err := parseControl(r.oob[:r.oobn], c.hardware, &r.ci); err != nil {
 		c.stats.dropped.Add(1)
 		return 0, false
@@ -343,6 +355,14 @@ func (c *Conn) send(b []byte, dst Addr) error {
 	}
 	t := &c.tx
 	t.msg = unix.Msghdr{}
+	if c.emu != nil && c.oneStep && len(b) <= len(t.frameBuf) {
+		// The emulated one-step NIC writes the transmit time into a
+		// one-step Sync; on a copy, since b is the caller's.
+		n := copy(t.frameBuf[:], b)
+		if c.emu.oneStepSync(t.frameBuf[:n]) {
+			b = t.frameBuf[:n]
+		}
+	}
 	if c.l2 {
 		if !dst.L2 {
 			return fmt.Errorf("transport: %s: %s is not a MAC address", c.name, dst)
@@ -559,6 +579,9 @@ func (c *Conn) tryErrQueue(fd int) (bool, error) {
 	}
 	if e != 0 {
 		return false, e
+	}
+	if c.emu != nil {
+		c.emu.rewriteControl(t.eqOOB[:t.eq.Controllen], true)
 	}
 	if err := parseControl(t.eqOOB[:t.eq.Controllen], c.hardware, &t.ci); err != nil {
 		return false, err

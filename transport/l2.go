@@ -20,7 +20,7 @@ func OpenL2(cfg Config) (*Transport, error) {
 	if len(ifi.HardwareAddr) != 6 {
 		return nil, fmt.Errorf("transport: interface %s has no Ethernet address: use UDP (-4 or -6)", ifi.Name)
 	}
-	if err := checkTimestamping(ifi.Name, cfg.Timestamping, true); err != nil {
+	if err := checkTimestamping(ifi.Name, cfg.Timestamping, true, cfg.Emulated); err != nil {
 		return nil, err
 	}
 	name := ifi.Name + " l2"
@@ -46,6 +46,7 @@ func OpenL2(cfg Config) (*Transport, error) {
 		return nil, fmt.Errorf("transport: %s: %w", name, err)
 	}
 	c := newConn(name, rc, pc, unix.AF_PACKET, cfg.Timestamping, cfg.TxTimestampTimeout)
+	c.emu = cfg.Emulated
 	c.l2 = true
 	copy(c.l2hdr[6:12], ifi.HardwareAddr)
 	c.l2hdr[12], c.l2hdr[13] = EtherType>>8, EtherType&0xff

@@ -114,11 +114,12 @@ func TestAddrs(t *testing.T) {
 }
 
 func TestUnsupportedWording(t *testing.T) {
-	err := applyTimestamping(-1, "veth0", Hardware, false, &unix.EthtoolTsInfo{So_timestamping: unix.SOF_TIMESTAMPING_SOFTWARE})
+	never := func(*unix.HwTstampConfig) error { t.Fatal("SIOCSHWTSTAMP on an interface that cannot"); return nil }
+	err := applyTimestamping("veth0", Hardware, false, &unix.EthtoolTsInfo{So_timestamping: unix.SOF_TIMESTAMPING_SOFTWARE}, never)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "interface 'veth0' does not support requested timestamping mode")
 	assert.Contains(t, err.Error(), "use software timestamping (time_stamping software, or -S)")
-	err = applyTimestamping(-1, "lo", Software, false, &unix.EthtoolTsInfo{})
+	err = applyTimestamping("lo", Software, false, &unix.EthtoolTsInfo{}, never)
 	assert.Contains(t, err.Error(), "interface 'lo' does not support requested timestamping mode (software)")
-	assert.NoError(t, applyTimestamping(-1, "veth0", Software, false, &unix.EthtoolTsInfo{So_timestamping: 0x1f}))
+	assert.NoError(t, applyTimestamping("veth0", Software, false, &unix.EthtoolTsInfo{So_timestamping: 0x1f}, never))
 }

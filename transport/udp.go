@@ -27,7 +27,7 @@ func openUDP(cfg Config, family int) (*Transport, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkTimestamping(ifi.Name, cfg.Timestamping, false); err != nil {
+	if err := checkTimestamping(ifi.Name, cfg.Timestamping, false, cfg.Emulated); err != nil {
 		return nil, err
 	}
 	t := &Transport{Interface: ifi.Name, MAC: ifi.HardwareAddr}
@@ -123,6 +123,7 @@ func openUDPSocket(cfg Config, family int, ifi *net.Interface, port, dscp int) (
 		return fail("setup", serr)
 	}
 	c := newConn(name, rc, s, family, cfg.Timestamping, cfg.TxTimestampTimeout)
+	c.emu = cfg.Emulated
 	// The general socket gets receive timestamps too (they tell when a
 	// Follow_Up arrived), but no transmit timestamps.
 	if err := c.enableTimestamping(cfg.Timestamping, port == EventPort); err != nil {

@@ -1,0 +1,160 @@
+package transport
+
+import (
+	"encoding/binary"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+)
+
+// NIC emulates the timestamping of a network card with a PTP hardware
+// clock, on an interface that has none (a veth in a test namespace, a
+// developer's laptop). It replaces only the kernel's side of hardware
+// timestamping, at the lowest seam: what ETHTOOL_GET_TS_INFO answers, what
+// SIOCSHWTSTAMP does, and the raw hardware timestamp the kernel writes
+// into each control message. Everything above that, the transport's
+// parsing, its matching of transmit timestamps, its timeouts, and the
+// daemon's hardware path, is the code that runs on a real NIC.
+//
+// The kernel is asked for software timestamps, which any interface gives;
+// the emulated NIC turns each into a hardware one by mapping the instant
+// (CLOCK_REALTIME) onto its PHC's timescale with Clock, plus white noise,
+// and can lose transmit timestamps, as a NIC under load or with a driver
+// bug does. A one-step NIC writes the transmit time into a one-step Sync
+// as it leaves. A NIC is safe for concurrent use by the transports of one
+// port.
+type NIC struct {
+	// PHCIndex is the /dev/ptpN index the interface reports (ethtool -T).
+	PHCIndex int
+	// Clock maps a CLOCK_REALTIME instant, ns, to the PHC's time at that
+	// instant, ns. It must be safe for concurrent use.
+	Clock func(realtimeNs int64) int64
+	// Noise is the RMS of white noise on each timestamp, ns.
+	Noise float64
+	// TxLoss is the probability that a transmit timestamp never comes.
+	TxLoss float64
+	// Seed makes the noise and the losses repeatable.
+	Seed uint64
+
+	mu       sync.Mutex
+	rng      *rand.Rand
+	hwtstamp unix.HwTstampConfig
+	hwSet    bool
+	lost     atomic.Uint64
+}
+
+// tsInfo is what the emulated card answers to ETHTOOL_GET_TS_INFO: hardware
+// and software timestamping, one-step Sync, and the PTP receive filters,
+// as an i210 or an E810 reports them.
+func (n *NIC) tsInfo() *unix.EthtoolTsInfo {
+	return &unix.EthtoolTsInfo{
+		So_timestamping: unix.SOF_TIMESTAMPING_TX_HARDWARE | unix.SOF_TIMESTAMPING_RX_HARDWARE | unix.SOF_TIMESTAMPING_RAW_HARDWARE |
+			unix.SOF_TIMESTAMPING_TX_SOFTWARE | unix.SOF_TIMESTAMPING_RX_SOFTWARE | unix.SOF_TIMESTAMPING_SOFTWARE,
+		Phc_index: int32(n.PHCIndex),
+		Tx_types:  1<<unix.HWTSTAMP_TX_OFF | 1<<unix.HWTSTAMP_TX_ON | 1<<unix.HWTSTAMP_TX_ONESTEP_SYNC,
+		Rx_filters: 1<<unix.HWTSTAMP_FILTER_NONE | 1<<unix.HWTSTAMP_FILTER_ALL | 1<<unix.HWTSTAMP_FILTER_PTP_V2_L4_EVENT |
+			1<<unix.HWTSTAMP_FILTER_PTP_V2_L2_EVENT | 1<<unix.HWTSTAMP_FILTER_PTP_V2_EVENT,
+	}
+}
+
+// setHwTstamp is the emulated SIOCSHWTSTAMP: the card keeps the
+// configuration.
+func (n *NIC) setHwTstamp(cfg *unix.HwTstampConfig) error {
+	n.mu.Lock()
+	n.hwtstamp, n.hwSet = *cfg, true
+	n.mu.Unlock()
+	return nil
+}
+
+// HwTstamp returns what SIOCSHWTSTAMP last set, and whether it was set.
+func (n *NIC) HwTstamp() (unix.HwTstampConfig, bool) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.hwtstamp, n.hwSet
+}
+
+// LostTxTimestamps counts the transmit timestamps the card lost.
+func (n *NIC) LostTxTimestamps() uint64 { return n.lost.Load() }
+
+// stamp returns the PHC's timestamp of the CLOCK_REALTIME instant rt, with
+// the card's noise; lose reports a transmit timestamp lost.
+func (n *NIC) stamp(rt int64, tx bool) (ts int64, lose bool) {
+	n.mu.Lock()
+	if n.rng == nil {
+		n.rng = rand.New(rand.NewPCG(n.Seed, 0x1588))
+	}
+	var noise float64
+	if n.Noise > 0 {
+		noise = n.Noise * n.rng.NormFloat64()
+	}
+	lose = tx && n.TxLoss > 0 && n.rng.Float64() < n.TxLoss
+	n.mu.Unlock()
+	if lose {
+		n.lost.Add(1)
+		return 0, true
+	}
+	return n.Clock(rt) + int64(math.Round(noise)), false
+}
+
+// now returns the PHC's time now, for a one-step Sync's origin timestamp.
+func (n *NIC) now() int64 {
+	var ts unix.Timespec
+	_ = unix.ClockGettime(unix.CLOCK_REALTIME, &ts)
+	t, _ := n.stamp(ts.Nano(), false)
+	return t
+}
+
+// rewriteControl plays the driver's part on a control buffer the kernel
+// filled with software timestamps: each scm_timestamping gets the card's
+// raw hardware timestamp (ts[2]) for the software one (ts[0]), or none at
+// all for a lost transmit timestamp. A buffer the kernel would not write
+// is left as it is, for parseControl to refuse.
+func (n *NIC) rewriteControl(b []byte, tx bool) {
+	for len(b) >= cmsgHdrLen {
+		l := binary.NativeEndian.Uint64(b[0:8])
+		level := int32(binary.NativeEndian.Uint32(b[8:12]))
+		typ := int32(binary.NativeEndian.Uint32(b[12:16]))
+		if l < cmsgHdrLen || l > uint64(len(b)) {
+			return
+		}
+		data := b[cmsgHdrLen:l]
+		if level == unix.SOL_SOCKET && (typ == unix.SO_TIMESTAMPING || typ == unix.SO_TIMESTAMPING_NEW) && len(data) >= scmTimestampingLen {
+			sec := int64(binary.NativeEndian.Uint64(data[0:]))
+			nsec := int64(binary.NativeEndian.Uint64(data[8:]))
+			if sec != 0 || nsec != 0 {
+				hw, lost := n.stamp(sec*1e9+nsec, tx)
+				if lost {
+					clear(data[:scmTimestampingLen])
+				} else {
+					binary.NativeEndian.PutUint64(data[32:], uint64(hw/1e9))
+					binary.NativeEndian.PutUint64(data[40:], uint64(hw%1e9))
+				}
+			}
+		}
+		next := (l + cmsgAlign - 1) &^ (cmsgAlign - 1)
+		if next >= uint64(len(b)) {
+			return
+		}
+		b = b[next:]
+	}
+}
+
+// oneStepSync writes the card's transmit time into msg when it is a Sync
+// without the twoStep flag, as a one-step NIC does on the wire, and
+// reports whether it did. msg must be the caller's copy.
+func (n *NIC) oneStepSync(msg []byte) bool {
+	// messageType in the low nibble of byte 0; flagField's twoStep bit in
+	// byte 6; originTimestamp at 34: 48-bit seconds, 32-bit nanoseconds.
+	if len(msg) < 44 || msg[0]&0x0f != 0 || msg[6]&0x02 != 0 {
+		return false
+	}
+	t := n.now()
+	sec, ns := t/1e9, t%1e9
+	binary.BigEndian.PutUint16(msg[34:], uint16(sec>>32))
+	binary.BigEndian.PutUint32(msg[36:], uint32(sec))
+	binary.BigEndian.PutUint32(msg[40:], uint32(ns))
+	return true
+}
