@@ -98,34 +98,61 @@ func fromBasic(r *ptpSysOffset) (SysOffset, bool) {
 // the device and kernel offer, taking samples readings (at most 25) where
 // the method reads more than once.
 func (d *Device) SysOffset(samples int) (SysOffset, error) {
-	samples = max(1, min(samples, ptpMaxSamples))
-	if d.caps.CrossTimestamping {
-		var p ptpSysOffsetPrecise
-		if err := d.ioctl("PTP_SYS_OFFSET_PRECISE2", iocPtpSysOffsetPrecise2, unsafe.Pointer(&p)); err == nil {
-			return SysOffset{Offset: time.Duration(ns(p.Device) - ns(p.SysRealtime)), Time: ns(p.SysRealtime), Method: MethodPrecise}, nil
+	for _, m := range []OffsetMethod{MethodPrecise, MethodExtended, MethodBasic} {
+		o, err := d.SysOffsetBy(m, samples)
+		switch {
+		case err == nil:
+			return o, nil
+		case m == MethodExtended && !errors.Is(err, ErrNotSupported):
+			return SysOffset{}, err
 		}
 	}
-	var e ptpSysOffsetExtended
-	e.NSamples = uint32(samples)
-	if err := d.ioctl("PTP_SYS_OFFSET_EXTENDED2", iocPtpSysOffsetExtended2, unsafe.Pointer(&e)); err == nil {
+	return d.SysOffsetBy(MethodRead, samples)
+}
+
+// SysOffsetBy measures the PHC against CLOCK_REALTIME with method m, or
+// says why it cannot (ErrNotSupported when the device or the kernel lacks
+// it). roko-ptpctl selftest measures each method this way.
+func (d *Device) SysOffsetBy(m OffsetMethod, samples int) (SysOffset, error) {
+	samples = max(1, min(samples, ptpMaxSamples))
+	switch m {
+	case MethodPrecise:
+		if !d.caps.CrossTimestamping {
+			return SysOffset{}, fmt.Errorf("%s: PTP_SYS_OFFSET_PRECISE: %w (the device has no cross timestamping)", d.path, ErrNotSupported)
+		}
+		var p ptpSysOffsetPrecise
+		if err := d.ioctl("PTP_SYS_OFFSET_PRECISE2", iocPtpSysOffsetPrecise2, unsafe.Pointer(&p)); err != nil {
+			return SysOffset{}, err
+		}
+		return SysOffset{Offset: time.Duration(ns(p.Device) - ns(p.SysRealtime)), Time: ns(p.SysRealtime), Method: MethodPrecise}, nil
+	case MethodExtended:
+		var e ptpSysOffsetExtended
+		e.NSamples = uint32(samples)
+		if err := d.ioctl("PTP_SYS_OFFSET_EXTENDED2", iocPtpSysOffsetExtended2, unsafe.Pointer(&e)); err != nil {
+			return SysOffset{}, err
+		}
 		if o, ok := fromExtended(&e); ok {
 			return o, nil
 		}
-	} else if !errors.Is(err, ErrNotSupported) {
-		return SysOffset{}, err
-	}
-	var b ptpSysOffset
-	b.NSamples = uint32(samples)
-	if err := d.ioctl("PTP_SYS_OFFSET2", iocPtpSysOffset2, unsafe.Pointer(&b)); err == nil {
+		return SysOffset{}, fmt.Errorf("%s: PTP_SYS_OFFSET_EXTENDED: CLOCK_REALTIME went backwards in every reading", d.path)
+	case MethodBasic:
+		var b ptpSysOffset
+		b.NSamples = uint32(samples)
+		if err := d.ioctl("PTP_SYS_OFFSET2", iocPtpSysOffset2, unsafe.Pointer(&b)); err != nil {
+			return SysOffset{}, err
+		}
 		if o, ok := fromBasic(&b); ok {
 			return o, nil
 		}
+		return SysOffset{}, fmt.Errorf("%s: PTP_SYS_OFFSET: CLOCK_REALTIME went backwards in every reading", d.path)
+	case MethodRead:
+		sys, err := NewSystem()
+		if err != nil {
+			return SysOffset{}, err
+		}
+		return CompareClocks(d, sys, samples)
 	}
-	sys, err := NewSystem()
-	if err != nil {
-		return SysOffset{}, err
-	}
-	return CompareClocks(d, sys, samples)
+	return SysOffset{}, fmt.Errorf("%s: offset method %d: %w", d.path, m, ErrNotSupported)
 }
 
 // CompareClocks measures clock a against reference b by reading b, a, b

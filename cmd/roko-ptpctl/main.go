@@ -13,8 +13,9 @@
 //	adj SECONDS   step the clock by SECONDS
 //	pins          list the PHC's pins
 //
-// and roko-ptpctl analyze [--json] FILE... reports what a capture says
-// about PTP on its link.
+// roko-ptpctl analyze [--json] FILE... reports what a capture says about
+// PTP on its link, and roko-ptpctl selftest [--json] IFACE checks what a
+// validator's NIC gives hardware timestamping, before it switches.
 package main
 
 import (
@@ -31,6 +32,7 @@ import (
 	"github.com/roko-network/roko-ptpd/internal/getopt"
 	"github.com/roko-network/roko-ptpd/internal/mgmt"
 	"github.com/roko-network/roko-ptpd/internal/monitor"
+	"github.com/roko-network/roko-ptpd/internal/selftest"
 	"github.com/roko-network/roko-ptpd/phc"
 	"github.com/roko-network/roko-ptpd/transport"
 )
@@ -38,12 +40,14 @@ import (
 const usage = `usage: roko-ptpctl CLOCK COMMAND...
        roko-ptpctl analyze [--json] FILE...
        roko-ptpctl monitor|accuracy|status [-s UDS] [-d DOMAIN] [--samples N] [--interval D] [--count N]
+       roko-ptpctl selftest [--json] IFACE
   CLOCK    /dev/ptpN, a network interface (its PHC), or CLOCK_REALTIME
   caps | tsinfo | get | cmp | freq [PPB] | adj SECONDS | pins
   analyze  what a capture (pcap or pcapng) says about PTP on its link
   monitor  a row a second: offset, path delay, quality, stepsRemoved
   accuracy N samples of offsetFromMaster: mean, standard deviation, verdict
   status   time source, current offset, mean deviation, quality
+  selftest what IFACE's NIC gives hardware timestamping: PASS/WARN/FAIL a check, with the fix
 `
 
 func main() {
@@ -79,6 +83,8 @@ func run(args []string) error {
 		return analyzeCmd(args[1:], os.Stdout)
 	case "monitor", "accuracy", "status":
 		return monitorCmd(args[0], args[1:], os.Stdout)
+	case "selftest":
+		return selftestCmd(args[1:], selftest.Kernel(), os.Stdout)
 	}
 	name, cmds := args[0], args[1:]
 	// tsinfo needs no clock: an interface without a PHC can still be asked.
@@ -309,4 +315,36 @@ func monitorCmd(job string, args []string, w io.Writer) error {
 		return nil
 	}
 	return monitor.Status(w, c, samples, interval)
+}
+
+// selftestCmd runs the self-test of an interface and prints it; it fails
+// when a check failed.
+func selftestCmd(args []string, h selftest.Host, w io.Writer) error {
+	asJSON := false
+	var ifname string
+	for _, a := range args {
+		switch {
+		case a == "--json":
+			asJSON = true
+		case ifname == "":
+			ifname = a
+		default:
+			return fmt.Errorf("selftest: one interface, not %q and %q", ifname, a)
+		}
+	}
+	if ifname == "" {
+		return errors.New("selftest: give the interface PTP runs on")
+	}
+	r := selftest.Run(ifname, h)
+	if asJSON {
+		if err := r.WriteJSON(w); err != nil {
+			return err
+		}
+	} else {
+		r.WriteText(w)
+	}
+	if r.Failed() {
+		return fmt.Errorf("selftest of %s: a check failed", ifname)
+	}
+	return nil
 }

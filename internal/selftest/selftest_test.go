@@ -1,0 +1,58 @@
+package selftest
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/roko-network/roko-ptpd/internal/netns"
+	"github.com/roko-network/roko-ptpd/phc"
+)
+
+// TestOnVeth: on a veth, which has no PHC, the self-test fails at its
+// first check, says exactly what is missing and what to do, and tries
+// nothing that needs the missing hardware.
+func TestOnVeth(t *testing.T) {
+	a, b := netns.New(t), netns.New(t)
+	la, _ := netns.Veth(t, a, "198.18.0.1", b, "198.18.0.2")
+	var r *Report
+	require.NoError(t, la.NS.Do(func() error { r = Run(la.Name, Kernel()); return nil }))
+	require.True(t, r.Failed())
+	first := r.Checks[0]
+	assert.Equal(t, Fail, first.Status)
+	assert.Equal(t, "the driver of "+la.Name+" reports no hardware-transmit, no hardware-receive, no hardware-raw-clock, no PTP hardware clock (ethtool -T "+la.Name+")", first.Detail)
+	assert.Contains(t, first.Fix, "run roko-ptpd with software timestamps (-S")
+	require.Len(t, r.Checks, 9)
+	for _, c := range r.Checks[1:] {
+		assert.Equal(t, Skip, c.Status, c.Name)
+	}
+
+	var text bytes.Buffer
+	r.WriteText(&text)
+	assert.Contains(t, text.String(), "FAIL  timestamping")
+	assert.Contains(t, text.String(), "FAILED: roko-ptpd cannot use hardware timestamping on "+la.Name)
+	var js bytes.Buffer
+	require.NoError(t, r.WriteJSON(&js))
+	var back Report
+	require.NoError(t, json.Unmarshal(js.Bytes(), &back), "--json parses")
+	assert.Equal(t, *r, back)
+}
+
+// TestUnknownInterface: a name that is no interface fails with the
+// kernel's answer and the fix.
+func TestUnknownInterface(t *testing.T) {
+	h := Host{Timestamping: func(string) (phc.TimestampingInfo, error) {
+		return phc.TimestampingInfo{}, errors.New("interface nosuch0: no such clock: check the name with 'ip link'")
+	}}
+	r := Run("nosuch0", h)
+	require.True(t, r.Failed())
+	assert.Contains(t, r.Checks[0].Detail, "check the name with 'ip link'")
+	var text bytes.Buffer
+	r.WriteText(&text)
+	assert.Equal(t, 1, strings.Count(text.String(), "FAIL "))
+}
