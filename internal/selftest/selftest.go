@@ -106,9 +106,6 @@ func Kernel() Host {
 	}
 }
 
-// hardware are the capabilities hardware timestamping needs.
-const hardware = unix.SOF_TIMESTAMPING_TX_HARDWARE | unix.SOF_TIMESTAMPING_RX_HARDWARE | unix.SOF_TIMESTAMPING_RAW_HARDWARE
-
 // Run self-tests ifname on h.
 func Run(ifname string, h Host) *Report {
 	r := &Report{Interface: ifname}
