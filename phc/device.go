@@ -69,8 +69,18 @@ func ioctlErr(path, name string, err error) error {
 	return fmt.Errorf("%s: %s: %w", path, name, err)
 }
 
-// Open opens a PHC by path (/dev/ptp0) and reads its capabilities.
+// Open opens a PHC by path (/dev/ptp0) and reads its capabilities. A
+// path that names a regular file rather than a character device is an
+// emulated PHC's state file (CreateEmulated, emustate.go): the Device then
+// runs the same code with only the kernel's answers emulated.
 func Open(path string) (*Device, error) {
+	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() {
+		k, err := openEmulatedKernel(path)
+		if err != nil {
+			return nil, err
+		}
+		return newDevice(path, k, -1)
+	}
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return nil, openErr(path, err)
@@ -152,7 +162,8 @@ func (d *Device) Name() string { return d.path }
 // Caps returns the capabilities read at Open.
 func (d *Device) Caps() Caps { return d.caps }
 
-// ClockID returns the dynamic POSIX clock id, for clock_gettime.
+// ClockID returns the dynamic POSIX clock id, for clock_gettime; -1 for
+// an emulated PHC, which has none.
 func (d *Device) ClockID() int32 { return d.clockid }
 
 // Close closes the device.
