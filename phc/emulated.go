@@ -29,7 +29,9 @@ import (
 // sys-offset ioctls read "the system clock" from the same CLOCK_MONOTONIC
 // plus the kernel's constant CLOCK_REALTIME − CLOCK_MONOTONIC
 // (monotonic.go), so each method's window and offset are exactly as
-// configured. EXTTS edges are injected (InjectEdge) rather than wired.
+// configured. EXTTS edges are injected (InjectEdge) rather than wired;
+// the clock has one event queue, which every reader shares, as kernels
+// before 6.7 had (a newer kernel gives each open file its own).
 //
 // The emulation never touches a real clock: it reads CLOCK_MONOTONIC,
 // CLOCK_REALTIME and CLOCK_MONOTONIC_RAW and sets none of them; steering
@@ -437,7 +439,9 @@ func (k *emuKernel) clockAdjtime(tx *unix.Timex) (int, error) {
 const emuPollInterval = time.Millisecond
 
 func (k *emuKernel) readEvents(buf []byte, timeout time.Duration) (int, error) {
-	// poll(2) takes whole milliseconds.
+	// poll(2) takes whole milliseconds, and waits forever for fewer than
+	// none.
+	forever := timeout.Milliseconds() < 0
 	deadline := time.Now().Add(time.Duration(timeout.Milliseconds()) * time.Millisecond)
 	for {
 		var n int
@@ -445,6 +449,9 @@ func (k *emuKernel) readEvents(buf []byte, timeout time.Duration) (int, error) {
 			return n, err
 		}
 		left := time.Until(deadline)
+		if forever {
+			left = emuPollInterval
+		}
 		if left <= 0 {
 			return 0, nil
 		}

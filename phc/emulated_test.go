@@ -244,6 +244,14 @@ func TestEmulatedExtTSDetails(t *testing.T) {
 	evs, err = d.ReadExtTS(time.Second)
 	require.NoError(t, err)
 	assert.Equal(t, []ExtTSEvent{{0, 1_700_000_001_000_000_000}}, evs)
+	// A negative timeout waits as long as it takes, as poll(2)'s does.
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		_, _ = e.InjectEdgeAt(0, RisingEdge, 1_700_000_002_000_000_000)
+	}()
+	evs, err = d.ReadExtTS(-time.Millisecond)
+	require.NoError(t, err)
+	assert.Equal(t, []ExtTSEvent{{0, 1_700_000_002_000_000_000}}, evs)
 	// Overflow drops the oldest, as the kernel's queue does.
 	for i := range emuQueueLen + 5 {
 		_, err := e.InjectEdgeAt(0, RisingEdge, int64(i))
@@ -541,4 +549,21 @@ func FuzzEmulatedState(f *testing.F) {
 			_ = s.adjtime(&tx, m)
 		}
 	})
+}
+
+// BenchmarkEmulatedNow: a read of the emulated PHC (mutex, flock, mapped
+// state), next to BenchmarkNow's clocks.
+func BenchmarkEmulatedNow(b *testing.B) {
+	e, err := CreateEmulated(filepath.Join(b.TempDir(), "ptp0"), DefaultEmulatedConfig())
+	require.NoError(b, err)
+	defer e.Close()
+	d, err := Open(e.Path())
+	require.NoError(b, err)
+	defer d.Close()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := d.Now(); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
