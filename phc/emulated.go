@@ -33,6 +33,11 @@ import (
 // the clock has one event queue, which every reader shares, as kernels
 // before 6.7 had (a newer kernel gives each open file its own).
 //
+// Each process measures CLOCK_REALTIME − CLOCK_MONOTONIC itself (to a
+// few tens of nanoseconds, monotonic.go), so two processes' conversions
+// between the PHC and CLOCK_REALTIME agree to that; the PHC's own time,
+// on CLOCK_MONOTONIC, is the same to the nanosecond in every process.
+//
 // The emulation never touches a real clock: it reads CLOCK_MONOTONIC,
 // CLOCK_REALTIME and CLOCK_MONOTONIC_RAW and sets none of them; steering
 // an emulated PHC changes only its state file.
