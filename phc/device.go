@@ -16,7 +16,7 @@ import (
 // network steers and that timestamps packets.
 type Device struct {
 	path    string
-	f       *os.File
+	k       ptpKernel // the kernel calls: kernel.go, or emulated.go
 	clockid int32
 	caps    Caps
 }
@@ -69,18 +69,34 @@ func ioctlErr(path, name string, err error) error {
 	return fmt.Errorf("%s: %s: %w", path, name, err)
 }
 
-// Open opens a PHC by path (/dev/ptp0) and reads its capabilities.
+// Open opens a PHC by path (/dev/ptp0) and reads its capabilities. A
+// path that names a regular file rather than a character device is an
+// emulated PHC's state file (CreateEmulated, emustate.go): the Device then
+// runs the same code with only the kernel's answers emulated.
 func Open(path string) (*Device, error) {
+	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() {
+		k, err := openEmulatedKernel(path)
+		if err != nil {
+			return nil, err
+		}
+		return newDevice(path, k, -1)
+	}
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		return nil, openErr(path, err)
 	}
-	d := &Device{path: path, f: f, clockid: fdToClockID(int(f.Fd()))}
+	id := fdToClockID(int(f.Fd()))
+	return newDevice(path, &fileKernel{f: f, clockid: id}, id)
+}
+
+// newDevice reads the capabilities of the clock behind k.
+func newDevice(path string, k ptpKernel, clockid int32) (*Device, error) {
+	d := &Device{path: path, k: k, clockid: clockid}
 	var caps ptpClockCaps
 	if err := d.ioctl("PTP_CLOCK_GETCAPS2", iocPtpClockGetcaps2, unsafe.Pointer(&caps)); err != nil {
 		// Kernels before 5.8 know only the first generation.
 		if err2 := d.ioctl("PTP_CLOCK_GETCAPS", iocPtpClockGetcaps, unsafe.Pointer(&caps)); err2 != nil {
-			f.Close()
+			k.close()
 			if errors.Is(err2, ErrNotSupported) {
 				return nil, fmt.Errorf("%s is not a PTP hardware clock: %w", path, err2)
 			}
@@ -134,18 +150,8 @@ func OpenInterface(ifname string) (*Device, error) {
 }
 
 func (d *Device) ioctl(name string, req uintptr, arg unsafe.Pointer) error {
-	rc, err := d.f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var e unix.Errno
-	if err := rc.Control(func(fd uintptr) {
-		_, _, e = unix.Syscall(unix.SYS_IOCTL, fd, req, uintptr(arg))
-	}); err != nil {
-		return err
-	}
-	if e != 0 {
-		return ioctlErr(d.path, name, e)
+	if err := d.k.ioctl(req, arg); err != nil {
+		return ioctlErr(d.path, name, err)
 	}
 	return nil
 }
@@ -156,16 +162,17 @@ func (d *Device) Name() string { return d.path }
 // Caps returns the capabilities read at Open.
 func (d *Device) Caps() Caps { return d.caps }
 
-// ClockID returns the dynamic POSIX clock id, for clock_gettime.
+// ClockID returns the dynamic POSIX clock id, for clock_gettime; -1 for
+// an emulated PHC, which has none.
 func (d *Device) ClockID() int32 { return d.clockid }
 
 // Close closes the device.
-func (d *Device) Close() error { return d.f.Close() }
+func (d *Device) Close() error { return d.k.close() }
 
 // Now implements Clock.
 func (d *Device) Now() (time.Time, error) {
 	var ts unix.Timespec
-	if err := unix.ClockGettime(d.clockid, &ts); err != nil {
+	if err := d.k.clockGettime(&ts); err != nil {
 		return time.Time{}, fmt.Errorf("%s: clock_gettime: %w", d.path, err)
 	}
 	return time.Unix(ts.Sec, ts.Nsec), nil
@@ -196,7 +203,7 @@ func (d *Device) AdjustFrequency(ppb float64) error {
 		return err
 	}
 	tx := unix.Timex{Modes: unix.ADJ_FREQUENCY, Freq: ppbToScaledPPM(ppb)}
-	if _, err := unix.ClockAdjtime(d.clockid, &tx); err != nil {
+	if _, err := d.k.clockAdjtime(&tx); err != nil {
 		return d.adjErr("set the frequency", err)
 	}
 	return nil
@@ -205,7 +212,7 @@ func (d *Device) AdjustFrequency(ppb float64) error {
 // Frequency implements Clock.
 func (d *Device) Frequency() (float64, error) {
 	var tx unix.Timex
-	if _, err := unix.ClockAdjtime(d.clockid, &tx); err != nil {
+	if _, err := d.k.clockAdjtime(&tx); err != nil {
 		return 0, d.adjErr("read the frequency", err)
 	}
 	return scaledPPMToPPB(tx.Freq), nil
@@ -214,7 +221,7 @@ func (d *Device) Frequency() (float64, error) {
 // Step implements Clock.
 func (d *Device) Step(delta time.Duration) error {
 	tx := unix.Timex{Modes: unix.ADJ_SETOFFSET | unix.ADJ_NANO, Time: stepTimeval(delta)}
-	if _, err := unix.ClockAdjtime(d.clockid, &tx); err != nil {
+	if _, err := d.k.clockAdjtime(&tx); err != nil {
 		return d.adjErr("step", err)
 	}
 	return nil

@@ -111,24 +111,8 @@ func decodeExtTSEvents(b []byte, evs []ExtTSEvent) ([]ExtTSEvent, error) {
 // ReadExtTS waits up to timeout for external timestamp events and returns
 // those that arrived (none on timeout).
 func (d *Device) ReadExtTS(timeout time.Duration) ([]ExtTSEvent, error) {
-	rc, err := d.f.SyscallConn()
-	if err != nil {
-		return nil, err
-	}
 	buf := make([]byte, 16*exttsEventLen)
-	var n int
-	var rerr error
-	if err := rc.Control(func(fd uintptr) {
-		p := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		k, err := unix.Poll(p, int(timeout.Milliseconds()))
-		if err != nil || k == 0 {
-			rerr = err
-			return
-		}
-		n, rerr = unix.Read(int(fd), buf)
-	}); err != nil {
-		return nil, err
-	}
+	n, rerr := d.k.readEvents(buf, timeout)
 	if rerr != nil {
 		if errors.Is(rerr, unix.EINTR) {
 			return nil, nil
@@ -190,16 +174,8 @@ func (d *Device) EnablePPS(on bool) error {
 	if on {
 		v = 1
 	}
-	rc, err := d.f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var e unix.Errno
-	if err := rc.Control(func(fd uintptr) { _, _, e = unix.Syscall(unix.SYS_IOCTL, fd, iocPtpEnablePPS2, v) }); err != nil {
-		return err
-	}
-	if e != 0 {
-		return ioctlErr(d.path, "PTP_ENABLE_PPS2", e)
+	if err := d.k.ioctlValue(iocPtpEnablePPS2, v); err != nil {
+		return ioctlErr(d.path, "PTP_ENABLE_PPS2", err)
 	}
 	return nil
 }

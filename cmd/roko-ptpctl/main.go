@@ -2,7 +2,7 @@
 //
 //	roko-ptpctl CLOCK COMMAND...
 //
-// CLOCK is /dev/ptpN, a network interface (its PHC), or CLOCK_REALTIME.
+// CLOCK is /dev/ptpN, an emulated PHC's state file, a network interface (its PHC), or CLOCK_REALTIME.
 // Commands run in order:
 //
 //	caps          print the PHC's capabilities
@@ -41,7 +41,7 @@ const usage = `usage: roko-ptpctl CLOCK COMMAND...
        roko-ptpctl analyze [--json] FILE...
        roko-ptpctl monitor|accuracy|status [-s UDS] [-d DOMAIN] [--samples N] [--interval D] [--count N]
        roko-ptpctl selftest [--json] IFACE
-  CLOCK    /dev/ptpN, a network interface (its PHC), or CLOCK_REALTIME
+  CLOCK    /dev/ptpN, an emulated PHC's state file, a network interface (its PHC), or CLOCK_REALTIME
   caps | tsinfo | get | cmp | freq [PPB] | adj SECONDS | pins
   analyze  what a capture (pcap or pcapng) says about PTP on its link
   monitor  a row a second: offset, path delay, quality, stepsRemoved
@@ -62,7 +62,7 @@ func open(name string) (phc.Clock, *phc.Device, error) {
 	case name == "CLOCK_REALTIME":
 		s, err := phc.NewSystem()
 		return s, nil, err
-	case strings.HasPrefix(name, "/dev/"):
+	case strings.ContainsRune(name, '/'): // a device or an emulated PHC's state file
 		d, err := phc.Open(name)
 		return d, d, err
 	}

@@ -85,12 +85,13 @@ func steer(target phc.Clock, st servo.State, ppb float64, off int64) error {
 }
 
 // OpenClock opens a clock by phc2sys's names: CLOCK_REALTIME, a device
-// path, or an interface (its PHC).
+// path (/dev/ptp0, or an emulated PHC's state file such as
+// /run/roko-ptpd/emulated/ptp0), or an interface (its PHC).
 func OpenClock(name string) (phc.Clock, error) {
 	switch {
 	case name == "CLOCK_REALTIME":
 		return phc.NewSystem()
-	case strings.HasPrefix(name, "/dev/"):
+	case strings.ContainsRune(name, '/'):
 		return phc.Open(name)
 	}
 	return phc.OpenInterface(name)

@@ -1,0 +1,60 @@
+package phc2sys
+
+import (
+	"math"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/roko-network/roko-ptpd/phc"
+	"github.com/roko-network/roko-ptpd/servo"
+)
+
+// TestEmulatedSource: phc2sys opens an emulated PHC by its path, as it
+// opens /dev/ptpN, and keeps a virtual clock on it through the Device's
+// ordinary read path.
+func TestEmulatedSource(t *testing.T) {
+	cfg := phc.DefaultEmulatedConfig()
+	cfg.Offset, cfg.FrequencyError, cfg.Wander, cfg.Seed = 37*time.Second, 20_000, 0.5, 1
+	e, err := phc.CreateEmulated(filepath.Join(t.TempDir(), "ptp0"), cfg)
+	require.NoError(t, err)
+	defer e.Close()
+	src, err := OpenClock(e.Path())
+	require.NoError(t, err)
+	defer src.(*phc.Device).Close()
+	dst, err := phc.NewVirtual(phc.VirtualConfig{Name: "target", Offset: 5 * time.Millisecond, FrequencyError: -30_000})
+	require.NoError(t, err)
+	sc := servo.DefaultConfig()
+	sc.MaxFrequency = dst.MaxFrequency()
+	sv := servo.NewLinReg(sc, 0)
+	sv.SetSyncInterval(1.0 / 32)
+	s := &Syncer{Source: src, Target: dst, Servo: servo.NewFilter(sv, servo.DefaultFilterConfig()), Readings: 5, OffsetNs: -37e9}
+	trueErr := func() float64 {
+		a, err := dst.TrueError()
+		require.NoError(t, err)
+		b, err := e.TrueError()
+		require.NoError(t, err)
+		return float64(a-b) + 37e9
+	}
+	var sum2, worst float64
+	var n int
+	start := time.Now()
+	for time.Since(start) < 4*time.Second {
+		_, err := s.Update()
+		require.NoError(t, err)
+		if time.Since(start) > 2500*time.Millisecond {
+			e := trueErr()
+			sum2 += e * e
+			worst = math.Max(worst, math.Abs(e))
+			n++
+		}
+		time.Sleep(time.Second / 32)
+	}
+	rms := math.Sqrt(sum2 / float64(n))
+	t.Logf("virtual clock on an emulated PHC: true error RMS %.0f ns, worst %.0f ns over the last 1.5 s (%d updates)", rms, worst, n)
+	assert.Less(t, rms, 1000.0)
+	assert.Less(t, worst, 5000.0)
+}
