@@ -71,7 +71,7 @@ func main() {
 		}
 	}
 	opt := ptpd.Options{Settings: set, Log: log}
-	if set.Virtual != nil {
+	if set.Virtual != nil || set.EmulatedDir != "" {
 		opt.TrueErrorEvery = time.Second
 	}
 	// ROKO_CPUPROFILE=file writes a CPU profile, for measuring the daemon.

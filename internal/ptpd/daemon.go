@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math/rand/v2"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -52,12 +55,16 @@ type port struct {
 
 // Daemon is one running clock.
 type Daemon struct {
-	opt   Options
-	set   *config.Settings
-	log   *ptplog.Logger
-	clk   phc.Clock
-	tb    timebase    // set when timestamps are CLOCK_REALTIME and the clock is not
-	dev   *phc.Device // the PHC, when the clock is one
+	opt Options
+	set *config.Settings
+	log *ptplog.Logger
+	clk phc.Clock
+	tb  timebase    // set when timestamps are CLOCK_REALTIME and the clock is not
+	dev *phc.Device // the PHC, when the clock is one
+	// emu is the emulated PHC behind dev, and nics the ports' emulated
+	// cards, with emulated_hardware 1.
+	emu   *phc.Emulated
+	nics  []*transport.NIC
 	eng   *engine.Clock
 	exec  engine.Executor
 	ports []port
@@ -154,6 +161,8 @@ func (d *Daemon) openClock() error {
 			return err
 		}
 		d.clk = sys
+	case s.EmulatedDir != "" && d.opt.Ports == nil:
+		return d.openEmulated()
 	default:
 		// Hardware timestamps: the clock is the first interface's PHC.
 		// Ask the transport first, so that an interface without hardware
@@ -178,6 +187,54 @@ func (d *Daemon) openClock() error {
 	return nil
 }
 
+// openEmulated opens the emulated hardware (emulated_hardware 1): one
+// emulated PHC, named after the first interface in EmulatedDir and
+// created there with the first port's settings unless it exists (a PHC
+// outlives the daemon, and roko-phc2sys opens the same file), and for
+// each port an emulated card that stamps with that PHC. All ports share
+// the one PHC, as the ports of one NIC do.
+func (d *Daemon) openEmulated() error {
+	s := d.set
+	first := s.Ports[0]
+	path := filepath.Join(s.EmulatedDir, first.Interface)
+	var emu *phc.Emulated
+	_, err := os.Stat(path)
+	switch {
+	case err == nil:
+		emu, err = phc.OpenEmulated(path)
+	case errors.Is(err, fs.ErrNotExist):
+		if err = os.MkdirAll(s.EmulatedDir, 0o755); err == nil {
+			cfg := phc.DefaultEmulatedConfig()
+			cfg.Offset, cfg.FrequencyError, cfg.Wander = first.Emulated.PHCOffset, first.Emulated.PHCFrequency, first.Emulated.Wander
+			emu, err = phc.CreateEmulated(path, cfg)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("emulated hardware: %w", err)
+	}
+	d.emu = emu
+	dev, err := phc.Open(path)
+	if err != nil {
+		return fmt.Errorf("emulated hardware: %w", err)
+	}
+	d.clk, d.dev = dev, dev
+	stamp := func(rt int64) int64 {
+		v, err := emu.FromRealtime(rt)
+		if err != nil {
+			return 0
+		}
+		return v
+	}
+	for i, ps := range s.Ports {
+		d.nics = append(d.nics, &transport.NIC{PHCIndex: 0, Clock: stamp, Noise: ps.Emulated.TimestampNoise,
+			TxLoss: ps.Emulated.TxTimestampLoss, Seed: uint64(i + 1)})
+	}
+	return nil
+}
+
+// Emulated returns the emulated PHC the daemon steers, or nil.
+func (d *Daemon) Emulated() *phc.Emulated { return d.emu }
+
 // transportMode is the transport's name for a timestamping mode.
 func transportMode(ts ptp.Timestamping) transport.Timestamping {
 	switch ts {
@@ -198,7 +255,11 @@ func (d *Daemon) openPorts() error {
 			ep = d.opt.Ports[i]
 		} else {
 			var err error
-			if ep, err = openTransport(s, ps); err != nil {
+			var nic *transport.NIC
+			if d.nics != nil {
+				nic = d.nics[i]
+			}
+			if ep, err = openTransport(s, ps, nic); err != nil {
 				return err
 			}
 		}
@@ -209,7 +270,7 @@ func (d *Daemon) openPorts() error {
 }
 
 // openTransport opens one port's sockets.
-func openTransport(s *config.Settings, ps config.PortSettings) (*transport.Transport, error) {
+func openTransport(s *config.Settings, ps config.PortSettings, nic *transport.NIC) (*transport.Transport, error) {
 	tc := transport.Config{
 		Interface:          ps.Interface,
 		Timestamping:       transportMode(s.Timestamping),
@@ -218,6 +279,7 @@ func openTransport(s *config.Settings, ps config.PortSettings) (*transport.Trans
 		DSCPEvent:          s.DSCPEvent,
 		DSCPGeneral:        s.DSCPGeneral,
 		UDP6Scope:          ps.UDP6Scope,
+		Emulated:           nic,
 	}
 	switch ps.Transport {
 	case ptp.ProtocolIEEE802_3:
@@ -298,6 +360,9 @@ func (d *Daemon) Close() {
 	}
 	if d.dev != nil {
 		d.dev.Close()
+	}
+	if d.emu != nil {
+		d.emu.Close()
 	}
 	for _, u := range d.uds {
 		u.sock.Close()

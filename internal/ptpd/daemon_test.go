@@ -48,7 +48,10 @@ func startStoppable(t *testing.T, link netns.Link, clk *phc.Virtual, args ...str
 	out := &testenv.Buffer{}
 	set, err := cmd.Config.Resolve()
 	require.NoError(t, err)
-	opt := Options{Settings: set, Log: ptplog.New("roko-ptpd", 6, "", out, out), Clock: clk}
+	opt := Options{Settings: set, Log: ptplog.New("roko-ptpd", 6, "", out, out)}
+	if clk != nil { // nil: the clock the settings name (emulated hardware)
+		opt.Clock = clk
+	}
 	var d *Daemon
 	require.NoError(t, link.NS.Do(func() error {
 		var err error

@@ -3,6 +3,7 @@ package ptpd
 import (
 	"context"
 	"errors"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -48,8 +49,13 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.queryLinks()
 
 	l := loop{d: d, sources: sources, buf: make([]byte, 1500), udsBuf: make([]byte, 1500)}
-	if v, ok := d.clk.(*phc.Virtual); ok && d.opt.TrueErrorEvery > 0 {
-		l.virtual, l.nextTrue = v, now()+int64(d.opt.TrueErrorEvery)
+	if d.opt.TrueErrorEvery > 0 {
+		if v, ok := d.clk.(*phc.Virtual); ok {
+			l.truth, l.truthName = v, "virtual clock"
+		} else if d.emu != nil {
+			l.truth, l.truthName = d.emu, "emulated PHC"
+		}
+		l.nextTrue = now() + int64(d.opt.TrueErrorEvery)
 	}
 	// Nothing on a wake-up may enter the Go scheduler through
 	// syscall.Syscall, or the runtime's sysmon wakes with the loop
@@ -99,14 +105,18 @@ func (d *Daemon) watch() ([]source, error) {
 
 // loop is the event loop's state between turns.
 type loop struct {
-	d        *Daemon
-	sources  []source
-	buf      []byte
-	udsBuf   []byte
-	udsOut   []byte
-	info     transport.RxInfo
-	virtual  *phc.Virtual // whose true error is logged, if any
-	nextTrue int64
+	d       *Daemon
+	sources []source
+	buf     []byte
+	udsBuf  []byte
+	udsOut  []byte
+	info    transport.RxInfo
+	// truth, when set, is a clock whose true error (against CLOCK_REALTIME)
+	// is logged every Options.TrueErrorEvery: the virtual clock, or the
+	// emulated PHC.
+	truth     interface{ TrueError() (time.Duration, error) }
+	truthName string
+	nextTrue  int64
 }
 
 // turn waits for the next events and handles them. done is true when ctx
@@ -114,7 +124,7 @@ type loop struct {
 func (l *loop) turn(ctx context.Context) (done bool, err error) {
 	d := l.d
 	deadline := d.eng.Deadline()
-	if l.virtual != nil && (deadline == 0 || l.nextTrue < deadline) {
+	if l.truth != nil && (deadline == 0 || l.nextTrue < deadline) {
 		deadline = l.nextTrue
 	}
 	if err := d.poller.Arm(deadline, now()); err != nil {
@@ -147,10 +157,10 @@ func (l *loop) turn(ctx context.Context) (done bool, err error) {
 		}
 	}
 	d.exec.Tick()
-	if l.virtual != nil && now() >= l.nextTrue {
+	if l.truth != nil && now() >= l.nextTrue {
 		l.nextTrue += int64(d.opt.TrueErrorEvery)
-		if e, err := l.virtual.TrueError(); err == nil {
-			d.log.Printf(engine.LevelInfo, "virtual clock true error %+d ns", e.Nanoseconds())
+		if e, err := l.truth.TrueError(); err == nil {
+			d.log.Printf(engine.LevelInfo, "%s true error %+d ns", l.truthName, e.Nanoseconds())
 		}
 	}
 	return false, nil

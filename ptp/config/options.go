@@ -231,6 +231,15 @@ var options = []Option{
 	ext(in("allow_network_set", Global, "0", 0, 1)),
 	ext(fl("virtual_clock_offset", Global, "0.0", -1e9, 1e9)),
 	ext(fl("virtual_clock_frequency", Global, "0.0", -1e8, 1e8)),
+	// Emulated PTP hardware (packages phc and transport): each port's
+	// interface behaves as a NIC with a PHC, for machines without one.
+	ext(in("emulated_hardware", Global, "0", 0, 1)),
+	ext(st("emulated_hardware_dir", Global, "/run/roko-ptpd/emulated")),
+	ext(fl("emulated_phc_offset", Port, "0.0", -1e9, 1e9)),
+	ext(fl("emulated_phc_frequency", Port, "0.0", -1e8, 1e8)),
+	ext(fl("emulated_phc_wander", Port, "0.0", 0, 1e6)),
+	ext(fl("emulated_timestamp_noise", Port, "0.0", 0, 1e9)),
+	ext(fl("emulated_tx_timestamp_loss", Port, "0.0", 0, 1)),
 }
 
 // ext marks an option as roko-ptpd's own.

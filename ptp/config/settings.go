@@ -46,6 +46,27 @@ type Settings struct {
 	Virtual *VirtualSettings
 	// Phc2sys is the [phc2sys] job, nil without that section.
 	Phc2sys *Phc2sysSettings
+	// EmulatedDir, when not empty, makes every port's interface an
+	// emulated NIC with a PHC (emulated_hardware 1, roko-ptpd's own) whose
+	// state lives in that directory (emulated_hardware_dir), where
+	// roko-phc2sys finds the same clocks. Each port's Emulated says how
+	// its card behaves.
+	EmulatedDir string
+}
+
+// EmulatedNIC is how one port's emulated card behaves.
+type EmulatedNIC struct {
+	// PHCOffset and PHCFrequency are where its PHC starts against
+	// CLOCK_REALTIME and how fast it runs free, ppb; Wander is its
+	// random-walk frequency noise, ppb/√s.
+	PHCOffset    time.Duration
+	PHCFrequency float64
+	Wander       float64
+	// TimestampNoise is the RMS of white noise on each timestamp, ns.
+	TimestampNoise float64
+	// TxTimestampLoss is the probability that a transmit timestamp never
+	// comes.
+	TxTimestampLoss float64
 }
 
 // PortSettings is one port: the engine's port configuration and how its
@@ -61,6 +82,8 @@ type PortSettings struct {
 	// TTL is udp_ttl and UDP6Scope udp6_scope.
 	TTL       int
 	UDP6Scope uint8
+	// Emulated is the port's emulated card, with emulated_hardware 1.
+	Emulated EmulatedNIC
 }
 
 // LogSettings is how the daemon logs.
@@ -101,6 +124,16 @@ func (c *Config) Resolve() (*Settings, error) {
 	var err error
 	if s.Timestamping, err = c.timestamping(); err != nil {
 		return nil, err
+	}
+	if c.bool(g, "emulated_hardware") {
+		if c.bool(g, "virtual_clock") {
+			return nil, c.errorAt(g, "emulated_hardware", "emulated_hardware 1 and virtual_clock 1: choose one (emulated hardware steers each port's emulated PHC)")
+		}
+		if s.Timestamping == ptp.TimestampingSoftware {
+			c.warn(c.value(g, "emulated_hardware").Line, "emulated_hardware", "emulated_hardware 1 has no effect with time_stamping software")
+		} else {
+			s.EmulatedDir = c.str(g, "emulated_hardware_dir")
+		}
 	}
 	if c.bool(g, "virtual_clock") {
 		s.Virtual = &VirtualSettings{
@@ -271,7 +304,14 @@ func (c *Config) portSettings(cc *engine.ClockConfig) ([]PortSettings, error) {
 		if ts := c.int(name, "transportSpecific"); ts != 0 {
 			cc.MajorSdoID = uint8(ts)
 		}
-		ps := PortSettings{Interface: name, Engine: p, TTL: int(c.int(name, "udp_ttl")), UDP6Scope: uint8(c.int(name, "udp6_scope"))}
+		ps := PortSettings{Interface: name, Engine: p, TTL: int(c.int(name, "udp_ttl")), UDP6Scope: uint8(c.int(name, "udp6_scope")),
+			Emulated: EmulatedNIC{
+				PHCOffset:       time.Duration(c.float(name, "emulated_phc_offset") * 1e9),
+				PHCFrequency:    c.float(name, "emulated_phc_frequency"),
+				Wander:          c.float(name, "emulated_phc_wander"),
+				TimestampNoise:  c.float(name, "emulated_timestamp_noise"),
+				TxTimestampLoss: c.float(name, "emulated_tx_timestamp_loss"),
+			}}
 		switch nt := c.str(name, "network_transport"); nt {
 		case "L2":
 			ps.Transport = ptp.ProtocolIEEE802_3

@@ -218,3 +218,31 @@ func TestResolveWarnsNoEffect(t *testing.T) {
 		"t.conf:2: option sanity_freq_limit: sanity_freq_limit has no effect yet: roko-ptpd's clock has no sanity check",
 	}, got)
 }
+
+// TestResolveEmulatedHardware: emulated_hardware gives each port an
+// emulated card, refuses to share the clock with the virtual clock, and
+// says it does nothing with software timestamps.
+func TestResolveEmulatedHardware(t *testing.T) {
+	s, err := resolve(t, "[global]\nemulated_hardware 1\nemulated_timestamp_noise 8\n[eth0]\nemulated_phc_offset 0.002\nemulated_phc_frequency 12000\n[eth1]\nemulated_tx_timestamp_loss 0.5\n")
+	require.NoError(t, err)
+	assert.Equal(t, "/run/roko-ptpd/emulated", s.EmulatedDir)
+	assert.Equal(t, ptp.TimestampingHardware, s.Timestamping)
+	assert.Equal(t, EmulatedNIC{PHCOffset: 2 * time.Millisecond, PHCFrequency: 12000, TimestampNoise: 8}, s.Ports[0].Emulated)
+	assert.Equal(t, EmulatedNIC{TimestampNoise: 8, TxTimestampLoss: 0.5}, s.Ports[1].Emulated)
+
+	_, err = resolve(t, "[global]\nemulated_hardware 1\nvirtual_clock 1\n", "eth0")
+	assert.ErrorContains(t, err, "t.conf:2: emulated_hardware 1 and virtual_clock 1: choose one")
+
+	c, err := Parse(strings.NewReader("[global]\nemulated_hardware 1\ntime_stamping software\n"), "t.conf")
+	require.NoError(t, err)
+	c.AddInterface("eth0")
+	s, err = c.Resolve()
+	require.NoError(t, err)
+	assert.Empty(t, s.EmulatedDir)
+	require.Len(t, c.Warnings, 1)
+	assert.Equal(t, "t.conf:2: option emulated_hardware: emulated_hardware 1 has no effect with time_stamping software", c.Warnings[0].String())
+
+	s, err = resolve(t, "[global]\n", "eth0")
+	require.NoError(t, err)
+	assert.Empty(t, s.EmulatedDir, "off by default")
+}

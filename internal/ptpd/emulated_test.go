@@ -1,0 +1,83 @@
+package ptpd
+
+import (
+	"context"
+	"math"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/roko-network/roko-ptpd/internal/linuxptp"
+	"github.com/roko-network/roko-ptpd/ptp"
+	"github.com/roko-network/roko-ptpd/ptp/engine"
+)
+
+// TestEmulatedHardwareClient: a linuxptp grandmaster (software
+// timestamps, CLOCK_REALTIME) and a roko-ptpd client in hardware mode on
+// emulated hardware (emulated_hardware 1): the daemon's hardware path
+// runs unchanged, the engine is told hardware, and the client's emulated
+// PHC, which starts 2 ms off and 12 ppm fast, follows the grandmaster's
+// clock; its true error is measured against CLOCK_REALTIME by the
+// emulation, which no daemon can see.
+//
+// Its emulated timestamps are the kernel's software ones mapped onto the
+// PHC, so their noise is this machine's: beside it, on a link of its own,
+// a roko-ptpd client with software timestamps on a virtual clock under
+// another ptp4l grandmaster is the baseline. The PHC must stay under the
+// issue's 1 µs RMS, or, on a machine too busy for that, within 500 ns of
+// the baseline measured at the same instants.
+func TestEmulatedHardwareClient(t *testing.T) {
+	t.Parallel()
+	la, lb := pair(t)
+	linuxptp.StartPTP4L(t, la, linuxptp.Options{Flags: []string{"-4"}, Domain: 24, Config: "masterOnly 1\npriority1 1\n"})
+	ba, bb := pair(t)
+	linuxptp.StartPTP4L(t, ba, linuxptp.Options{Flags: []string{"-4"}, Domain: 24, Config: "masterOnly 1\npriority1 1\n"})
+	base := virtual(t, "baseline", 2*time.Millisecond, 12_000)
+	startDaemon(t, bb, base, "-s", "-S", "--domainNumber=24", "-4")
+	dir := t.TempDir()
+	cl, log := startDaemon(t, lb, nil, "-s", "-H", "--domainNumber=24", "-4", "--emulated_hardware=1",
+		"--emulated_hardware_dir="+dir, "--emulated_phc_offset=0.002", "--emulated_phc_frequency=12000")
+	emu := cl.Emulated()
+	require.NotNil(t, emu)
+	assert.Equal(t, filepath.Join(dir, lb.Name), emu.Path())
+
+	var ts ptp.Timestamping
+	require.True(t, cl.Do(context.Background(), func(e *engine.Clock) { ts = e.Config().Timestamping }))
+	assert.Equal(t, ptp.TimestampingHardware, ts, "PORT_PROPERTIES_NP says hardware")
+
+	start := time.Now()
+	for {
+		e, err := emu.TrueError()
+		require.NoError(t, err)
+		if state(t, cl) == engine.Slave && e.Abs() < 10*time.Microsecond {
+			break
+		}
+		require.Less(t, time.Since(start), 30*time.Second, "no convergence: %v, true error %v", state(t, cl), e)
+		time.Sleep(100 * time.Millisecond)
+	}
+	settled := time.Since(start)
+	var sum2, baseSum2 float64
+	var worst time.Duration
+	n := 0
+	for end := time.Now().Add(measureFor()); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		e, err := emu.TrueError()
+		require.NoError(t, err)
+		b, err := base.TrueError()
+		require.NoError(t, err)
+		sum2 += float64(e) * float64(e)
+		baseSum2 += float64(b) * float64(b)
+		worst = max(worst, e.Abs())
+		n++
+	}
+	rms := time.Duration(math.Sqrt(sum2 / float64(n)))
+	baseRMS := time.Duration(math.Sqrt(baseSum2 / float64(n)))
+	t.Logf("SLAVE and within 10 µs after %v; then over %d samples the emulated PHC's true error: RMS %v, worst %v (software baseline beside it: RMS %v)",
+		settled.Round(time.Millisecond), n, rms, worst, baseRMS)
+	if rms >= time.Microsecond {
+		assert.Less(t, rms, baseRMS+500*time.Nanosecond, "over 1 µs RMS, and more than 500 ns above the software baseline")
+	}
+	assert.Contains(t, log.String(), "UNCALIBRATED to SLAVE on MASTER_CLOCK_SELECTED")
+}
