@@ -73,11 +73,11 @@ func TestEmulatedHardwareClient(t *testing.T) {
 		n++
 	}
 	rms := time.Duration(math.Sqrt(sum2 / float64(n)))
-	baseRMS := time.Duration(math.Sqrt(baseSum2 / float64(n)))
+	baseline := time.Duration(math.Sqrt(baseSum2 / float64(n)))
 	t.Logf("SLAVE and within 10 µs after %v; then over %d samples the emulated PHC's true error: RMS %v, worst %v (software baseline beside it: RMS %v)",
-		settled.Round(time.Millisecond), n, rms, worst, baseRMS)
+		settled.Round(time.Millisecond), n, rms, worst, baseline)
 	if rms >= time.Microsecond {
-		assert.Less(t, rms, baseRMS+500*time.Nanosecond, "over 1 µs RMS, and more than 500 ns above the software baseline")
+		assert.Less(t, rms, baseline+500*time.Nanosecond, "over 1 µs RMS, and more than 500 ns above the software baseline")
 	}
 	assert.Contains(t, log.String(), "UNCALIBRATED to SLAVE on MASTER_CLOCK_SELECTED")
 }
