@@ -46,6 +46,10 @@ type NIC struct {
 	lost     atomic.Uint64
 }
 
+// TimestampingInfo is what the emulated card answers to
+// ETHTOOL_GET_TS_INFO (see tsInfo), for tools that ask the card itself.
+func (n *NIC) TimestampingInfo() unix.EthtoolTsInfo { return *n.tsInfo() }
+
 // tsInfo is what the emulated card answers to ETHTOOL_GET_TS_INFO: hardware
 // and software timestamping, one-step Sync, and the PTP receive filters,
 // as an i210 or an E810 reports them.

@@ -24,6 +24,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -40,7 +41,7 @@ import (
 const usage = `usage: roko-ptpctl CLOCK COMMAND...
        roko-ptpctl analyze [--json] FILE...
        roko-ptpctl monitor|accuracy|status [-s UDS] [-d DOMAIN] [--samples N] [--interval D] [--count N]
-       roko-ptpctl selftest [--json] IFACE
+       roko-ptpctl selftest [--json] [--emulated[=DIR]] IFACE
   CLOCK    /dev/ptpN, an emulated PHC's state file, a network interface (its PHC), or CLOCK_REALTIME
   caps | tsinfo | get | cmp | freq [PPB] | adj SECONDS | pins
   analyze  what a capture (pcap or pcapng) says about PTP on its link
@@ -84,7 +85,7 @@ func run(args []string) error {
 	case "monitor", "accuracy", "status":
 		return monitorCmd(args[0], args[1:], os.Stdout)
 	case "selftest":
-		return selftestCmd(args[1:], selftest.Kernel(), os.Stdout)
+		return selftestCmd(args[1:], os.Stdout)
 	}
 	name, cmds := args[0], args[1:]
 	// tsinfo needs no clock: an interface without a PHC can still be asked.
@@ -319,13 +320,17 @@ func monitorCmd(job string, args []string, w io.Writer) error {
 
 // selftestCmd runs the self-test of an interface and prints it; it fails
 // when a check failed.
-func selftestCmd(args []string, h selftest.Host, w io.Writer) error {
+func selftestCmd(args []string, w io.Writer) error {
 	asJSON := false
-	var ifname string
+	var ifname, emulated string
 	for _, a := range args {
 		switch {
 		case a == "--json":
 			asJSON = true
+		case a == "--emulated":
+			emulated = phc.DefaultEmulatedDir
+		case strings.HasPrefix(a, "--emulated="):
+			emulated = strings.TrimPrefix(a, "--emulated=")
 		case ifname == "":
 			ifname = a
 		default:
@@ -334,6 +339,15 @@ func selftestCmd(args []string, h selftest.Host, w io.Writer) error {
 	}
 	if ifname == "" {
 		return errors.New("selftest: give the interface PTP runs on")
+	}
+	h := selftest.Kernel()
+	if emulated != "" {
+		// The emulated hardware roko-ptpd's emulated_hardware made for
+		// the interface (its PHC's state file is named after it).
+		var err error
+		if h, err = selftest.Emulated(filepath.Join(emulated, ifname)); err != nil {
+			return fmt.Errorf("selftest --emulated: %w", err)
+		}
 	}
 	r := selftest.Run(ifname, h)
 	if asJSON {

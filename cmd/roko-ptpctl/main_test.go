@@ -19,4 +19,10 @@ func TestRun(t *testing.T) {
 	assert.ErrorContains(t, run([]string{"CLOCK_REALTIME", "caps"}), "not a PTP hardware clock")
 	assert.ErrorContains(t, run([]string{"CLOCK_REALTIME", "bogus"}), `unknown command "bogus"`)
 	assert.Error(t, run(nil))
+
+	err = run([]string{"selftest", "lo"})
+	assert.ErrorContains(t, err, "selftest of lo: a check failed", "lo has no PHC")
+	err = run([]string{"selftest", "--emulated=" + t.TempDir(), "lo"})
+	assert.ErrorContains(t, err, "selftest --emulated: ", "no emulated PHC made for lo there")
+	assert.ErrorContains(t, run([]string{"selftest"}), "give the interface")
 }

@@ -106,6 +106,32 @@ func Kernel() Host {
 	}
 }
 
+// Emulated is the emulated hardware of roko-ptpd's emulated_hardware: the
+// emulated PHC in the state file at path, and an emulated card that
+// stamps with it.
+func Emulated(path string) (Host, error) {
+	emu, err := phc.OpenEmulated(path)
+	if err != nil {
+		return Host{}, err
+	}
+	nic := &transport.NIC{Clock: func(rt int64) int64 {
+		v, err := emu.FromRealtime(rt)
+		if err != nil {
+			return 0
+		}
+		return v
+	}}
+	return Host{
+		Timestamping: func(ifname string) (phc.TimestampingInfo, error) {
+			i := nic.TimestampingInfo()
+			return phc.TimestampingInfo{Interface: ifname, SoTimestamping: i.So_timestamping, PHCIndex: int(i.Phc_index),
+				TxTypes: i.Tx_types, RxFilters: i.Rx_filters}, nil
+		},
+		OpenPHC: func(int) (*phc.Device, error) { return phc.Open(path) },
+		NIC:     nic,
+	}, nil
+}
+
 // Run self-tests ifname on h.
 func Run(ifname string, h Host) *Report {
 	r := &Report{Interface: ifname}

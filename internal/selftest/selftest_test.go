@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -55,4 +57,36 @@ func TestUnknownInterface(t *testing.T) {
 	var text bytes.Buffer
 	r.WriteText(&text)
 	assert.Equal(t, 1, strings.Count(text.String(), "FAIL "))
+}
+
+// TestOnEmulatedHardware: on roko-ptpd's emulated hardware (an emulated
+// PHC with cross timestamping, EXTTS and PEROUT, and an emulated card on
+// a veth) every check passes, through the same code as on a real NIC.
+func TestOnEmulatedHardware(t *testing.T) {
+	a, b := netns.New(t), netns.New(t)
+	la, _ := netns.Veth(t, a, "198.18.0.1", b, "198.18.0.2")
+	path := filepath.Join(t.TempDir(), la.Name)
+	cfg := phc.DefaultEmulatedConfig()
+	cfg.CrossTimestamping = true
+	cfg.Offset, cfg.FrequencyError = 3*time.Millisecond, 5_000
+	emu, err := phc.CreateEmulated(path, cfg)
+	require.NoError(t, err)
+	defer emu.Close()
+	h, err := Emulated(path)
+	require.NoError(t, err)
+	h.Samples = 20
+	var r *Report
+	require.NoError(t, la.NS.Do(func() error { r = Run(la.Name, h); return nil }))
+	var text bytes.Buffer
+	r.WriteText(&text)
+	t.Logf("\n%s", text.String())
+	require.Len(t, r.Checks, 9)
+	for _, c := range r.Checks {
+		assert.Equal(t, Pass, c.Status, "%s: %s %s", c.Name, c.Detail, c.Fix)
+	}
+	assert.False(t, r.Failed())
+	assert.Contains(t, text.String(), "every check passed")
+	f, err := emu.Rate()
+	require.NoError(t, err)
+	assert.InDelta(t, 5_000, f, 1, "the PHC's frequency was put back")
 }
