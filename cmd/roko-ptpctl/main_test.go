@@ -24,5 +24,5 @@ func TestRun(t *testing.T) {
 	assert.ErrorContains(t, err, "selftest of lo: a check failed", "lo has no PHC")
 	err = run([]string{"selftest", "--emulated=" + t.TempDir(), "lo"})
 	assert.ErrorContains(t, err, "selftest --emulated: ", "no emulated PHC made for lo there")
-	assert.ErrorContains(t, run([]string{"selftest"}), "give the interface")
+	assert.ErrorContains(t, run([]string{"selftest", "--json"}), "give the interface")
 }
