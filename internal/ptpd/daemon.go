@@ -74,6 +74,8 @@ type Daemon struct {
 	links *transport.LinkMonitor
 	// wakeups counts the event loop's wake-ups (tests).
 	wakeups atomic.Int64
+	// txTimeouts counts transmit timestamps that never came.
+	txTimeouts atomic.Uint64
 
 	// Work for the event loop from other goroutines (Do), and the eventfd
 	// that wakes it.
@@ -231,6 +233,10 @@ func (d *Daemon) openEmulated() error {
 	}
 	return nil
 }
+
+// TxTimestampTimeouts counts the event messages whose transmit timestamp
+// never came (tx_timestamp_timeout), each of which faulted its port.
+func (d *Daemon) TxTimestampTimeouts() uint64 { return d.txTimeouts.Load() }
 
 // Emulated returns the emulated PHC the daemon steers, or nil.
 func (d *Daemon) Emulated() *phc.Emulated { return d.emu }

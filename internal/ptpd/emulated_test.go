@@ -118,3 +118,28 @@ func TestEmulatedHardwareClient(t *testing.T) {
 		assert.Less(t, system2, baseline+time.Microsecond, "the system clock: over the issue's 2 µs RMS, and more than 1 µs above the software baseline")
 	}
 }
+
+// TestLostTxTimestamp: a card that never returns a transmit timestamp (an
+// emulated NIC that loses every one) gets ptp4l's messages, faults the
+// port, counts the timeout, and re-initialises the port after
+// fault_reset_interval (here 2^0 s), as ptp4l does.
+func TestLostTxTimestamp(t *testing.T) {
+	t.Parallel()
+	la, _ := pair(t)
+	gm, log := startDaemon(t, la, nil, "--priority1=1", "--serverOnly=1", "-H", "--emulated_hardware=1",
+		"--emulated_hardware_dir="+t.TempDir(), "--emulated_tx_timestamp_loss=1", "--fault_reset_interval=0")
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(log.String(), "FAULTY to LISTENING on INIT_COMPLETE") {
+		require.True(t, time.Now().Before(deadline), "no recovery after the fault:\n%s", log.String())
+		time.Sleep(50 * time.Millisecond)
+	}
+	out := log.String()
+	assert.Contains(t, out, "timed out while polling for tx timestamp")
+	assert.Contains(t, out, "increasing tx_timestamp_timeout or increasing kworker priority may correct this issue, but a driver bug likely causes it")
+	assert.Contains(t, out, "port 1 ("+la.Name+"): send sync failed")
+	assert.Regexp(t, `to FAULTY on FAULT_DETECTED`, out)
+	timeouts := gm.TxTimestampTimeouts()
+	assert.GreaterOrEqual(t, timeouts, uint64(1))
+	// The daemon runs on: the card may have lost another since.
+	assert.GreaterOrEqual(t, gm.nics[0].LostTxTimestamps(), timeouts, "each timeout is a lost timestamp")
+}

@@ -65,6 +65,7 @@ func (d *Daemon) Failed(a *engine.Action, err error) {
 	switch a.Kind {
 	case engine.Send:
 		if errors.Is(err, transport.ErrTxTimestampTimeout) {
+			d.txTimeouts.Add(1)
 			d.log.Printf(engine.LevelErr, "timed out while polling for tx timestamp")
 			d.log.Printf(engine.LevelErr, "increasing tx_timestamp_timeout or increasing kworker priority may correct this issue, but a driver bug likely causes it")
 		} else {
