@@ -148,7 +148,10 @@ func (n *NIC) rewriteControl(b []byte, tx bool) {
 
 // oneStepSync writes the card's transmit time into msg when it is a Sync
 // without the twoStep flag, as a one-step NIC does on the wire, and
-// reports whether it did. msg must be the caller's copy.
+// reports whether it did. msg must be the caller's copy. The time is taken
+// as the message is handed to the kernel, some microseconds (10–30 here)
+// before the kernel's own software timestamp: a real card stamps at
+// egress, so the emulation's one-step offset carries that bias.
 func (n *NIC) oneStepSync(msg []byte) bool {
 	// messageType in the low nibble of byte 0; flagField's twoStep bit in
 	// byte 6; originTimestamp at 34: 48-bit seconds, 32-bit nanoseconds.

@@ -4,7 +4,11 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -142,4 +146,64 @@ func TestLostTxTimestamp(t *testing.T) {
 	assert.GreaterOrEqual(t, timeouts, uint64(1))
 	// The daemon runs on: the card may have lost another since.
 	assert.GreaterOrEqual(t, gm.nics[0].LostTxTimestamps(), timeouts, "each timeout is a lost timestamp")
+}
+
+// TestOneStepToPTP4L: a roko-ptpd grandmaster with time_stamping onestep
+// on emulated hardware, and a linuxptp client (software timestamps, free
+// running): on the wire (tshark) every Sync is one-step and no Follow_Up
+// is sent, and the client follows us, measuring its offset from the time
+// the card wrote into each Sync.
+func TestOneStepToPTP4L(t *testing.T) {
+	t.Parallel()
+	tcpdump := testenv.RequireCommand(t, "tcpdump", "tcpdump")
+	tshark := testenv.RequireCommand(t, "tshark", "tshark")
+	la, lb := pair(t)
+	pcap := filepath.Join(t.TempDir(), "onestep.pcap")
+	ctx, cancel := context.WithCancel(context.Background())
+	c := lb.NS.Command(tcpdump, "-i", lb.Name, "-U", "-w", pcap, "ether", "src", macOf(t, la))
+	dump := exec.CommandContext(ctx, c.Path, c.Args[1:]...)
+	require.NoError(t, dump.Start())
+	defer func() { cancel(); _ = dump.Wait() }()
+	time.Sleep(300 * time.Millisecond) // let tcpdump attach
+
+	// The grandmaster's PHC keeps PTP's timescale (TAI), 37 s ahead of
+	// CLOCK_REALTIME, as phc2sys -s CLOCK_REALTIME -c eth0 would have set
+	// it: the client, on UTC, takes the 37 s off again.
+	startDaemon(t, la, nil, "--priority1=1", "--serverOnly=1", "--domainNumber=24", "-4", "--time_stamping=onestep",
+		"--emulated_hardware=1", "--emulated_hardware_dir="+t.TempDir(), "--emulated_phc_offset=37")
+	client := linuxptp.StartPTP4L(t, lb, linuxptp.Options{Flags: []string{"-4"}, Domain: 24, Config: "slaveOnly 1\n"})
+	re := regexp.MustCompile(`master_offset\s+(-?\d+)`)
+	var offsets []float64
+	var status string
+	for end := time.Now().Add(6 * time.Second); time.Now().Before(end); time.Sleep(250 * time.Millisecond) {
+		out, err := client.PMC(t, "GET TIME_STATUS_NP", "GET PORT_DATA_SET")
+		if err != nil {
+			continue
+		}
+		status = out
+		if m := re.FindStringSubmatch(out); m != nil {
+			if v, _ := strconv.ParseFloat(m[1], 64); v != 0 {
+				offsets = append(offsets, math.Abs(v))
+			}
+		}
+	}
+	assert.Regexp(t, regexp.MustCompile(`portState\s+(SLAVE|UNCALIBRATED)`), status, "the client follows us")
+	require.GreaterOrEqual(t, len(offsets), 8, "the client measured offsets")
+	tail := offsets[len(offsets)/2:]
+	slices.Sort(tail)
+	t.Logf("ptp4l's offset from our one-step grandmaster: median %.0f ns", tail[len(tail)/2])
+	assert.Less(t, tail[len(tail)/2], 100e3, "the time in each one-step Sync is the card's transmit time")
+
+	cancel()
+	_ = dump.Wait()
+	count := func(filter string) int {
+		b, err := exec.Command(tshark, "-n", "-r", pcap, "-Y", filter).Output()
+		require.NoError(t, err)
+		return strings.Count(string(b), "\n")
+	}
+	syncs := count("ptp.v2.messagetype == 0x0")
+	t.Logf("%d Sync on the wire", syncs)
+	assert.Greater(t, syncs, 40, "16 Hz Sync for 6 s")
+	assert.Zero(t, count("ptp.v2.messagetype == 0x0 && ptp.v2.flags.twostep == 1"), "every Sync one-step")
+	assert.Zero(t, count("ptp.v2.messagetype == 0x8"), "no Follow_Up")
 }
