@@ -14,14 +14,16 @@
 #
 # Pairs: roko-realtime and ptp4l on CLOCK_REALTIME with the client free
 # (like for like); roko-ptpd on virtual clocks with the client steered by
-# linreg (what the demo runs).
+# linreg (what the demo runs); roko-emulated, the same grandmaster with a
+# client in hardware mode on emulated hardware (emulated_hardware 1), its
+# emulated PHC steered by linreg. PAIRS picks some of them.
 set -eu
 DURATION=${DURATION:-30}
 ROUNDS=${ROUNDS:-3}
 LOGSYNC=${LOGSYNC:--7}
 BIN=$(realpath "${BIN:-bin/roko-ptpd}")
 [ "$(id -u)" = 0 ] || { echo "needs root" >&2; exit 1; }
-PAIRS="roko-realtime roko-ptpd ptp4l"
+PAIRS=${PAIRS:-"roko-realtime roko-ptpd ptp4l roko-emulated"}
 cleanup() {
 	for p in $PAIRS; do ip netns del "cost-$p-a" 2>/dev/null || true; ip netns del "cost-$p-b" 2>/dev/null || true; done
 	rm -rf "${TMP:-}"
@@ -57,7 +59,7 @@ roko() { echo "exec $BIN -f $TMP/conf -i v$2 -4 -q --uds_address=$TMP/$1-$2 --ud
 gm() {
 	case $1 in
 	roko-realtime) roko "$1" a "--priority1=1 --serverOnly=1 --free_running=1" ;;
-	roko-ptpd) roko "$1" a "--priority1=1 --serverOnly=1 --virtual_clock=1" ;;
+	roko-ptpd | roko-emulated) roko "$1" a "--priority1=1 --serverOnly=1 --virtual_clock=1" ;;
 	ptp4l) echo "exec ptp4l -f $TMP/ptp4l-a.conf -i va -4 --priority1=1 --masterOnly=1 -q" ;;
 	esac
 }
@@ -66,6 +68,7 @@ client() {
 	roko-realtime) roko "$1" b "-s --free_running=1" ;;
 	roko-ptpd) roko "$1" b "-s --virtual_clock=1 --virtual_clock_offset=0.037 --virtual_clock_frequency=40000 --clock_servo=linreg" ;;
 	ptp4l) echo "exec ptp4l -f $TMP/ptp4l-b.conf -i vb -4 -s -q" ;;
+	roko-emulated) roko "$1" b "-s -H --emulated_hardware=1 --emulated_hardware_dir=$TMP/emulated --emulated_phc_offset=0.037 --emulated_phc_frequency=40000 --clock_servo=linreg" ;;
 	esac
 }
 start() { # name namespace command: starts it, its PID in $TMP/name.pid
