@@ -311,6 +311,11 @@ func (a *Auto) Run(ctx context.Context, rate float64) error {
 			}
 		}
 		if changed {
+			// A port that became SLAVE follows a new grandmaster, whose
+			// time properties (its timescale, the UTC offset) decide the
+			// offset between the clocks now, not at the next renewal:
+			// linuxptp's phc2sys waits for the next minute's query.
+			a.readTimeProperties()
 			if err := a.reconfigure(); err != nil {
 				return err
 			}
