@@ -46,6 +46,24 @@ func (s *Syncer) measure() (phc.SysOffset, error) {
 			o.Offset = -o.Offset
 			return o, nil
 		}
+		if v, ok := s.Target.(realtimeFollower); ok {
+			// A clock that follows CLOCK_REALTIME (the virtual system
+			// clock of tests and emulated hardware) is measured through
+			// the PHC's own sys-offset method against CLOCK_REALTIME,
+			// then converted exactly: target − source is (target −
+			// realtime) − (phc − realtime) at the reading's instant.
+			o, err := dev.SysOffset(s.Readings)
+			if err != nil {
+				return o, err
+			}
+			vt, err := v.FromRealtime(o.Time)
+			if err != nil {
+				return o, err
+			}
+			o.Offset = time.Duration(vt-o.Time) - o.Offset
+			o.Time = vt
+			return o, nil
+		}
 	}
 	o, err := phc.CompareClocks(s.Target, s.Source, s.Readings)
 	if err != nil {
@@ -53,6 +71,12 @@ func (s *Syncer) measure() (phc.SysOffset, error) {
 	}
 	o.Time += int64(o.Offset) // the target's time of the reading
 	return o, nil
+}
+
+// realtimeFollower is a clock whose relation to CLOCK_REALTIME is known
+// exactly (phc.Virtual).
+type realtimeFollower interface {
+	FromRealtime(rt int64) (int64, error)
 }
 
 // Update measures once, feeds the servo and steers the target.
