@@ -29,6 +29,8 @@ const usage = `usage: %s [options]
                 the clock of the SLAVE port is the source, those of the others targets
  -r             with -a: keep CLOCK_REALTIME on the source too; -rr: it may be the
                 source when no port is SLAVE (a grandmaster serving the system time)
+ --emulated=DIR with -a: the ports' PHCs are roko-ptpd's emulated ones in DIR
+                (emulated_hardware_dir), for machines without PTP hardware
  -s [dev|name]  source clock (a PHC device, an interface's PHC, or CLOCK_REALTIME)
  -c [dev|name]  target clock (default CLOCK_REALTIME)
  -d [dev]       PPS source (/dev/ppsN) for CLOCK_REALTIME; with -s the PHC gives the
@@ -194,6 +196,11 @@ func runAuto(ctx context.Context, o *phc2sys.Options, logf phc2sys.Logf) error {
 		Resolve: func(p phc2sys.AutoPort) (phc.Clock, error) {
 			if p.Timestamping == ptp.TimestampingSoftware {
 				return nil, nil
+			}
+			if o.Emulated != "" {
+				// roko-ptpd's emulated hardware: the PHC's state file is
+				// named after the interface.
+				return phc.Open(filepath.Join(o.Emulated, p.Interface))
 			}
 			return phc.OpenInterface(p.Interface)
 		},

@@ -36,6 +36,10 @@ type Options struct {
 	Level          int     // -l
 	Auto           bool    // -a
 	Realtime       int     // -r given once (1: sync CLOCK_REALTIME too) or twice (2: it may be the source)
+	// Emulated is --emulated=DIR (roko's own): with -a, a port's PHC is
+	// the emulated PHC roko-ptpd's emulated_hardware made for its
+	// interface in DIR, not the interface's /dev/ptpN.
+	Emulated string
 	Help, Version  bool
 }
 
@@ -126,7 +130,17 @@ func Parse(args []string) (*Options, error) {
 		}
 		return err
 	}
-	if err := getopt.Parse(args, getopt.Handlers{WithArg: "scdORNuEPISFLnzlf", Short: short}); err != nil {
+	long := func(name, value string) error {
+		if name != "emulated" {
+			return fmt.Errorf("unknown option --%s (see -h)", name)
+		}
+		if value == "" {
+			return fmt.Errorf("--emulated: give the directory of the emulated PHCs (roko-ptpd's emulated_hardware_dir)")
+		}
+		o.Emulated = value
+		return nil
+	}
+	if err := getopt.Parse(args, getopt.Handlers{WithArg: "scdORNuEPISFLnzlf", Short: short, Long: long}); err != nil {
 		return nil, err
 	}
 	if o.Help || o.Version {

@@ -29,6 +29,14 @@ func TestParseGuideLine(t *testing.T) {
 	assert.Equal(t, servo.KindPI, o.Servo)
 	assert.Equal(t, 5, o.Readings)
 
+	o, err = Parse([]string{"-a", "-r", "--emulated=/run/roko-ptpd/emulated"})
+	require.NoError(t, err)
+	assert.Equal(t, "/run/roko-ptpd/emulated", o.Emulated)
+	_, err = Parse([]string{"-a", "--emulated="})
+	assert.ErrorContains(t, err, "--emulated: give the directory")
+	_, err = Parse([]string{"-a", "--nosuch=1"})
+	assert.ErrorContains(t, err, "unknown option --nosuch")
+
 	o, err = Parse([]string{"-s/dev/ptp1", "-E", "linreg", "-mq", "-N", "9", "-n24", "-z", "/run/roko"})
 	require.NoError(t, err)
 	assert.Equal(t, "/dev/ptp1", o.Source)
