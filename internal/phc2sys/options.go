@@ -39,8 +39,8 @@ type Options struct {
 	// Emulated is --emulated=DIR (roko's own): with -a, a port's PHC is
 	// the emulated PHC roko-ptpd's emulated_hardware made for its
 	// interface in DIR, not the interface's /dev/ptpN.
-	Emulated string
-	Help, Version  bool
+	Emulated      string
+	Help, Version bool
 }
 
 // Parse reads phc2sys's command line (getopt style).
