@@ -125,6 +125,7 @@ type daemon struct {
 	set  *config.Settings
 	uds  string
 	stop func()
+	out  *logLines
 }
 
 // startPtpd runs roko-ptpd on link with a virtual clock until stop or the
@@ -164,7 +165,7 @@ func startPtpdAt(t *testing.T, link netns.Link, clk phc.Clock, uds string, args 
 		}
 	})
 	waitForFile(t, uds)
-	return &daemon{d: d, set: set, uds: uds, stop: stop}
+	return &daemon{d: d, set: set, uds: uds, stop: stop, out: out}
 }
 
 func waitForFile(t *testing.T, path string) {

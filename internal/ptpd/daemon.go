@@ -63,12 +63,18 @@ type Daemon struct {
 	dev *phc.Device // the PHC, when the clock is one
 	// emu is the emulated PHC behind dev, and nics the ports' emulated
 	// cards, with emulated_hardware 1.
-	emu   *phc.Emulated
-	nics  []*transport.NIC
-	eng   *engine.Clock
-	exec  engine.Executor
-	ports []port
-	uds   []*udsServer
+	emu  *phc.Emulated
+	nics []*transport.NIC
+	// portClocks are the ports' own PHCs with boundary_clock_jbod (nil
+	// otherwise: every port timestamps with clk); devs are every PHC
+	// opened, for Close, and emus every emulated one.
+	portClocks []phc.Clock
+	devs       []*phc.Device
+	emus       []*phc.Emulated
+	eng        *engine.Clock
+	exec       engine.Executor
+	ports      []port
+	uds        []*udsServer
 	// links watches the ports' link state (rtnetlink), as ptp4l does;
 	// nil when the ports are not the kernel's interfaces.
 	links *transport.LinkMonitor
@@ -180,6 +186,20 @@ func (d *Daemon) openClock() error {
 			return err
 		}
 		d.clk, d.dev = dev, dev
+		d.devs = append(d.devs, dev)
+		if d.jbod() {
+			// boundary_clock_jbod: every port's own PHC, as ptp4l opens
+			// them; the clock starts on the first port's.
+			d.portClocks = append(d.portClocks, dev)
+			for _, ps := range s.Ports[1:] {
+				pd, err := phc.OpenInterface(ps.Interface)
+				if err != nil {
+					return err
+				}
+				d.devs = append(d.devs, pd)
+				d.portClocks = append(d.portClocks, pd)
+			}
+		}
 	}
 	// Software timestamps are CLOCK_REALTIME; a clock with another
 	// timebase (the virtual clock) converts them.
@@ -189,56 +209,124 @@ func (d *Daemon) openClock() error {
 	return nil
 }
 
-// openEmulated opens the emulated hardware (emulated_hardware 1): one
-// emulated PHC, named after the first interface in EmulatedDir and
-// created there with the first port's settings unless it exists (a PHC
-// outlives the daemon, and roko-phc2sys opens the same file), and for
-// each port an emulated card that stamps with that PHC. All ports share
-// the one PHC, as the ports of one NIC do.
+// openEmulated opens the emulated hardware (emulated_hardware 1): an
+// emulated PHC named after the first interface in EmulatedDir, created
+// there with the first port's settings unless it exists (a PHC outlives
+// the daemon, and roko-phc2sys opens the same file), and for each port an
+// emulated card that stamps with it: all ports share the one PHC, as the
+// ports of one NIC do. With boundary_clock_jbod each port has a PHC of its
+// own, named after its interface.
 func (d *Daemon) openEmulated() error {
 	s := d.set
-	first := s.Ports[0]
-	path := filepath.Join(s.EmulatedDir, first.Interface)
+	for i, ps := range s.Ports {
+		if i > 0 && !d.jbod() {
+			d.nics = append(d.nics, &transport.NIC{PHCIndex: 0, Clock: d.nics[0].Clock, Noise: ps.Emulated.TimestampNoise,
+				TxLoss: ps.Emulated.TxTimestampLoss, Seed: uint64(i + 1)})
+			continue
+		}
+		emu, dev, err := openEmulatedPHC(s.EmulatedDir, ps)
+		if err != nil {
+			return fmt.Errorf("emulated hardware: %w", err)
+		}
+		d.emus, d.devs = append(d.emus, emu), append(d.devs, dev)
+		if d.jbod() {
+			d.portClocks = append(d.portClocks, dev)
+		}
+		stamp := func(rt int64) int64 {
+			v, err := emu.FromRealtime(rt)
+			if err != nil {
+				return 0
+			}
+			return v
+		}
+		d.nics = append(d.nics, &transport.NIC{PHCIndex: i, Clock: stamp, Noise: ps.Emulated.TimestampNoise,
+			TxLoss: ps.Emulated.TxTimestampLoss, Seed: uint64(i + 1)})
+	}
+	d.emu = d.emus[0]
+	d.clk, d.dev = d.devs[0], d.devs[0]
+	return nil
+}
+
+// openEmulatedPHC opens, or creates with the port's settings, the emulated
+// PHC named after the port's interface in dir.
+func openEmulatedPHC(dir string, ps config.PortSettings) (*phc.Emulated, *phc.Device, error) {
+	path := filepath.Join(dir, ps.Interface)
 	var emu *phc.Emulated
 	_, err := os.Stat(path)
 	switch {
 	case err == nil:
 		emu, err = phc.OpenEmulated(path)
 	case errors.Is(err, fs.ErrNotExist):
-		if err = os.MkdirAll(s.EmulatedDir, 0o755); err == nil {
+		if err = os.MkdirAll(dir, 0o755); err == nil {
 			cfg := phc.DefaultEmulatedConfig()
-			cfg.Offset, cfg.FrequencyError, cfg.Wander = first.Emulated.PHCOffset, first.Emulated.PHCFrequency, first.Emulated.Wander
+			cfg.Offset, cfg.FrequencyError, cfg.Wander = ps.Emulated.PHCOffset, ps.Emulated.PHCFrequency, ps.Emulated.Wander
 			emu, err = phc.CreateEmulated(path, cfg)
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("emulated hardware: %w", err)
+		return nil, nil, err
 	}
-	d.emu = emu
 	dev, err := phc.Open(path)
 	if err != nil {
-		return fmt.Errorf("emulated hardware: %w", err)
+		emu.Close()
+		return nil, nil, err
 	}
-	d.clk, d.dev = dev, dev
-	stamp := func(rt int64) int64 {
-		v, err := emu.FromRealtime(rt)
-		if err != nil {
-			return 0
+	return emu, dev, nil
+}
+
+// jbod reports whether the ports have PHCs of their own
+// (boundary_clock_jbod on a port of a clock with several).
+func (d *Daemon) jbod() bool {
+	if len(d.set.Ports) < 2 {
+		return false
+	}
+	for _, p := range d.set.Ports {
+		if p.JBOD {
+			return true
 		}
-		return v
 	}
-	for i, ps := range s.Ports {
-		d.nics = append(d.nics, &transport.NIC{PHCIndex: 0, Clock: stamp, Noise: ps.Emulated.TimestampNoise,
-			TxLoss: ps.Emulated.TxTimestampLoss, Seed: uint64(i + 1)})
+	return false
+}
+
+// switchPHC follows ptp4l's clock_switch_phc with boundary_clock_jbod: a
+// port that goes UNCALIBRATED makes its own PHC the clock the engine
+// steers, with a new servo that starts from that PHC's frequency. It runs
+// as the batch that made the port UNCALIBRATED is carried out.
+func (d *Daemon) switchPHC(acts []engine.Action) {
+	for i := range acts {
+		a := &acts[i]
+		if a.Kind != engine.Log || a.Log.Kind != engine.LogStateChange || a.Log.To != engine.Uncalibrated {
+			continue
+		}
+		clk := d.portClocks[a.Log.Port]
+		if clk == d.clk {
+			continue
+		}
+		settings, err := d.set.Servo.ForClock(clk.MaxFrequency())
+		var freq float64
+		if err == nil {
+			freq, err = clk.Frequency()
+		}
+		var sv engine.Servo
+		if err == nil {
+			sv, err = settings.NewServo(freq)
+		}
+		if err != nil {
+			d.log.Printf(engine.LevelErr, "Switching PHC to %s failed: %v", clk.Name(), err)
+			continue
+		}
+		d.eng.SwitchServo(a.Log.Port, sv)
+		d.clk = clk
+		d.log.Printf(engine.LevelInfo, "Switched to %s as PTP clock", clk.Name())
 	}
-	return nil
 }
 
 // TxTimestampTimeouts counts the event messages whose transmit timestamp
 // never came (tx_timestamp_timeout), each of which faulted its port.
 func (d *Daemon) TxTimestampTimeouts() uint64 { return d.txTimeouts.Load() }
 
-// Emulated returns the emulated PHC the daemon steers, or nil.
+// Emulated returns the emulated PHC the daemon steers first (the first
+// port's), or nil.
 func (d *Daemon) Emulated() *phc.Emulated { return d.emu }
 
 // transportMode is the transport's name for a timestamping mode.
@@ -325,7 +413,11 @@ func (d *Daemon) newEngine() error {
 	if d.eng, err = engine.NewClock(cc, pcs, sv, rand.Uint64()); err != nil {
 		return err
 	}
-	d.exec = engine.Executor{Engine: d.eng, Net: d, Steer: d, Report: d, Relay: d.relay, Watch: d.notify, Now: now}
+	watch := d.notify
+	if d.portClocks != nil {
+		watch = func(acts []engine.Action) { d.switchPHC(acts); d.notify(acts) }
+	}
+	d.exec = engine.Executor{Engine: d.eng, Net: d, Steer: d, Report: d, Relay: d.relay, Watch: watch, Now: now}
 	return nil
 }
 
@@ -364,11 +456,14 @@ func (d *Daemon) Close() {
 	for _, p := range d.ports {
 		p.ep.Close()
 	}
-	if d.dev != nil {
+	for _, dev := range d.devs {
+		dev.Close()
+	}
+	if d.dev != nil && len(d.devs) == 0 {
 		d.dev.Close()
 	}
-	if d.emu != nil {
-		d.emu.Close()
+	for _, e := range d.emus {
+		e.Close()
 	}
 	for _, u := range d.uds {
 		u.sock.Close()

@@ -84,6 +84,11 @@ type PortSettings struct {
 	UDP6Scope uint8
 	// Emulated is the port's emulated card, with emulated_hardware 1.
 	Emulated EmulatedNIC
+	// JBOD is boundary_clock_jbod: the port may have a PHC of its own
+	// ("just a bunch of devices"), which the clock switches to when the
+	// port goes UNCALIBRATED, as ptp4l does; phc2sys -a keeps the other
+	// ports' PHCs on it.
+	JBOD bool
 }
 
 // LogSettings is how the daemon logs.
@@ -305,6 +310,7 @@ func (c *Config) portSettings(cc *engine.ClockConfig) ([]PortSettings, error) {
 			cc.MajorSdoID = uint8(ts)
 		}
 		ps := PortSettings{Interface: name, Engine: p, TTL: int(c.int(name, "udp_ttl")), UDP6Scope: uint8(c.int(name, "udp6_scope")),
+			JBOD: c.bool(name, "boundary_clock_jbod"),
 			Emulated: EmulatedNIC{
 				PHCOffset:       time.Duration(c.float(name, "emulated_phc_offset") * 1e9),
 				PHCFrequency:    c.float(name, "emulated_phc_frequency"),

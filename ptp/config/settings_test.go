@@ -229,6 +229,12 @@ func TestResolveEmulatedHardware(t *testing.T) {
 	assert.Equal(t, ptp.TimestampingHardware, s.Timestamping)
 	assert.Equal(t, EmulatedNIC{PHCOffset: 2 * time.Millisecond, PHCFrequency: 12000, TimestampNoise: 8}, s.Ports[0].Emulated)
 	assert.Equal(t, EmulatedNIC{TimestampNoise: 8, TxTimestampLoss: 0.5}, s.Ports[1].Emulated)
+	assert.False(t, s.Ports[0].JBOD)
+
+	s, err = resolve(t, "[global]\nboundary_clock_jbod 1\n[eth0]\n[eth1]\nboundary_clock_jbod 0\n")
+	require.NoError(t, err)
+	assert.True(t, s.Ports[0].JBOD, "boundary_clock_jbod from [global]")
+	assert.False(t, s.Ports[1].JBOD, "and per interface, as linuxptp reads it")
 
 	_, err = resolve(t, "[global]\nemulated_hardware 1\nvirtual_clock 1\n", "eth0")
 	assert.ErrorContains(t, err, "t.conf:2: emulated_hardware 1 and virtual_clock 1: choose one")

@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/binary"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"time"
 
@@ -422,3 +423,18 @@ func (c *Clock) send(p *Port, m ptp.Packet, dest Dest, to Addr) bool {
 // dur converts the engine's int64 nanoseconds to the time.Duration the
 // bmca package keeps time in.
 func dur(ns int64) time.Duration { return time.Duration(ns) }
+
+// SwitchServo replaces the servo because the clock that the actions steer
+// is now another one: with boundary_clock_jbod each port has a PHC of its
+// own, and the clock follows the PHC of the port that goes UNCALIBRATED
+// (ptp4l's clock_switch_phc). The new servo starts unlocked, from that
+// PHC's own frequency, and is told the sample interval port last heard.
+// It is called between the engine's calls (the daemon does it while it
+// carries out the batch that made port UNCALIBRATED).
+func (c *Clock) SwitchServo(port int, s Servo) {
+	c.servo = s
+	c.servoState = ServoUnlocked
+	if p := c.ports[port]; p.haveSyncInterval {
+		s.SetSyncInterval(math.Ldexp(1, int(p.syncInterval)))
+	}
+}

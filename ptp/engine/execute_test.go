@@ -120,3 +120,16 @@ func TestExecutorAllocatesNothing(t *testing.T) {
 		x.Apply(c.acts) // the Sync, then its Follow_Up once the timestamp is back
 	}))
 }
+
+// TestSwitchServo: a new servo takes over unlocked, told the sample
+// interval the port last heard, and the next sample goes to it.
+func TestSwitchServo(t *testing.T) {
+	c := masterClock(t)
+	c.ports[0].syncInterval, c.ports[0].haveSyncInterval = -4, true
+	c.servoState = ServoLocked
+	next := &testPI{stepLimit: 1e6}
+	c.SwitchServo(0, next)
+	assert.Equal(t, ServoUnlocked, c.servoState)
+	assert.Equal(t, 1.0/16, next.interval)
+	assert.Same(t, next, c.servo.(*testPI))
+}
