@@ -117,6 +117,17 @@ type Conn struct {
 		frameBuf [2048]byte
 	}
 	closed atomic.Bool
+
+	// held are transmit timestamps an emulated card holds back (late),
+	// each with when it is handed over; guarded by txMu.
+	held []heldTimestamp
+}
+
+// heldTimestamp is an error-queue entry's control buffer an emulated card
+// delivers late.
+type heldTimestamp struct {
+	due int64 // CLOCK_MONOTONIC, ns
+	oob []byte
 }
 
 func newConn(name string, rc syscall.RawConn, closer io.Closer, family int, mode Timestamping, timeout time.Duration) *Conn {
@@ -569,6 +580,15 @@ func (c *Conn) readErrQueue(fd int, d time.Duration) (bool, error) {
 // tryErrQueue reads one entry of the error queue if there is one.
 func (c *Conn) tryErrQueue(fd int) (bool, error) {
 	t := &c.tx
+	if len(c.held) > 0 && monotonicNs() >= c.held[0].due {
+		// A late transmit timestamp of the emulated card is due.
+		n := copy(t.eqOOB[:], c.held[0].oob)
+		c.held = c.held[1:]
+		if err := parseControl(t.eqOOB[:n], c.hardware, &t.ci); err != nil {
+			return false, err
+		}
+		return true, nil
+	}
 	t.eqIov.Base = &t.eqData[0]
 	t.eqIov.SetLen(len(t.eqData))
 	t.eq = unix.Msghdr{Iov: &t.eqIov, Iovlen: 1, Control: &t.eqOOB[0]}
@@ -580,11 +600,17 @@ func (c *Conn) tryErrQueue(fd int) (bool, error) {
 	if e != 0 {
 		return false, e
 	}
-	if c.emu != nil {
-		c.emu.rewriteControl(t.eqOOB[:t.eq.Controllen], true)
+	if c.emu != nil && c.emu.rewriteControl(t.eqOOB[:t.eq.Controllen], true) {
+		c.held = append(c.held, heldTimestamp{due: monotonicNs() + int64(c.emu.lateBy()), oob: append([]byte(nil), t.eqOOB[:t.eq.Controllen]...)})
+		return false, nil
 	}
 	if err := parseControl(t.eqOOB[:t.eq.Controllen], c.hardware, &t.ci); err != nil {
 		return false, err
 	}
 	return true, nil
 }
+
+// monotonicNs reads CLOCK_MONOTONIC (through the vDSO).
+func monotonicNs() int64 { return int64(time.Since(monoEpoch)) }
+
+var monoEpoch = time.Now()

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -36,6 +37,11 @@ type NIC struct {
 	Noise float64
 	// TxLoss is the probability that a transmit timestamp never comes.
 	TxLoss float64
+	// TxLate is the probability that a transmit timestamp comes TxLateBy
+	// (default 50 ms) after the message left: after a tx_timestamp_timeout
+	// of 10 ms, which gives up on it, as a busy driver's kworker does.
+	TxLate   float64
+	TxLateBy time.Duration
 	// Seed makes the noise and the losses repeatable.
 	Seed uint64
 
@@ -44,7 +50,17 @@ type NIC struct {
 	hwtstamp unix.HwTstampConfig
 	hwSet    bool
 	lost     atomic.Uint64
+	late     atomic.Uint64
 }
+
+// txVerdict is what becomes of a transmit timestamp on the emulated card.
+type txVerdict uint8
+
+const (
+	txOnTime txVerdict = iota
+	txLost
+	txLate
+)
 
 // TimestampingInfo is what the emulated card answers to
 // ETHTOOL_GET_TS_INFO (see tsInfo), for tools that ask the card itself.
@@ -83,9 +99,21 @@ func (n *NIC) HwTstamp() (unix.HwTstampConfig, bool) {
 // LostTxTimestamps counts the transmit timestamps the card lost.
 func (n *NIC) LostTxTimestamps() uint64 { return n.lost.Load() }
 
+// LateTxTimestamps counts the transmit timestamps the card held back.
+func (n *NIC) LateTxTimestamps() uint64 { return n.late.Load() }
+
+// lateBy is how long a late transmit timestamp is held back.
+func (n *NIC) lateBy() time.Duration {
+	if n.TxLateBy > 0 {
+		return n.TxLateBy
+	}
+	return 50 * time.Millisecond
+}
+
 // stamp returns the PHC's timestamp of the CLOCK_REALTIME instant rt, with
-// the card's noise; lose reports a transmit timestamp lost.
-func (n *NIC) stamp(rt int64, tx bool) (ts int64, lose bool) {
+// the card's noise, and for a transmit timestamp whether it is lost or
+// late.
+func (n *NIC) stamp(rt int64, tx bool) (int64, txVerdict) {
 	n.mu.Lock()
 	if n.rng == nil {
 		n.rng = rand.New(rand.NewPCG(n.Seed, 0x1588))
@@ -94,13 +122,24 @@ func (n *NIC) stamp(rt int64, tx bool) (ts int64, lose bool) {
 	if n.Noise > 0 {
 		noise = n.Noise * n.rng.NormFloat64()
 	}
-	lose = tx && n.TxLoss > 0 && n.rng.Float64() < n.TxLoss
-	n.mu.Unlock()
-	if lose {
-		n.lost.Add(1)
-		return 0, true
+	v := txOnTime
+	if tx {
+		switch u := n.rng.Float64(); {
+		case u < n.TxLoss:
+			v = txLost
+		case u < n.TxLoss+n.TxLate:
+			v = txLate
+		}
 	}
-	return n.Clock(rt) + int64(math.Round(noise)), false
+	n.mu.Unlock()
+	switch v {
+	case txLost:
+		n.lost.Add(1)
+		return 0, v
+	case txLate:
+		n.late.Add(1)
+	}
+	return n.Clock(rt) + int64(math.Round(noise)), v
 }
 
 // now returns the PHC's time now, for a one-step Sync's origin timestamp.
@@ -114,36 +153,39 @@ func (n *NIC) now() int64 {
 // rewriteControl plays the driver's part on a control buffer the kernel
 // filled with software timestamps: each scm_timestamping gets the card's
 // raw hardware timestamp (ts[2]) for the software one (ts[0]), or none at
-// all for a lost transmit timestamp. A buffer the kernel would not write
-// is left as it is, for parseControl to refuse.
-func (n *NIC) rewriteControl(b []byte, tx bool) {
+// all for a lost transmit timestamp; late says a transmit timestamp is to
+// be held back (Conn does that). A buffer the kernel would not write is
+// left as it is, for parseControl to refuse.
+func (n *NIC) rewriteControl(b []byte, tx bool) (late bool) {
 	for len(b) >= cmsgHdrLen {
 		l := binary.NativeEndian.Uint64(b[0:8])
 		level := int32(binary.NativeEndian.Uint32(b[8:12]))
 		typ := int32(binary.NativeEndian.Uint32(b[12:16]))
 		if l < cmsgHdrLen || l > uint64(len(b)) {
-			return
+			return late
 		}
 		data := b[cmsgHdrLen:l]
 		if level == unix.SOL_SOCKET && (typ == unix.SO_TIMESTAMPING || typ == unix.SO_TIMESTAMPING_NEW) && len(data) >= scmTimestampingLen {
 			sec := int64(binary.NativeEndian.Uint64(data[0:]))
 			nsec := int64(binary.NativeEndian.Uint64(data[8:]))
 			if sec != 0 || nsec != 0 {
-				hw, lost := n.stamp(sec*1e9+nsec, tx)
-				if lost {
+				hw, v := n.stamp(sec*1e9+nsec, tx)
+				if v == txLost {
 					clear(data[:scmTimestampingLen])
 				} else {
 					binary.NativeEndian.PutUint64(data[32:], uint64(hw/1e9))
 					binary.NativeEndian.PutUint64(data[40:], uint64(hw%1e9))
 				}
+				late = late || v == txLate
 			}
 		}
 		next := (l + cmsgAlign - 1) &^ (cmsgAlign - 1)
 		if next >= uint64(len(b)) {
-			return
+			return late
 		}
 		b = b[next:]
 	}
+	return late
 }
 
 // oneStepSync writes the card's transmit time into msg when it is a Sync

@@ -66,6 +66,20 @@ func TestEmulatedNIC(t *testing.T) {
 		origin := sec*1e9 + int64(binary.BigEndian.Uint32(r.msg[40:]))
 		assert.InDelta(t, before+7e9, origin, float64(10*time.Millisecond), "the card's transmit time in the Sync")
 	})
+	t.Run("late transmit timestamps", func(t *testing.T) {
+		nic := &transport.NIC{Clock: func(rt int64) int64 { return rt }, TxLate: 1, TxLateBy: 30 * time.Millisecond}
+		a := openEmulated(t, p.la, openers[1], transport.Hardware, nic)
+		_, err := a.Event.SendEvent(message(0x00, 4), a.Primary)
+		require.ErrorIs(t, err, transport.ErrTxTimestampTimeout, "held past tx_timestamp_timeout (20 ms)")
+		time.Sleep(40 * time.Millisecond)
+		nic.TxLate = 0
+		_, err = a.Event.SendEvent(message(0x00, 5), a.Primary)
+		require.NoError(t, err, "the next one is on time")
+		st := a.Event.Stats()
+		assert.Equal(t, uint64(1), st.TxLate, "the held one arrived late and was counted so")
+		assert.Equal(t, uint64(1), st.TxTimeouts)
+		assert.Equal(t, uint64(1), nic.LateTxTimestamps())
+	})
 	t.Run("lost transmit timestamps", func(t *testing.T) {
 		nic := &transport.NIC{Clock: func(rt int64) int64 { return rt }, TxLoss: 1}
 		a := openEmulated(t, p.la, openers[1], transport.Hardware, nic)

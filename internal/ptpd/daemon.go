@@ -221,7 +221,7 @@ func (d *Daemon) openEmulated() error {
 	for i, ps := range s.Ports {
 		if i > 0 && !d.jbod() {
 			d.nics = append(d.nics, &transport.NIC{PHCIndex: 0, Clock: d.nics[0].Clock, Noise: ps.Emulated.TimestampNoise,
-				TxLoss: ps.Emulated.TxTimestampLoss, Seed: uint64(i + 1)})
+				TxLoss: ps.Emulated.TxTimestampLoss, TxLate: ps.Emulated.TxTimestampLate, Seed: uint64(i + 1)})
 			continue
 		}
 		emu, dev, err := openEmulatedPHC(s.EmulatedDir, ps)
@@ -240,7 +240,7 @@ func (d *Daemon) openEmulated() error {
 			return v
 		}
 		d.nics = append(d.nics, &transport.NIC{PHCIndex: i, Clock: stamp, Noise: ps.Emulated.TimestampNoise,
-			TxLoss: ps.Emulated.TxTimestampLoss, Seed: uint64(i + 1)})
+			TxLoss: ps.Emulated.TxTimestampLoss, TxLate: ps.Emulated.TxTimestampLate, Seed: uint64(i + 1)})
 	}
 	d.emu = d.emus[0]
 	d.clk, d.dev = d.devs[0], d.devs[0]

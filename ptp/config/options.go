@@ -240,6 +240,7 @@ var options = []Option{
 	ext(fl("emulated_phc_wander", Port, "0.0", 0, 1e6)),
 	ext(fl("emulated_timestamp_noise", Port, "0.0", 0, 1e9)),
 	ext(fl("emulated_tx_timestamp_loss", Port, "0.0", 0, 1)),
+	ext(fl("emulated_tx_timestamp_late", Port, "0.0", 0, 1)),
 }
 
 // ext marks an option as roko-ptpd's own.

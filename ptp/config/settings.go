@@ -65,8 +65,10 @@ type EmulatedNIC struct {
 	// TimestampNoise is the RMS of white noise on each timestamp, ns.
 	TimestampNoise float64
 	// TxTimestampLoss is the probability that a transmit timestamp never
-	// comes.
+	// comes; TxTimestampLate that it comes 50 ms late, after
+	// tx_timestamp_timeout has given up on it.
 	TxTimestampLoss float64
+	TxTimestampLate float64
 }
 
 // PortSettings is one port: the engine's port configuration and how its
@@ -317,6 +319,7 @@ func (c *Config) portSettings(cc *engine.ClockConfig) ([]PortSettings, error) {
 				Wander:          c.float(name, "emulated_phc_wander"),
 				TimestampNoise:  c.float(name, "emulated_timestamp_noise"),
 				TxTimestampLoss: c.float(name, "emulated_tx_timestamp_loss"),
+				TxTimestampLate: c.float(name, "emulated_tx_timestamp_late"),
 			}}
 		switch nt := c.str(name, "network_transport"); nt {
 		case "L2":

@@ -223,12 +223,12 @@ func TestResolveWarnsNoEffect(t *testing.T) {
 // emulated card, refuses to share the clock with the virtual clock, and
 // says it does nothing with software timestamps.
 func TestResolveEmulatedHardware(t *testing.T) {
-	s, err := resolve(t, "[global]\nemulated_hardware 1\nemulated_timestamp_noise 8\n[eth0]\nemulated_phc_offset 0.002\nemulated_phc_frequency 12000\n[eth1]\nemulated_tx_timestamp_loss 0.5\n")
+	s, err := resolve(t, "[global]\nemulated_hardware 1\nemulated_timestamp_noise 8\n[eth0]\nemulated_phc_offset 0.002\nemulated_phc_frequency 12000\n[eth1]\nemulated_tx_timestamp_loss 0.5\nemulated_tx_timestamp_late 0.25\n")
 	require.NoError(t, err)
 	assert.Equal(t, "/run/roko-ptpd/emulated", s.EmulatedDir)
 	assert.Equal(t, ptp.TimestampingHardware, s.Timestamping)
 	assert.Equal(t, EmulatedNIC{PHCOffset: 2 * time.Millisecond, PHCFrequency: 12000, TimestampNoise: 8}, s.Ports[0].Emulated)
-	assert.Equal(t, EmulatedNIC{TimestampNoise: 8, TxTimestampLoss: 0.5}, s.Ports[1].Emulated)
+	assert.Equal(t, EmulatedNIC{TimestampNoise: 8, TxTimestampLoss: 0.5, TxTimestampLate: 0.25}, s.Ports[1].Emulated)
 	assert.False(t, s.Ports[0].JBOD)
 
 	s, err = resolve(t, "[global]\nboundary_clock_jbod 1\n[eth0]\n[eth1]\nboundary_clock_jbod 0\n")
