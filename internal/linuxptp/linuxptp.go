@@ -16,9 +16,11 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -182,4 +184,34 @@ func (p *PTP4L) PMC(t testing.TB, cmds ...string) (string, error) {
 		return string(out), fmt.Errorf("pmc %s: %w: %s", strings.Join(cmds, ", "), err, strings.TrimSpace(stderr.String()))
 	}
 	return string(out), nil
+}
+
+// masterOffset is TIME_STATUS_NP's master_offset in pmc's output.
+var masterOffset = regexp.MustCompile(`master_offset\s+(-?\d+)`)
+
+// MasterOffsets asks this ptp4l (a client) for TIME_STATUS_NP, and cmds
+// besides, every 250 ms for d, and returns the median of the nonzero
+// |master_offset| values of the second half, how many there were in all,
+// and pmc's last output.
+func (p *PTP4L) MasterOffsets(t testing.TB, d time.Duration, cmds ...string) (median float64, n int, last string) {
+	t.Helper()
+	var offsets []float64
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(250 * time.Millisecond) {
+		out, err := p.PMC(t, append([]string{"GET TIME_STATUS_NP"}, cmds...)...)
+		if err != nil {
+			continue
+		}
+		last = out
+		if m := masterOffset.FindStringSubmatch(out); m != nil {
+			if v, _ := strconv.ParseFloat(m[1], 64); v != 0 {
+				offsets = append(offsets, math.Abs(v))
+			}
+		}
+	}
+	if len(offsets) == 0 {
+		return 0, 0, last
+	}
+	tail := offsets[len(offsets)/2:]
+	slices.Sort(tail)
+	return tail[len(tail)/2], len(offsets), last
 }
