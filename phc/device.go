@@ -15,8 +15,12 @@ import (
 // Device is a PTP hardware clock, /dev/ptpN: a NIC's clock that the
 // network steers and that timestamps packets.
 type Device struct {
-	path    string
-	k       ptpKernel // the kernel calls: kernel.go, or emulated.go
+	path string
+	k    ptpKernel // the kernel calls: kernel.go, or emulated.go
+	// fk is k when it is the real kernel: called directly, so that the
+	// structs the hot paths pass it stay on their callers' stacks (through
+	// the interface they would escape to the heap on every call).
+	fk      *fileKernel
 	clockid int32
 	caps    Caps
 }
@@ -92,6 +96,7 @@ func Open(path string) (*Device, error) {
 // newDevice reads the capabilities of the clock behind k.
 func newDevice(path string, k ptpKernel, clockid int32) (*Device, error) {
 	d := &Device{path: path, k: k, clockid: clockid}
+	d.fk, _ = k.(*fileKernel)
 	var caps ptpClockCaps
 	if err := d.ioctl("PTP_CLOCK_GETCAPS2", iocPtpClockGetcaps2, unsafe.Pointer(&caps)); err != nil {
 		// Kernels before 5.8 know only the first generation.
@@ -150,10 +155,48 @@ func OpenInterface(ifname string) (*Device, error) {
 }
 
 func (d *Device) ioctl(name string, req uintptr, arg unsafe.Pointer) error {
-	if err := d.k.ioctl(req, arg); err != nil {
+	var err error
+	if d.fk != nil {
+		err = d.fk.ioctl(req, arg)
+	} else {
+		// The emulated kernel works on a copy, so that arg does not
+		// escape on the real path. An ioctl number carries the size of
+		// its argument (_IOC_SIZE).
+		size := req >> 16 & 0x3fff
+		buf := make([]byte, size)
+		copy(buf, unsafe.Slice((*byte)(arg), size))
+		err = d.k.ioctl(req, unsafe.Pointer(&buf[0]))
+		copy(unsafe.Slice((*byte)(arg), size), buf)
+	}
+	if err != nil {
 		return ioctlErr(d.path, name, err)
 	}
 	return nil
+}
+
+// gettime is clock_gettime on the device's clock, on the caller's stack
+// for a real device.
+func (d *Device) gettime() (unix.Timespec, error) {
+	if d.fk != nil {
+		var ts unix.Timespec
+		err := d.fk.clockGettime(&ts)
+		return ts, err
+	}
+	ts := new(unix.Timespec)
+	err := d.k.clockGettime(ts)
+	return *ts, err
+}
+
+// adjtime is clock_adjtime on the device's clock with tx, likewise.
+func (d *Device) adjtime(tx unix.Timex) (unix.Timex, error) {
+	if d.fk != nil {
+		_, err := d.fk.clockAdjtime(&tx)
+		return tx, err
+	}
+	p := &unix.Timex{}
+	*p = tx
+	_, err := d.k.clockAdjtime(p)
+	return *p, err
 }
 
 // Name implements Clock.
@@ -171,8 +214,8 @@ func (d *Device) Close() error { return d.k.close() }
 
 // Now implements Clock.
 func (d *Device) Now() (time.Time, error) {
-	var ts unix.Timespec
-	if err := d.k.clockGettime(&ts); err != nil {
+	ts, err := d.gettime()
+	if err != nil {
 		return time.Time{}, fmt.Errorf("%s: clock_gettime: %w", d.path, err)
 	}
 	return time.Unix(ts.Sec, ts.Nsec), nil
@@ -202,8 +245,7 @@ func (d *Device) AdjustFrequency(ppb float64) error {
 	if err := checkFrequency(d.path, ppb, d.MaxFrequency()); err != nil {
 		return err
 	}
-	tx := unix.Timex{Modes: unix.ADJ_FREQUENCY, Freq: ppbToScaledPPM(ppb)}
-	if _, err := d.k.clockAdjtime(&tx); err != nil {
+	if _, err := d.adjtime(unix.Timex{Modes: unix.ADJ_FREQUENCY, Freq: ppbToScaledPPM(ppb)}); err != nil {
 		return d.adjErr("set the frequency", err)
 	}
 	return nil
@@ -211,8 +253,8 @@ func (d *Device) AdjustFrequency(ppb float64) error {
 
 // Frequency implements Clock.
 func (d *Device) Frequency() (float64, error) {
-	var tx unix.Timex
-	if _, err := d.k.clockAdjtime(&tx); err != nil {
+	tx, err := d.adjtime(unix.Timex{})
+	if err != nil {
 		return 0, d.adjErr("read the frequency", err)
 	}
 	return scaledPPMToPPB(tx.Freq), nil
@@ -220,8 +262,7 @@ func (d *Device) Frequency() (float64, error) {
 
 // Step implements Clock.
 func (d *Device) Step(delta time.Duration) error {
-	tx := unix.Timex{Modes: unix.ADJ_SETOFFSET | unix.ADJ_NANO, Time: stepTimeval(delta)}
-	if _, err := d.k.clockAdjtime(&tx); err != nil {
+	if _, err := d.adjtime(unix.Timex{Modes: unix.ADJ_SETOFFSET | unix.ADJ_NANO, Time: stepTimeval(delta)}); err != nil {
 		return d.adjErr("step", err)
 	}
 	return nil

@@ -94,6 +94,10 @@ func fromBasic(r *ptpSysOffset) (SysOffset, bool) {
 	return o, ok
 }
 
+// errNoReading: every reading of a method had CLOCK_REALTIME go backwards
+// (it was stepped meanwhile); SysOffset then tries the next method down.
+var errNoReading = errors.New("CLOCK_REALTIME went backwards in every reading")
+
 // SysOffset measures the PHC against CLOCK_REALTIME with the best method
 // the device and kernel offer, taking samples readings (at most 25) where
 // the method reads more than once.
@@ -103,7 +107,7 @@ func (d *Device) SysOffset(samples int) (SysOffset, error) {
 		switch {
 		case err == nil:
 			return o, nil
-		case m == MethodExtended && !errors.Is(err, ErrNotSupported):
+		case m == MethodExtended && !errors.Is(err, ErrNotSupported) && !errors.Is(err, errNoReading):
 			return SysOffset{}, err
 		}
 	}
@@ -134,7 +138,7 @@ func (d *Device) SysOffsetBy(m OffsetMethod, samples int) (SysOffset, error) {
 		if o, ok := fromExtended(&e); ok {
 			return o, nil
 		}
-		return SysOffset{}, fmt.Errorf("%s: PTP_SYS_OFFSET_EXTENDED: CLOCK_REALTIME went backwards in every reading", d.path)
+		return SysOffset{}, fmt.Errorf("%s: PTP_SYS_OFFSET_EXTENDED: %w", d.path, errNoReading)
 	case MethodBasic:
 		var b ptpSysOffset
 		b.NSamples = uint32(samples)
@@ -144,7 +148,7 @@ func (d *Device) SysOffsetBy(m OffsetMethod, samples int) (SysOffset, error) {
 		if o, ok := fromBasic(&b); ok {
 			return o, nil
 		}
-		return SysOffset{}, fmt.Errorf("%s: PTP_SYS_OFFSET: CLOCK_REALTIME went backwards in every reading", d.path)
+		return SysOffset{}, fmt.Errorf("%s: PTP_SYS_OFFSET: %w", d.path, errNoReading)
 	case MethodRead:
 		sys, err := NewSystem()
 		if err != nil {

@@ -37,9 +37,13 @@ type NIC struct {
 	Noise float64
 	// TxLoss is the probability that a transmit timestamp never comes.
 	TxLoss float64
-	// TxLate is the probability that a transmit timestamp comes TxLateBy
-	// (default 50 ms) after the message left: after a tx_timestamp_timeout
-	// of 10 ms, which gives up on it, as a busy driver's kworker does.
+	// TxLate is the probability that a transmit timestamp comes late, as
+	// from a busy driver's kworker: it is held back for TxLateBy (default
+	// 50 ms, which should exceed tx_timestamp_timeout so that the wait
+	// gives up on it) and handed over at the socket's next error-queue
+	// read after that, where the transport counts it late. Nothing wakes
+	// a waiter when it falls due, so a TxLateBy within the timeout makes
+	// it as good as lost.
 	TxLate   float64
 	TxLateBy time.Duration
 	// Seed makes the noise and the losses repeatable.

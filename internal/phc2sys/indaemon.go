@@ -32,7 +32,10 @@ type InDaemon struct {
 	summary  int
 	offsetOK bool // utc_offset was set: do not take it from the engine
 	label    string
-	logf     Logf
+	// followDaemon: the source is the clock the daemon steers, which
+	// boundary_clock_jbod changes when another port's PHC takes over.
+	followDaemon bool
+	logf         Logf
 }
 
 // Daemon is what the job needs of the daemon it runs in (a
@@ -82,7 +85,7 @@ func NewInDaemon(d Daemon, s *config.Phc2sysSettings, target phc.Clock, logf Log
 	}
 	sv.SetSyncInterval(1 / o.Rate)
 	return &InDaemon{
-		d: d, rate: o.Rate, summary: s.SummaryUpdates, offsetOK: s.UTCOffsetSet, label: label, logf: logf,
+		d: d, rate: o.Rate, summary: s.SummaryUpdates, offsetOK: s.UTCOffsetSet, label: label, logf: logf, followDaemon: s.Source == "",
 		syncer: &Syncer{Source: src, Target: target, Servo: servo.NewFilter(sv, servo.DefaultFilterConfig()),
 			Readings: s.Readings, OffsetNs: int64(s.UTCOffset) * 1e9},
 	}, nil
@@ -134,6 +137,11 @@ func (j *InDaemon) Run(ctx context.Context) error {
 			waiting = !ok
 		}
 		if !waiting {
+			if j.followDaemon {
+				if c := j.d.Clock(); c != j.syncer.Source {
+					j.syncer.Source = c
+				}
+			}
 			smp, err := j.syncer.Update()
 			switch {
 			case err != nil:

@@ -37,6 +37,21 @@ func TestBoundaryClockJBOD(t *testing.T) {
 		a.RealtimeSource = false
 		a.Resolve = func(p AutoPort) (phc.Clock, error) { return phc.Open(filepath.Join(dir, p.Interface)) }
 	})
+	// The clock the daemon steers becomes the upstream port's PHC, on the
+	// grandmaster's time (CLOCK_REALTIME, which the emulation can see).
+	upPath := filepath.Join(dir, bcUp.Name)
+	for start := time.Now(); bc.d.Emulated().Path() != upPath; time.Sleep(50 * time.Millisecond) {
+		require.Less(t, time.Since(start), 20*time.Second, "the daemon never switched to the upstream port's PHC")
+	}
+	up := bc.d.Emulated()
+	for start := time.Now(); ; time.Sleep(100 * time.Millisecond) {
+		e, err := up.TrueError()
+		require.NoError(t, err)
+		if e.Abs() < 10*time.Microsecond {
+			break
+		}
+		require.Less(t, time.Since(start), 10*time.Second, "the upstream PHC is %v off", e)
+	}
 	r.waitTarget(t, bcDown.Name, 20_000, 30*time.Second)
 	client := linuxptp.StartPTP4L(t, clLink, linuxptp.Options{Flags: []string{"-2"}, Config: "slaveOnly 1\n"})
 

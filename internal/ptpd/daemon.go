@@ -78,6 +78,10 @@ type Daemon struct {
 	// links watches the ports' link state (rtnetlink), as ptp4l does;
 	// nil when the ports are not the kernel's interfaces.
 	links *transport.LinkMonitor
+	// current is clk for other goroutines (Clock): the loop changes clk
+	// when boundary_clock_jbod switches PHC.
+	current    atomic.Pointer[phc.Clock]
+	currentEmu atomic.Pointer[phc.Emulated]
 	// wakeups counts the event loop's wake-ups (tests).
 	wakeups atomic.Int64
 	// txTimeouts counts transmit timestamps that never came.
@@ -122,6 +126,8 @@ func New(opt Options) (_ *Daemon, err error) {
 	if err := d.openClock(); err != nil {
 		return nil, err
 	}
+	clk := d.clk
+	d.current.Store(&clk)
 	if err := d.openPorts(); err != nil {
 		return nil, err
 	}
@@ -243,6 +249,7 @@ func (d *Daemon) openEmulated() error {
 			TxLoss: ps.Emulated.TxTimestampLoss, TxLate: ps.Emulated.TxTimestampLate, Seed: uint64(i + 1)})
 	}
 	d.emu = d.emus[0]
+	d.currentEmu.Store(d.emu)
 	d.clk, d.dev = d.devs[0], d.devs[0]
 	return nil
 }
@@ -299,8 +306,8 @@ func (d *Daemon) switchPHC(acts []engine.Action) {
 			continue
 		}
 		clk := d.portClocks[a.Log.Port]
-		if clk == d.clk {
-			continue
+		if clk.Name() == d.clk.Name() {
+			continue // ports of one NIC share its PHC: nothing to switch
 		}
 		settings, err := d.set.Servo.ForClock(clk.MaxFrequency())
 		var freq float64
@@ -317,6 +324,11 @@ func (d *Daemon) switchPHC(acts []engine.Action) {
 		}
 		d.eng.SwitchServo(a.Log.Port, sv)
 		d.clk = clk
+		d.current.Store(&clk)
+		if d.emus != nil {
+			d.emu = d.emus[a.Log.Port]
+			d.currentEmu.Store(d.emu)
+		}
 		d.log.Printf(engine.LevelInfo, "Switched to %s as PTP clock", clk.Name())
 	}
 }
@@ -325,9 +337,10 @@ func (d *Daemon) switchPHC(acts []engine.Action) {
 // never came (tx_timestamp_timeout), each of which faulted its port.
 func (d *Daemon) TxTimestampTimeouts() uint64 { return d.txTimeouts.Load() }
 
-// Emulated returns the emulated PHC the daemon steers first (the first
-// port's), or nil.
-func (d *Daemon) Emulated() *phc.Emulated { return d.emu }
+// Emulated returns the emulated PHC the daemon steers, or nil; safe from
+// any goroutine (with boundary_clock_jbod it changes with the port that
+// took over).
+func (d *Daemon) Emulated() *phc.Emulated { return d.currentEmu.Load() }
 
 // transportMode is the transport's name for a timestamping mode.
 func transportMode(ts ptp.Timestamping) transport.Timestamping {
@@ -446,8 +459,15 @@ func (d *Daemon) Do(ctx context.Context, f func(e *engine.Clock)) bool {
 	}
 }
 
-// Clock returns the steered clock.
-func (d *Daemon) Clock() phc.Clock { return d.clk }
+// Clock returns the steered clock; safe from any goroutine. With
+// boundary_clock_jbod it changes when a port goes UNCALIBRATED on a PHC of
+// its own.
+func (d *Daemon) Clock() phc.Clock {
+	if c := d.current.Load(); c != nil {
+		return *c
+	}
+	return d.clk
+}
 
 // Close closes the transports, the PHC and the management sockets. The
 // clock keeps the frequency it was last given and is never stepped on the

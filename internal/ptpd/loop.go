@@ -53,7 +53,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		if v, ok := d.clk.(*phc.Virtual); ok {
 			l.truth, l.truthName = v, "virtual clock"
 		} else if d.emu != nil {
-			l.truth, l.truthName = d.emu, "emulated PHC"
+			l.truth, l.truthName = emulatedTruth{d}, "emulated PHC"
 		}
 		l.nextTrue = now() + int64(d.opt.TrueErrorEvery)
 	}
@@ -242,3 +242,10 @@ func (d *Daemon) readLinks() {
 		d.log.Printf(engine.LevelWarning, "link state: %v", err)
 	}
 }
+
+// emulatedTruth is the true error of the emulated PHC the daemon steers
+// now (with boundary_clock_jbod it changes).
+type emulatedTruth struct{ d *Daemon }
+
+// TrueError implements the loop's truth.
+func (e emulatedTruth) TrueError() (time.Duration, error) { return e.d.emu.TrueError() }
