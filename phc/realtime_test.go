@@ -98,9 +98,10 @@ func realtimeSlope(d time.Duration) float64 {
 
 // TestSystemFrequencySteering is the one test allowed to touch this
 // machine's CLOCK_REALTIME, and only its frequency: it saves the current
-// frequency, adds 10 ppm for about a second, checks the slope against
-// CLOCK_MONOTONIC_RAW, and restores the saved frequency in a defer that
-// runs on failure too. It never steps the clock.
+// frequency (also to a file, for a run killed before it restores), adds
+// 10 ppm for about a second, checks the slope against CLOCK_MONOTONIC_RAW,
+// and restores the saved frequency in a defer that runs on failure too.
+// It never steps the clock.
 func TestSystemFrequencySteering(t *testing.T) {
 	if os.Geteuid() != 0 {
 		testenv.Missing(t, "needs root to adjust CLOCK_REALTIME's frequency")
@@ -109,11 +110,15 @@ func TestSystemFrequencySteering(t *testing.T) {
 	require.NoError(t, err)
 	saved, err := s.Frequency()
 	require.NoError(t, err)
+	// Should this process be killed before the deferred restore, the next
+	// run puts the value back (TestMain).
+	require.NoError(t, os.WriteFile(savedFrequencyFile, []byte(strconv.FormatFloat(saved, 'f', -1, 64)), 0o600))
 	defer func() {
 		require.NoError(t, s.AdjustFrequency(saved), "restoring CLOCK_REALTIME's frequency")
 		back, err := s.Frequency()
 		require.NoError(t, err)
 		assert.InDelta(t, saved, back, 1, "restored")
+		require.NoError(t, os.Remove(savedFrequencyFile))
 	}()
 	base := realtimeSlope(500 * time.Millisecond)
 	require.NoError(t, s.AdjustFrequency(saved+10_000))
