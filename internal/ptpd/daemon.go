@@ -59,11 +59,8 @@ type Daemon struct {
 	set *config.Settings
 	log *ptplog.Logger
 	clk phc.Clock
-	tb  timebase    // set when timestamps are CLOCK_REALTIME and the clock is not
-	dev *phc.Device // the PHC, when the clock is one
-	// emu is the emulated PHC behind dev, and nics the ports' emulated
-	// cards, with emulated_hardware 1.
-	emu  *phc.Emulated
+	tb  timebase // set when timestamps are CLOCK_REALTIME and the clock is not
+	// nics are the ports' emulated cards, with emulated_hardware 1.
 	nics []*transport.NIC
 	// portClocks are the ports' own PHCs with boundary_clock_jbod (nil
 	// otherwise: every port timestamps with clk); devs are every PHC
@@ -80,7 +77,9 @@ type Daemon struct {
 	links *transport.LinkMonitor
 	// current is clk for other goroutines (Clock): the loop changes clk
 	// when boundary_clock_jbod switches PHC.
-	current    atomic.Pointer[phc.Clock]
+	current atomic.Pointer[phc.Clock]
+	// currentEmu is the emulated PHC behind clk, with emulated_hardware 1
+	// (nil otherwise); it follows the same switch.
 	currentEmu atomic.Pointer[phc.Emulated]
 	// wakeups counts the event loop's wake-ups (tests).
 	wakeups atomic.Int64
@@ -191,7 +190,7 @@ func (d *Daemon) openClock() error {
 		if err != nil {
 			return err
 		}
-		d.clk, d.dev = dev, dev
+		d.clk = dev
 		d.devs = append(d.devs, dev)
 		if d.jbod() {
 			// boundary_clock_jbod: every port's own PHC, as ptp4l opens
@@ -248,9 +247,8 @@ func (d *Daemon) openEmulated() error {
 		d.nics = append(d.nics, &transport.NIC{PHCIndex: i, Clock: stamp, Noise: ps.Emulated.TimestampNoise,
 			TxLoss: ps.Emulated.TxTimestampLoss, TxLate: ps.Emulated.TxTimestampLate, Seed: uint64(i + 1)})
 	}
-	d.emu = d.emus[0]
-	d.currentEmu.Store(d.emu)
-	d.clk, d.dev = d.devs[0], d.devs[0]
+	d.currentEmu.Store(d.emus[0])
+	d.clk = d.devs[0]
 	return nil
 }
 
@@ -326,8 +324,7 @@ func (d *Daemon) switchPHC(acts []engine.Action) {
 		d.clk = clk
 		d.current.Store(&clk)
 		if d.emus != nil {
-			d.emu = d.emus[a.Log.Port]
-			d.currentEmu.Store(d.emu)
+			d.currentEmu.Store(d.emus[a.Log.Port])
 		}
 		d.log.Printf(engine.LevelInfo, "Switched to %s as PTP clock", clk.Name())
 	}
@@ -478,9 +475,6 @@ func (d *Daemon) Close() {
 	}
 	for _, dev := range d.devs {
 		dev.Close()
-	}
-	if d.dev != nil && len(d.devs) == 0 {
-		d.dev.Close()
 	}
 	for _, e := range d.emus {
 		e.Close()

@@ -52,7 +52,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	if d.opt.TrueErrorEvery > 0 {
 		if v, ok := d.clk.(*phc.Virtual); ok {
 			l.truth, l.truthName = v, "virtual clock"
-		} else if d.emu != nil {
+		} else if d.currentEmu.Load() != nil {
 			l.truth, l.truthName = emulatedTruth{d}, "emulated PHC"
 		}
 		l.nextTrue = now() + int64(d.opt.TrueErrorEvery)
@@ -248,4 +248,4 @@ func (d *Daemon) readLinks() {
 type emulatedTruth struct{ d *Daemon }
 
 // TrueError implements the loop's truth.
-func (e emulatedTruth) TrueError() (time.Duration, error) { return e.d.emu.TrueError() }
+func (e emulatedTruth) TrueError() (time.Duration, error) { return e.d.currentEmu.Load().TrueError() }
