@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/roko-network/roko-ptpd/phc"
-	"github.com/roko-network/roko-ptpd/servo"
 )
 
 // TestEmulatedSource: phc2sys opens an emulated PHC by its path, as it
@@ -27,11 +26,7 @@ func TestEmulatedSource(t *testing.T) {
 	defer src.(*phc.Device).Close()
 	dst, err := phc.NewVirtual(phc.VirtualConfig{Name: "target", Offset: 5 * time.Millisecond, FrequencyError: -30_000})
 	require.NoError(t, err)
-	sc := servo.DefaultConfig()
-	sc.MaxFrequency = dst.MaxFrequency()
-	sv := servo.NewLinReg(sc, 0)
-	sv.SetSyncInterval(1.0 / 32)
-	s := &Syncer{Source: src, Target: dst, Servo: servo.NewFilter(sv, servo.DefaultFilterConfig()), Readings: 5, OffsetNs: -37e9}
+	s := linregSyncer(src, dst, -37e9)
 	trueErr := func() float64 {
 		a, err := dst.TrueError()
 		require.NoError(t, err)

@@ -266,13 +266,7 @@ func TestPTP4LClientOfOurs(t *testing.T) {
 	for _, flag := range []string{"-4", "-2"} {
 		t.Run(flag, func(t *testing.T) {
 			la, lb := pair(t)
-			pcap := filepath.Join(t.TempDir(), "ours.pcap")
-			ctx, cancel := context.WithCancel(context.Background())
-			c := lb.NS.Command(tcpdump, "-i", lb.Name, "-U", "-w", pcap, "ether", "src", macOf(t, la))
-			dump := exec.CommandContext(ctx, c.Path, c.Args[1:]...)
-			require.NoError(t, dump.Start())
-			defer func() { cancel(); _ = dump.Wait() }()
-			time.Sleep(300 * time.Millisecond) // let tcpdump attach
+			pcap, stopCapture := capture(t, tcpdump, lb, la)
 
 			gmClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "gm"})
 			require.NoError(t, err)
@@ -324,8 +318,7 @@ func TestPTP4LClientOfOurs(t *testing.T) {
 				"ptp4l's offset from our grandmaster more than %v above its offset from ptp4l's", offsetMargin)
 			assert.Contains(t, ours.Output(), "UNCALIBRATED on RS_SLAVE")
 
-			cancel()
-			_ = dump.Wait()
+			stopCapture()
 			b, err := exec.Command(tshark, "-n", "-r", pcap, "-Y", "ptp").Output()
 			require.NoError(t, err)
 			lines := strings.Count(string(b), "\n")
@@ -335,6 +328,23 @@ func TestPTP4LClientOfOurs(t *testing.T) {
 			assert.Empty(t, strings.TrimSpace(string(bad)), "tshark warnings on our packets")
 		})
 	}
+}
+
+// capture records with tcpdump, on link l, what its peer sends, into a
+// pcap in the test's directory. stop ends it and waits until the file is
+// complete; it is also called when the test ends.
+func capture(t *testing.T, tcpdump string, l, peer netns.Link) (pcap string, stop func()) {
+	t.Helper()
+	pcap = filepath.Join(t.TempDir(), "capture.pcap")
+	ctx, cancel := context.WithCancel(context.Background())
+	c := l.NS.Command(tcpdump, "-i", l.Name, "-U", "-w", pcap, "ether", "src", macOf(t, peer))
+	dump := exec.CommandContext(ctx, c.Path, c.Args[1:]...)
+	require.NoError(t, dump.Start())
+	var once sync.Once
+	stop = func() { once.Do(func() { cancel(); _ = dump.Wait() }) }
+	t.Cleanup(stop)
+	time.Sleep(300 * time.Millisecond) // let tcpdump attach
+	return pcap, stop
 }
 
 // macOf returns the MAC address of a link, from inside its namespace.

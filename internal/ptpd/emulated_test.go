@@ -158,13 +158,7 @@ func TestOneStepToPTP4L(t *testing.T) {
 	tcpdump := testenv.RequireCommand(t, "tcpdump", "tcpdump")
 	tshark := testenv.RequireCommand(t, "tshark", "tshark")
 	la, lb := pair(t)
-	pcap := filepath.Join(t.TempDir(), "onestep.pcap")
-	ctx, cancel := context.WithCancel(context.Background())
-	c := lb.NS.Command(tcpdump, "-i", lb.Name, "-U", "-w", pcap, "ether", "src", macOf(t, la))
-	dump := exec.CommandContext(ctx, c.Path, c.Args[1:]...)
-	require.NoError(t, dump.Start())
-	defer func() { cancel(); _ = dump.Wait() }()
-	time.Sleep(300 * time.Millisecond) // let tcpdump attach
+	pcap, stopCapture := capture(t, tcpdump, lb, la)
 
 	// The grandmaster's PHC keeps PTP's timescale (TAI), 37 s ahead of
 	// CLOCK_REALTIME, as phc2sys -s CLOCK_REALTIME -c eth0 would have set
@@ -178,8 +172,7 @@ func TestOneStepToPTP4L(t *testing.T) {
 	t.Logf("ptp4l's offset from our one-step grandmaster: median %.0f ns", median)
 	assert.Less(t, median, 100e3, "the time in each one-step Sync is the card's transmit time")
 
-	cancel()
-	_ = dump.Wait()
+	stopCapture()
 	count := func(filter string) int {
 		b, err := exec.Command(tshark, "-n", "-r", pcap, "-Y", filter).Output()
 		require.NoError(t, err)

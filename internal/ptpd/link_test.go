@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/roko-network/roko-ptpd/phc"
 	"github.com/roko-network/roko-ptpd/ptp/engine"
 )
 
@@ -19,11 +18,8 @@ import (
 // fault_reset_interval coming back (13.4 s measured).
 func TestLinkDownUp(t *testing.T) {
 	la, lb := pair(t)
-	gmClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "gm"})
-	require.NoError(t, err)
-	startDaemon(t, la, gmClock, "--priority1=1", "--serverOnly=1")
-	clClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "client", Offset: time.Millisecond})
-	require.NoError(t, err)
+	startDaemon(t, la, virtual(t, "gm", 0, 0), "--priority1=1", "--serverOnly=1")
+	clClock := virtual(t, "client", time.Millisecond, 0)
 	// fault_reset_interval 0 (1 s): a port that followed the fault timer
 	// instead of its link would be back before the link is.
 	cl, log := startDaemon(t, lb, clClock, "-s", "--fault_reset_interval=0")

@@ -44,12 +44,19 @@ func masterClock(t *testing.T) *Clock {
 	return c
 }
 
+// executorOn returns a MASTER clock and an Executor that carries out its
+// actions through r.
+func executorOn(t *testing.T, r *recorder) (*Clock, *Executor) {
+	t.Helper()
+	c := masterClock(t)
+	c.ports[0].state = Master
+	return c, &Executor{Engine: c, Net: r, Steer: r, Report: r, Now: func() int64 { return 1 }}
+}
+
 func TestExecutor(t *testing.T) {
 	t.Run("every send before any transmit timestamp goes back", func(t *testing.T) {
-		c := masterClock(t)
 		r := &recorder{stamped: true}
-		x := Executor{Engine: c, Net: r, Steer: r, Report: r, Now: func() int64 { return 1 }}
-		c.ports[0].state = Master
+		c, x := executorOn(t, r)
 		c.begin()
 		c.ports[0].sendSync()
 		c.ports[0].sendAnnounce()
@@ -57,10 +64,8 @@ func TestExecutor(t *testing.T) {
 		assert.Equal(t, []string{"send SYNC", "send ANNOUNCE", "send FOLLOW_UP"}, r.calls, "the Follow_Up follows the Sync's timestamp, after the batch")
 	})
 	t.Run("a timestamp learnt later", func(t *testing.T) {
-		c := masterClock(t)
 		r := &recorder{stamped: false}
-		x := Executor{Engine: c, Net: r, Steer: r, Report: r, Now: func() int64 { return 1 }}
-		c.ports[0].state = Master
+		c, x := executorOn(t, r)
 		c.begin()
 		c.ports[0].sendSync()
 		x.Apply(c.acts)
@@ -69,10 +74,8 @@ func TestExecutor(t *testing.T) {
 		assert.Equal(t, []string{"send SYNC", "send FOLLOW_UP"}, r.calls)
 	})
 	t.Run("no transmit timestamp faults the port", func(t *testing.T) {
-		c := masterClock(t)
 		r := &recorder{sendErr: errors.New("timed out")}
-		x := Executor{Engine: c, Net: r, Steer: r, Report: r, Now: func() int64 { return 1 }}
-		c.ports[0].state = Master
+		c, x := executorOn(t, r)
 		c.begin()
 		c.ports[0].sendSync()
 		x.Apply(c.acts)
