@@ -199,15 +199,25 @@ func (n *NIC) rewriteControl(b []byte, tx bool) (late bool) {
 // before the kernel's own software timestamp: a real card stamps at
 // egress, so the emulation's one-step offset carries that bias.
 func (n *NIC) oneStepSync(msg []byte) bool {
-	// messageType in the low nibble of byte 0; flagField's twoStep bit in
-	// byte 6; originTimestamp at 34: 48-bit seconds, 32-bit nanoseconds.
-	if len(msg) < 44 || msg[0]&0x0f != 0 || msg[6]&0x02 != 0 {
+	if !isOneStepSync(msg) {
 		return false
 	}
-	t := n.now()
-	sec, ns := t/1e9, t%1e9
+	putOriginTimestamp(msg, n.now())
+	return true
+}
+
+// isOneStepSync reports whether msg is a Sync without the twoStep flag:
+// messageType in the low nibble of byte 0, flagField's twoStep bit in
+// byte 6.
+func isOneStepSync(msg []byte) bool {
+	return len(msg) >= 44 && msg[0]&0x0f == 0 && msg[6]&0x02 == 0
+}
+
+// putOriginTimestamp writes ts (ns since the epoch) as a Sync's
+// originTimestamp: 48-bit seconds and 32-bit nanoseconds at octet 34.
+func putOriginTimestamp(msg []byte, ts int64) {
+	sec, ns := ts/1e9, ts%1e9
 	binary.BigEndian.PutUint16(msg[34:], uint16(sec>>32))
 	binary.BigEndian.PutUint32(msg[36:], uint32(sec))
 	binary.BigEndian.PutUint32(msg[40:], uint32(ns))
-	return true
 }

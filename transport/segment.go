@@ -117,13 +117,8 @@ func (m *Member) send(b []byte, dst Addr) (int64, error) {
 	copy(hdr[8:14], m.mac)
 	m.frame = append(append(m.frame[:0], hdr[:]...), b...)
 	msg := m.frame[segmentHeader:]
-	if m.oneStep && len(msg) >= 44 && msg[0]&0x0f == 0 && msg[6]&0x02 == 0 {
-		// A one-step Sync: originTimestamp (48-bit seconds, 32-bit ns at
-		// offset 34) is the transmit time.
-		sec, ns := ts/1e9, ts%1e9
-		binary.BigEndian.PutUint16(msg[34:], uint16(sec>>32))
-		binary.BigEndian.PutUint32(msg[36:], uint32(sec))
-		binary.BigEndian.PutUint32(msg[40:], uint32(ns))
+	if m.oneStep && isOneStepSync(msg) {
+		putOriginTimestamp(msg, ts) // the transmit time, as a one-step NIC writes it
 	}
 	multicast := !dst.L2 || dst.MAC[0]&1 == 1
 	// Delivery holds the segment's lock, so that no member closes its

@@ -24,6 +24,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/roko-network/roko-ptpd/phc"
+	"github.com/roko-network/roko-ptpd/ptp"
 	"github.com/roko-network/roko-ptpd/transport"
 )
 
@@ -338,15 +339,10 @@ func stddev(xs []float64) float64 {
 
 // probe is a PTP event message (Delay_Req) in domain 255 with majorSdoId
 // 0xF: no clock follows it, and ptp4l drops it for its transportSpecific.
-func probe(seq uint16) []byte {
-	b := make([]byte, 44)
-	b[0], b[1] = 0xF1, 0x02 // majorSdoId 0xF, Delay_Req; version 2
-	b[3] = 44
-	b[4] = 255 // domainNumber
-	b[30], b[31] = byte(seq>>8), byte(seq)
-	b[32] = 0x01 // controlField Delay_Req
-	b[33] = 0x7f
-	return b
+func probe(seq uint16) ([]byte, error) {
+	m := ptp.DelayReq{Header: ptp.Header{MajorSdoID: 0xF, VersionPTP: 2, DomainNumber: 255, SequenceID: seq,
+		ControlField: ptp.ControlFieldFor(ptp.MessageDelayReq), LogMessageInterval: ptp.LogIntervalUnspecified}}
+	return m.MarshalBinary()
 }
 
 // txTimestamps sends a few frames and checks each comes back with a
@@ -355,8 +351,12 @@ func txTimestamps(tr *transport.Transport, dev *phc.Device) Check {
 	const name, n = "hardware TX timestamps", 5
 	var worst time.Duration
 	for i := range n {
+		msg, err := probe(uint16(i))
+		if err != nil {
+			return Check{Name: name, Status: Fail, Detail: "encoding the probe: " + err.Error()}
+		}
 		start := time.Now()
-		ts, err := tr.SendEvent(probe(uint16(i)), tr.Primary)
+		ts, err := tr.SendEvent(msg, tr.Primary)
 		if err != nil {
 			return Check{Name: name, Status: Fail, Detail: fmt.Sprintf("frame %d of %d: %v", i+1, n, err),
 				Fix: "the driver returned no transmit timestamp in time: raise tx_timestamp_timeout (100 ms is generous), update the driver, or raise the kworker's priority"}

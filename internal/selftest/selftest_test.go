@@ -14,6 +14,7 @@ import (
 
 	"github.com/roko-network/roko-ptpd/internal/netns"
 	"github.com/roko-network/roko-ptpd/phc"
+	"github.com/roko-network/roko-ptpd/ptp"
 )
 
 // TestOnVeth: on a veth, which has no PHC, the self-test fails at its
@@ -89,4 +90,18 @@ func TestOnEmulatedHardware(t *testing.T) {
 	f, err := emu.Rate()
 	require.NoError(t, err)
 	assert.InDelta(t, 5_000, f, 1, "the PHC's frequency was put back")
+}
+
+// TestProbe: the frames the self-test sends are Delay_Req in domain 255
+// with majorSdoId 0xF, which no PTP clock on the link follows.
+func TestProbe(t *testing.T) {
+	b, err := probe(7)
+	require.NoError(t, err)
+	m, err := ptp.Decode(b)
+	require.NoError(t, err)
+	require.IsType(t, &ptp.DelayReq{}, m)
+	h := m.Hdr()
+	assert.Equal(t, uint8(255), h.DomainNumber)
+	assert.Equal(t, uint8(0xF), h.MajorSdoID)
+	assert.Equal(t, uint16(7), h.SequenceID)
 }
