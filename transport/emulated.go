@@ -162,13 +162,10 @@ func (n *NIC) now() int64 {
 // left as it is, for parseControl to refuse.
 func (n *NIC) rewriteControl(b []byte, tx bool) (late bool) {
 	for len(b) >= cmsgHdrLen {
-		l := binary.NativeEndian.Uint64(b[0:8])
-		level := int32(binary.NativeEndian.Uint32(b[8:12]))
-		typ := int32(binary.NativeEndian.Uint32(b[12:16]))
-		if l < cmsgHdrLen || l > uint64(len(b)) {
+		level, typ, data, rest, err := nextCmsg(b)
+		if err != nil {
 			return late
 		}
-		data := b[cmsgHdrLen:l]
 		if level == unix.SOL_SOCKET && (typ == unix.SO_TIMESTAMPING || typ == unix.SO_TIMESTAMPING_NEW) && len(data) >= scmTimestampingLen {
 			sec := int64(binary.NativeEndian.Uint64(data[0:]))
 			nsec := int64(binary.NativeEndian.Uint64(data[8:]))
@@ -183,11 +180,7 @@ func (n *NIC) rewriteControl(b []byte, tx bool) (late bool) {
 				late = late || v == txLate
 			}
 		}
-		next := (l + cmsgAlign - 1) &^ (cmsgAlign - 1)
-		if next >= uint64(len(b)) {
-			return late
-		}
-		b = b[next:]
+		b = rest
 	}
 	return late
 }

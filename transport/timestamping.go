@@ -82,13 +82,10 @@ var errBadControl = errors.New("transport: malformed control message")
 func parseControl(b []byte, hardware bool, ci *controlInfo) error {
 	*ci = controlInfo{}
 	for len(b) >= cmsgHdrLen {
-		l := binary.NativeEndian.Uint64(b[0:8])
-		level := int32(binary.NativeEndian.Uint32(b[8:12]))
-		typ := int32(binary.NativeEndian.Uint32(b[12:16]))
-		if l < cmsgHdrLen || l > uint64(len(b)) {
-			return errBadControl
+		level, typ, data, rest, err := nextCmsg(b)
+		if err != nil {
+			return err
 		}
-		data := b[cmsgHdrLen:l]
 		switch {
 		case level == unix.SOL_SOCKET && (typ == unix.SO_TIMESTAMPING || typ == unix.SO_TIMESTAMPING_NEW):
 			if len(data) < scmTimestampingLen {
@@ -120,13 +117,25 @@ func parseControl(b []byte, hardware bool, ci *controlInfo) error {
 			}
 			ci.hasErr = true
 		}
-		next := (l + cmsgAlign - 1) &^ (cmsgAlign - 1)
-		if next >= uint64(len(b)) {
-			break
-		}
-		b = b[next:]
+		b = rest
 	}
 	return nil
+}
+
+// nextCmsg splits the first control message off b (at least cmsgHdrLen
+// long): its level, type and data, and the messages after it (empty after
+// the last). A length the kernel would not write is errBadControl.
+func nextCmsg(b []byte) (level, typ int32, data, rest []byte, err error) {
+	l := binary.NativeEndian.Uint64(b[0:8])
+	level = int32(binary.NativeEndian.Uint32(b[8:12]))
+	typ = int32(binary.NativeEndian.Uint32(b[12:16]))
+	if l < cmsgHdrLen || l > uint64(len(b)) {
+		return 0, 0, nil, nil, errBadControl
+	}
+	if next := (l + cmsgAlign - 1) &^ (cmsgAlign - 1); next < uint64(len(b)) {
+		rest = b[next:]
+	}
+	return level, typ, b[cmsgHdrLen:l], rest, nil
 }
 
 // isTxTimestamp reports whether an error-queue entry is a transmit
