@@ -17,8 +17,17 @@ import (
 var savedFrequencyFile = filepath.Join(os.TempDir(), "roko-ptpd-realtime-frequency")
 
 // TestMain restores CLOCK_REALTIME's frequency that a killed run left
-// changed, before any test reads the clock.
+// changed, before any test reads the clock; or, in the second process of
+// TestEmulatedSharedClock, plays that process's part.
 func TestMain(m *testing.M) {
+	if path := os.Getenv("ROKO_EMUPHC_CHILD"); path != "" {
+		// TestEmulatedSharedClock's second process, not a test run.
+		if err := emulatedChild(path); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	if err := restoreSavedFrequency(); err != nil {
 		fmt.Fprintf(os.Stderr, "phc tests: %v\n", err)
 		os.Exit(1)
