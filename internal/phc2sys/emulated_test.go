@@ -1,7 +1,6 @@
 package phc2sys
 
 import (
-	"math"
 	"path/filepath"
 	"testing"
 	"time"
@@ -34,21 +33,7 @@ func TestEmulatedSource(t *testing.T) {
 		require.NoError(t, err)
 		return float64(a-b) + 37e9
 	}
-	var sum2, worst float64
-	var n int
-	start := time.Now()
-	for time.Since(start) < 4*time.Second {
-		_, err := s.Update()
-		require.NoError(t, err)
-		if time.Since(start) > 2500*time.Millisecond {
-			e := trueErr()
-			sum2 += e * e
-			worst = math.Max(worst, math.Abs(e))
-			n++
-		}
-		time.Sleep(time.Second / 32)
-	}
-	rms := math.Sqrt(sum2 / float64(n))
+	rms, worst, n, _ := runSyncer(t, s, 4*time.Second, 2500*time.Millisecond, trueErr)
 	t.Logf("virtual clock on an emulated PHC: true error RMS %.0f ns, worst %.0f ns over the last 1.5 s (%d updates)", rms, worst, n)
 	assert.Less(t, rms, 1000.0)
 	assert.Less(t, worst, 5000.0)
