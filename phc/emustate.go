@@ -188,19 +188,11 @@ func (s *emuState) rate() float64 { return s.FreqError + s.WanderPPB + s.Adj }
 
 // at is the clock at monotonic time m, as whole ns and a fraction.
 func (s *emuState) at(m int64) (int64, float64) {
-	d := float64(m-s.M0)*(1+s.rate()/1e9) + s.V0Frac
-	whole := math.Floor(d)
-	return s.V0 + int64(whole), d - whole
+	return extrapolate(m, s.M0, s.V0, s.V0Frac, s.rate())
 }
 
 // atNs is at rounded to a nanosecond.
-func (s *emuState) atNs(m int64) int64 {
-	n, frac := s.at(m)
-	if frac >= 0.5 {
-		n++
-	}
-	return n
-}
+func (s *emuState) atNs(m int64) int64 { return nearestNs(s.at(m)) }
 
 // reanchor moves the anchor to m without moving the clock.
 func (s *emuState) reanchor(m int64) {

@@ -90,14 +90,25 @@ func NewVirtual(cfg VirtualConfig) (*Virtual, error) {
 // at returns the clock's value at monotonic time m as whole nanoseconds
 // and a fraction in [0, 1). The caller holds mu.
 func (v *Virtual) at(m int64) (int64, float64) {
-	d := float64(m-v.m0)*(1+(v.err+v.adj)/1e9) + v.v0frac
-	whole := math.Floor(d)
-	return v.v0 + int64(whole), d - whole
+	return extrapolate(m, v.m0, v.v0, v.v0frac, v.err+v.adj)
 }
 
 // atNs is at rounded to a nanosecond.
-func (v *Virtual) atNs(m int64) int64 {
-	n, frac := v.at(m)
+func (v *Virtual) atNs(m int64) int64 { return nearestNs(v.at(m)) }
+
+// extrapolate is a clock anchored at value v0 + v0frac at monotonic time
+// m0, running ppb fast against CLOCK_MONOTONIC, read at monotonic time m:
+// whole nanoseconds and a fraction in [0, 1). A float64 alone would round
+// today's epoch nanoseconds to 256 ns, hence the split. The virtual and
+// the emulated clocks both keep their time this way.
+func extrapolate(m, m0, v0 int64, v0frac, ppb float64) (int64, float64) {
+	d := float64(m-m0)*(1+ppb/1e9) + v0frac
+	whole := math.Floor(d)
+	return v0 + int64(whole), d - whole
+}
+
+// nearestNs rounds extrapolate's result to a nanosecond.
+func nearestNs(n int64, frac float64) int64 {
 	if frac >= 0.5 {
 		n++
 	}
