@@ -12,6 +12,9 @@
 //	freq [PPB]    print, or set, the frequency adjustment
 //	adj SECONDS   step the clock by SECONDS
 //	pins          list the PHC's pins
+//	perout [channel N] [pin N] [phase NS] [width NS] [period NS] [off]
+//	              start a pulse per second (or another period) on a PEROUT
+//	              channel, aligned to the PHC's whole second, or stop it
 //
 // roko-ptpctl analyze [--json] FILE... reports what a capture says about
 // PTP on its link, and roko-ptpctl selftest [--json] IFACE checks what a
@@ -44,6 +47,11 @@ const usage = `usage: roko-ptpctl CLOCK COMMAND...
        roko-ptpctl selftest [--json] [--emulated[=DIR]] IFACE
   CLOCK    /dev/ptpN, an emulated PHC's state file, a network interface (its PHC), or CLOCK_REALTIME
   caps | tsinfo | get | cmp | freq [PPB] | adj SECONDS | pins
+  perout [channel N] [pin N] [phase NS] [width NS] [period NS] [off]
+           a pulse per second on PEROUT channel N (default 0), to check a grandmaster
+           against a scope or a second receiver: period 1 s, width 500 ms (0: the
+           driver's), rising edge at the PHC's whole second plus phase; pin N is set
+           to the channel (a free pin is chosen if none has it); off stops it
   analyze  what a capture (pcap or pcapng) says about PTP on its link
   monitor  a row a second: offset, path delay, quality, stepsRemoved
   accuracy N samples of offsetFromMaster: mean, standard deviation, verdict
@@ -171,6 +179,18 @@ func run(args []string) error {
 			}
 			for _, p := range pins {
 				fmt.Printf("pin %d %q: %s channel %d\n", p.Index, p.Name, p.Function, p.Channel)
+			}
+		case "perout":
+			if dev == nil {
+				return fmt.Errorf("perout: %s is not a PTP hardware clock", clk.Name())
+			}
+			a, n, err := parsePerout(cmds[i+1:])
+			if err != nil {
+				return err
+			}
+			i += n
+			if err := perout(dev, a, os.Stdout); err != nil {
+				return err
 			}
 		default:
 			return fmt.Errorf("unknown command %q\n%s", cmds[i], usage)
