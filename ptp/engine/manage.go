@@ -326,3 +326,16 @@ func (c *Clock) Notification(id ptp.ManagementID, port int) *ptp.Management {
 func (c *Clock) Reply(req *ptp.Management, d ptp.ManagementData) *ptp.Management {
 	return c.mgmtResponse(req, ptp.PortIdentity{ClockIdentity: c.cfg.ClockIdentity}, ptp.ActionResponse, d)
 }
+
+// SetGrandmasterSettings changes the quality and time properties the
+// clock announces as grandmaster, as a SET of GRANDMASTER_SETTINGS_NP
+// does, and makes a state decision at once so that the next Announce
+// carries them. A grandmaster's time source reports its state through
+// it, so that the clock never announces a quality it does not have.
+func (c *Clock) SetGrandmasterSettings(gs ptp.GrandmasterSettingsNP, now int64) []Action {
+	c.begin()
+	c.setData(&gs, -1)
+	c.reselect = false
+	c.stateDecision(now)
+	return c.acts
+}
