@@ -200,7 +200,7 @@ var options = []Option{
 	in("ts2phc.pin_index", Port, "0", 0, i32max),
 	st("ts2phc.pin_name", Port, ""),
 	in("ts2phc.pulserate", Global, "1", 1, 128),
-	in("ts2phc.pulsewidth", Global, "-1", 1000000, 999000000),
+	in("ts2phc.pulsewidth", Global, "500000000", 1000000, 999000000),
 	st("ts2phc.tod_source", Global, "generic"),
 	en("tsproc_mode", Port, "filter", "filter", "raw", "filter_weight", "raw_weight"),
 	in("twoStepFlag", Global, "1", 0, 1),
@@ -241,6 +241,15 @@ var options = []Option{
 	ext(fl("emulated_timestamp_noise", Port, "0.0", 0, 1e9)),
 	ext(fl("emulated_tx_timestamp_loss", Port, "0.0", 0, 1)),
 	ext(fl("emulated_tx_timestamp_late", Port, "0.0", 0, 1)),
+	// A grandmaster's time source (package timesource): the pulse input
+	// ("extts": the first port's PHC; or a /dev/ppsN path, which a
+	// [/dev/ppsN] section also names), gpsd's address for
+	// ts2phc.tod_source gpsd, the qualification period (s) and the pulse
+	// window (ns; 0 chooses by input).
+	ext(st("pps_input", Global, "")),
+	ext(st("gpsd_address", Global, "127.0.0.1:2947")),
+	ext(fl("time_source_qualification", Global, "10", 1, 3600)),
+	ext(in("time_source_window", Global, "0", 0, 100_000_000)),
 }
 
 // ext marks an option as roko-ptpd's own.
@@ -283,6 +292,7 @@ var ppsOptions = map[string]bool{
 	"ts2phc.pin_index":        true,
 	"ts2phc.pulsewidth":       true,
 	"ts2phc.holdover":         true,
+	"ts2phc.nmea_delay":       true,
 }
 
 var byName = func() map[string]*Option {

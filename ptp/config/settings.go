@@ -52,6 +52,10 @@ type Settings struct {
 	// roko-phc2sys finds the same clocks. Each port's Emulated says how
 	// its card behaves.
 	EmulatedDir string
+	// TimeSource, when not nil, is the grandmaster's time source: a
+	// [/dev/ppsN] section or pps_input. The clock then announces what the
+	// source's state allows, never the configured quality on its own.
+	TimeSource *TimeSourceSettings
 }
 
 // EmulatedNIC is how one port's emulated card behaves.
@@ -207,6 +211,15 @@ func (c *Config) Resolve() (*Settings, error) {
 	}
 	if c.isSet(g, "sanity_freq_limit") {
 		c.warn(c.value(g, "sanity_freq_limit").Line, "sanity_freq_limit", "sanity_freq_limit has no effect yet: roko-ptpd's clock has no sanity check")
+	}
+	if s.TimeSource, err = c.timeSourceSettings(&s.Clock); err != nil {
+		return nil, err
+	}
+	if s.TimeSource != nil {
+		s.TimeSource.Source.UTCClock = s.Virtual != nil || s.Timestamping == ptp.TimestampingSoftware
+		if s.TimeSource.PPSDevice == "" && s.TimeSource.Source.UTCClock {
+			return nil, c.errorAt(g, "pps_input", "pps_input extts needs a PHC: time_stamping software (or virtual_clock) has none; use a /dev/ppsN input")
+		}
 	}
 	return s, nil
 }
