@@ -173,4 +173,3 @@ func (c *Config) timeSourceSettings(clk *engine.ClockConfig) (*TimeSourceSetting
 	ts.Source = src
 	return ts, nil
 }
-
