@@ -105,3 +105,10 @@ func (r *running) none(t *testing.T, d time.Duration) {
 	case <-time.After(d):
 	}
 }
+
+// eventually waits until cond holds, for counters that settle after the
+// reports.
+func eventually(t *testing.T, cond func() bool, what string) {
+	t.Helper()
+	require.Eventually(t, cond, 10*time.Second, 5*time.Millisecond, what)
+}

@@ -49,3 +49,10 @@ func (s *nmeaStream) sentence(n nmea.Sentence) {
 	s.c.accepted.Add(1)
 	s.deliver(Report{UTC: n.Time, Leap: n.Leap, Valid: n.Valid, Received: s.now, Source: "nmea"})
 }
+
+// restart forgets a partial line, for a new connection: the old one's
+// cut-off sentence must not join the new one's first.
+func (s *nmeaStream) restart() {
+	s.sc = nmea.Scanner{}
+	s.seenMalformed, s.seenSkipped = 0, 0
+}
