@@ -28,6 +28,15 @@ const maxGPSDLine = 16 << 10
 
 // GPSD reads the time of day from gpsd's TPV reports over its JSON
 // protocol. It connects again, with backoff, whenever gpsd goes away.
+//
+// A report's Received is when gpsd's line arrived, which is later than
+// the receiver's sentence by gpsd's own processing. gpsd's TOFF and PPS
+// reports are not used (nor asked for): they pair a sentence or a pulse
+// with CLOCK_REALTIME, which a grandmaster may itself be steering, and
+// the grandmaster reads its pulse directly. TAI−UTC is known only when
+// the receiver tells gpsd (u-blox UBX-NAV-TIMEGPS/TIMELS, SiRF, Trimble
+// and other binary protocols); from NMEA RMC/ZDA alone gpsd cannot learn
+// it and prints no leapseconds.
 type GPSD struct {
 	addr string
 	// Log, when set, is called from Run with each failed connection

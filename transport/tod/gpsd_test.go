@@ -162,3 +162,13 @@ func FuzzDecodeGPSD(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkDecodeGPSD(b *testing.B) {
+	line := []byte(`{"class":"TPV","device":"/dev/pts/1","mode":2,"time":"2025-06-30T12:00:00.000Z","leapseconds":18,"ept":0.005,"lat":48.1173,"lon":11.516666667,"track":0.0,"magtrack":3.3264,"magvar":3.3,"speed":0.000}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok, err := decodeGPSD(line); !ok || err != nil {
+			b.Fatal(ok, err)
+		}
+	}
+}
