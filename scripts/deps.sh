@@ -15,6 +15,8 @@ need ptp4l linuxptp
 need tcpdump tcpdump
 need tshark tshark
 need ethtool ethtool
+need gpsd gpsd
+need gpsfake gpsd-clients
 [ -f /usr/include/linux/ptp_clock.h ] || want+=(linux-libc-dev)
 
 if [ ${#want[@]} -eq 0 ]; then
