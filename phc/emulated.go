@@ -1,14 +1,10 @@
 package phc
 
 import (
-	"errors"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
-	"runtime/debug"
 	"strings"
-	"sync"
 	"time"
 	"unsafe"
 
@@ -166,22 +162,9 @@ func CreateEmulated(path string, cfg EmulatedConfig) (*Emulated, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("emulated PHC %s: %w", path, err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
-		return nil, fmt.Errorf("emulated PHC %s: %w", path, err)
-	}
 	b := unsafe.Slice((*byte)(unsafe.Pointer(&buf[0])), emuStateSize)
-	_, err = tmp.Write(b)
-	err = errors.Join(err, tmp.Chmod(0o644), tmp.Close())
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return nil, fmt.Errorf("emulated PHC %s: %w", path, err)
+	if err := writeStateFile(path, "emulated PHC", b); err != nil {
+		return nil, err
 	}
 	return OpenEmulated(path)
 }
@@ -334,33 +317,16 @@ func (e *Emulated) Rate() (float64, error) {
 
 // emuKernel answers a Device's kernel calls from a mapped state file.
 type emuKernel struct {
-	path string
-	mu   sync.Mutex
-	f    *os.File
-	mem  []byte
+	*sharedMap
 }
 
 // openEmulatedKernel maps the state file at path.
 func openEmulatedKernel(path string) (*emuKernel, error) {
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	sm, err := openSharedMap(path, "emulated PHC")
 	if err != nil {
-		return nil, openErr(path, err)
+		return nil, err
 	}
-	fi, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if fi.Size() < 16 || fi.Size() > 1<<20 {
-		f.Close()
-		return nil, fmt.Errorf("%s: %d bytes: not an emulated PHC state file: %w", path, fi.Size(), errCorrupt)
-	}
-	mem, err := unix.Mmap(int(f.Fd()), 0, int(fi.Size()), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("%s: mmap: %w", path, err)
-	}
-	k := &emuKernel{path: path, f: f, mem: mem}
+	k := &emuKernel{sm}
 	if err := k.with(func(*emuState, int64) error { return nil }); err != nil {
 		k.close()
 		return nil, err
@@ -370,41 +336,16 @@ func openEmulatedKernel(path string) (*emuKernel, error) {
 
 // with runs fn on the checked state under the file lock, with the
 // monotonic time read inside the lock and the random walk advanced to it.
-// A fault on the mapping (the file truncated under it) is an error.
-func (k *emuKernel) with(fn func(s *emuState, m int64) error) (err error) {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.mem == nil {
-		return unix.EBADF
-	}
-	if err := unix.Flock(int(k.f.Fd()), unix.LOCK_EX); err != nil {
-		return fmt.Errorf("%s: flock: %w", k.path, err)
-	}
-	defer unix.Flock(int(k.f.Fd()), unix.LOCK_UN)
-	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%s: the state file changed under its mapping (%v): %w", k.path, r, errCorrupt)
+func (k *emuKernel) with(fn func(s *emuState, m int64) error) error {
+	return k.sharedMap.with(func(mem []byte) error {
+		s, err := stateOf(mem)
+		if err != nil {
+			return fmt.Errorf("%s: %w", k.path, err)
 		}
-	}()
-	s, err := stateOf(k.mem)
-	if err != nil {
-		return fmt.Errorf("%s: %w", k.path, err)
-	}
-	m := readMono()
-	s.advance(m)
-	return fn(s, m)
-}
-
-func (k *emuKernel) close() error {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	if k.mem == nil {
-		return os.ErrClosed
-	}
-	err := unix.Munmap(k.mem)
-	k.mem = nil
-	return errors.Join(err, k.f.Close())
+		m := readMono()
+		s.advance(m)
+		return fn(s, m)
+	})
 }
 
 func (k *emuKernel) ioctl(req uintptr, arg unsafe.Pointer) error {

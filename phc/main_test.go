@@ -18,11 +18,20 @@ var savedFrequencyFile = filepath.Join(os.TempDir(), "roko-ptpd-realtime-frequen
 
 // TestMain restores CLOCK_REALTIME's frequency that a killed run left
 // changed, before any test reads the clock; or, in the second process of
-// TestEmulatedSharedClock, plays that process's part.
+// TestEmulatedSharedClock or TestEmulatedPPSSharedProcess, plays that
+// process's part.
 func TestMain(m *testing.M) {
 	if path := os.Getenv("ROKO_EMUPHC_CHILD"); path != "" {
 		// TestEmulatedSharedClock's second process, not a test run.
 		if err := emulatedChild(path); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	if path := os.Getenv("ROKO_EMUPPS_CHILD"); path != "" {
+		// TestEmulatedPPSSharedProcess's second process.
+		if err := emulatedPPSChild(path); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}

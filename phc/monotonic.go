@@ -143,3 +143,17 @@ func boundOffset(n int, read func() (m1, r, m2 int64)) (ns, width int64, ok bool
 	}
 	return lo + (hi-lo)/2, hi - lo, true
 }
+
+// EmulatedRealtime is CLOCK_REALTIME now as the emulations compute it:
+// CLOCK_MONOTONIC plus the kernel's constant CLOCK_REALTIME −
+// CLOCK_MONOTONIC, in ns since the epoch. It is the "true time" against
+// which an emulated PHC's error is measured and in which an emulated GPS
+// receiver's pulses fall, and agrees with a read of CLOCK_REALTIME to a
+// few tens of nanoseconds.
+func EmulatedRealtime() (int64, error) {
+	off, err := realtimeOffset()
+	if err != nil {
+		return 0, err
+	}
+	return readMono() + off, nil
+}

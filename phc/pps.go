@@ -11,10 +11,19 @@ import (
 )
 
 // PPS is a /dev/ppsN source (RFC 2783 as Linux implements it): the kernel
-// timestamps each pulse on CLOCK_REALTIME.
+// timestamps each pulse on CLOCK_REALTIME. It is also the handle on an
+// emulated source (CreateEmulatedPPS), which answers the same ioctls.
 type PPS struct {
 	path string
-	f    *os.File
+	k    ppsKernel
+}
+
+// ppsKernel is the lowest seam of a PPS source: its ioctls, answered by a
+// real /dev/ppsN (fileKernel) or by the emulation (emulated_pps.go) with
+// the same UAPI structs and errno values.
+type ppsKernel interface {
+	ioctl(req uintptr, arg unsafe.Pointer) error
+	close() error
 }
 
 // PPSParams are a source's parameters (PPS_GETPARAMS/SETPARAMS).
@@ -34,8 +43,17 @@ type PPSEvent struct {
 	Mode           int32
 }
 
-// OpenPPS opens a PPS source.
+// OpenPPS opens a PPS source: /dev/ppsN, or a regular file that is an
+// emulated source's state file (CreateEmulatedPPS), recognised by its
+// magic, for which only the kernel's answers are emulated.
 func OpenPPS(path string) (*PPS, error) {
+	if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() {
+		k, err := openEmulatedPPSKernel(path)
+		if err != nil {
+			return nil, err
+		}
+		return &PPS{path: path, k: k}, nil
+	}
 	f, err := os.OpenFile(path, os.O_RDWR, 0)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -43,7 +61,7 @@ func OpenPPS(path string) (*PPS, error) {
 		}
 		return nil, openErr(path, err)
 	}
-	return &PPS{path: path, f: f}, nil
+	return &PPS{path: path, k: &fileKernel{f: f, clockid: -1}}, nil
 }
 
 // missingError is ErrNoDevice in words that fit a PPS source.
@@ -53,19 +71,15 @@ func (e missingError) Error() string { return e.msg }
 func (e missingError) Unwrap() error { return ErrNoDevice }
 
 // Close closes the source.
-func (p *PPS) Close() error { return p.f.Close() }
+func (p *PPS) Close() error { return p.k.close() }
 
 func (p *PPS) ioctl(name string, req uintptr, arg unsafe.Pointer) error {
-	rc, err := p.f.SyscallConn()
-	if err != nil {
+	if err := p.k.ioctl(req, arg); err != nil {
+		var e unix.Errno
+		if errors.As(err, &e) {
+			return ioctlErr(p.path, name, e)
+		}
 		return err
-	}
-	var e unix.Errno
-	if err := rc.Control(func(fd uintptr) { _, _, e = unix.Syscall(unix.SYS_IOCTL, fd, req, uintptr(arg)) }); err != nil {
-		return err
-	}
-	if e != 0 {
-		return ioctlErr(p.path, name, e)
 	}
 	return nil
 }

@@ -19,6 +19,8 @@
 // roko-ptpctl analyze [--json] FILE... reports what a capture says about
 // PTP on its link, and roko-ptpctl selftest [--json] IFACE checks what a
 // validator's NIC gives hardware timestamping, before it switches.
+// roko-ptpctl emulate-gps runs an emulated GPS receiver (internal/gpsemu)
+// for tests and demos on machines without one.
 package main
 
 import (
@@ -45,6 +47,10 @@ const usage = `usage: roko-ptpctl CLOCK COMMAND...
        roko-ptpctl analyze [--json] FILE...
        roko-ptpctl monitor|accuracy|status [-s UDS] [-d DOMAIN] [--samples N] [--interval D] [--count N]
        roko-ptpctl selftest [--json] [--emulated[=DIR]] IFACE
+       roko-ptpctl emulate-gps [--phc STATEFILE[:CHANNEL]] [--pps STATEFILE] [--nmea-link PATH] [--nmea-tcp ADDR]
+                   [--jitter NS] [--sawtooth NS] [--cable-delay NS] [--pulse-width MS] [--phase MS]
+                   [--sentences rmc,zda] [--talker GP] [--seed N] [--time-offset S] [--leap-day YYYY-MM-DD]
+                   [--no-fix-after S] [--pulse-loss-after S]
   CLOCK    /dev/ptpN, an emulated PHC's state file, a network interface (its PHC), or CLOCK_REALTIME
   caps | tsinfo | get | cmp | freq [PPB] | adj SECONDS | pins
   perout [channel N] [pin N] [phase NS] [width NS] [period NS] [off]
@@ -57,6 +63,8 @@ const usage = `usage: roko-ptpctl CLOCK COMMAND...
   accuracy N samples of offsetFromMaster: mean, standard deviation, verdict
   status   time source, current offset, mean deviation, quality
   selftest what IFACE's NIC gives hardware timestamping: PASS/WARN/FAIL a check, with the fix
+  emulate-gps  an emulated GPS receiver until killed: pulses into an emulated PHC's EXTTS
+           channel and/or an emulated PPS source, RMC/ZDA on a pty (PATH links to it) and TCP
 `
 
 func main() {
@@ -80,6 +88,10 @@ func open(name string) (phc.Clock, *phc.Device, error) {
 }
 
 func run(args []string) error {
+	if len(args) > 0 && args[0] == "emulate-gps" {
+		// It runs with no arguments, unlike the clock commands.
+		return emulateGPSCmd(args[1:], os.Stdout)
+	}
 	if len(args) < 2 || args[0] == "-h" || args[0] == "--help" {
 		fmt.Print(usage)
 		if len(args) < 2 {
