@@ -72,6 +72,8 @@ type Daemon struct {
 	exec       engine.Executor
 	ports      []port
 	uds        []*udsServer
+	// gm is the grandmaster's time source, when one is configured.
+	gm *gmSource
 	// links watches the ports' link state (rtnetlink), as ptp4l does;
 	// nil when the ports are not the kernel's interfaces.
 	links *transport.LinkMonitor
@@ -140,6 +142,11 @@ func New(opt Options) (_ *Daemon, err error) {
 	}
 	if err := d.set.IdentityFromMAC(d.ports[0].ep.HardwareAddr()); err != nil {
 		return nil, fmt.Errorf("interface %s: %w", d.ports[0].name, err)
+	}
+	if d.set.TimeSource != nil {
+		if d.gm, err = d.openTimeSource(); err != nil {
+			return nil, fmt.Errorf("time source: %w", err)
+		}
 	}
 	if err := d.newEngine(); err != nil {
 		return nil, err
@@ -404,6 +411,17 @@ func (d *Daemon) newEngine() error {
 	// arbitrary timescale and follows a master on PTP's timescale at its
 	// time less the UTC offset.
 	cc.UTCTimescale = phc.KeepsUTC(d.clk)
+	if d.gm != nil {
+		// The time source owns the clock: it steers it, and it alone
+		// says what the clock may announce, from the first Announce on.
+		q := d.gm.src.Quality()
+		if cc.ClockQuality.ClockClass != q.ClockQuality.ClockClass {
+			d.log.Printf(engine.LevelNotice, "time source: clockClass %d is announced only while the source is locked; starting at %d (%s)",
+				cc.ClockQuality.ClockClass, q.ClockQuality.ClockClass, q.State)
+		}
+		cc.ClockQuality, cc.TimeSource, cc.TimeFlags, cc.UTCOffset = q.ClockQuality, q.TimeSource, q.Flags, q.UTCOffset
+		cc.FreeRunning = true
+	}
 	settings, err := s.Servo.ForClock(d.clk.MaxFrequency())
 	if err != nil {
 		return err
@@ -481,6 +499,9 @@ func (d *Daemon) Close() {
 	}
 	for _, u := range d.uds {
 		u.sock.Close()
+	}
+	if d.gm != nil {
+		d.gm.close()
 	}
 	d.poller.Close()
 	if d.links != nil {

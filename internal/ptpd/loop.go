@@ -44,6 +44,14 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	stop := context.AfterFunc(ctx, d.poller.Wake)
 	defer stop()
+	if d.gm != nil {
+		// The time source runs beside the loop and ends with it; it
+		// hands the loop its changes of quality through Do.
+		gmCtx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); d.gm.run(gmCtx) }()
+		defer func() { cancel(); <-done }()
+	}
 	d.exec.Start()
 	// A link that is down at start faults its port at once.
 	d.queryLinks()

@@ -397,6 +397,13 @@ func (s *Source) disciplinedPulse(edge int64) Action {
 		s.goodRun = 0
 	}
 	if s.goodRun >= lockCount {
+		// The accuracy announced is the converged pulses' error, not the
+		// convergence's.
+		keep := make([]float64, 0, lockCount)
+		for i := s.nOffsets - lockCount; i < s.nOffsets; i++ {
+			keep = append(keep, s.offsets[i%len(s.offsets)])
+		}
+		s.nOffsets = copy(s.offsets[:], keep)
 		s.enter(Locked, "qualified and converged")
 		s.badPulses, s.badReports = 0, 0
 		if !s.everLocked {
