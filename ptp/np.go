@@ -487,7 +487,8 @@ type TimeSourceNP struct {
 	// Frequency is the last frequency set, in ppb × 1000, rounded: a
 	// disciplined oscillator sits well under a ppb of its mean.
 	Frequency int64
-	// LastUTC is the UTC second (Unix seconds) the last report named.
+	// LastUTC is the UTC second (Unix seconds) the last report named; 0
+	// before any report.
 	LastUTC int64
 	// LockTime is how long the first lock took, ns; 0 before it.
 	LockTime int64
