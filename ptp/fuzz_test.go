@@ -48,6 +48,15 @@ func FuzzDecode(f *testing.F) {
 	seedFromCaptures(f, func(msg []byte) { f.Add(msg) })
 	f.Add([]byte{})
 	f.Add(make([]byte, ptp.HeaderLen))
+	// roko-ptpd's own management data appear in no capture of linuxptp's.
+	for _, d := range []ptp.ManagementData{timeSourceNP(), &ptp.VirtualClockNP{TrueError: -31, Frequency: 12}} {
+		var m ptp.Management
+		m.VersionPTP, m.ActionField = 2, ptp.ActionResponse
+		require.NoError(f, m.SetData(d))
+		b, err := m.MarshalBinary()
+		require.NoError(f, err)
+		f.Add(b)
+	}
 	var dec ptp.Decoder
 	f.Fuzz(func(t *testing.T, b []byte) {
 		p, err := ptp.Decode(b)

@@ -183,7 +183,8 @@ func TestTypedTLVsRefuseShortValues(t *testing.T) {
 		ptp.MIDCurrentDataSet, ptp.MIDParentDataSet, ptp.MIDTimePropertiesDataSet, ptp.MIDPortDataSet,
 		ptp.MIDTimeStatusNP, ptp.MIDGrandmasterSettingsNP, ptp.MIDPortDataSetNP, ptp.MIDSubscribeEventsNP,
 		ptp.MIDPortPropertiesNP, ptp.MIDPortStatsNP, ptp.MIDPortServiceStatsNP, ptp.MIDPortHWClockNP,
-		ptp.MIDUserDescription, ptp.MIDUTCProperties, ptp.MIDTimescaleProperties}, ptp.DatumIDs...) {
+		ptp.MIDUserDescription, ptp.MIDUTCProperties, ptp.MIDTimescaleProperties, ptp.MIDVirtualClockNP,
+		ptp.MIDTimeSourceNP}, ptp.DatumIDs...) {
 		d := ptp.NewManagementData(id)
 		require.NotNil(t, d, "%s", id)
 		require.NotPanics(t, func() {

@@ -201,6 +201,8 @@ func TestManagementDataRoundTrip(t *testing.T) {
 		&ptp.PortStatsNP{PortIdentity: pid, RxMsgType: [16]uint64{0: 1, 8: 7, 11: 9}, TxMsgType: [16]uint64{1: 5}},
 		&ptp.PortServiceStatsNP{PortIdentity: pid, AnnounceTimeout: 1, SyncMismatch: 2, FollowUpMismatch: 3},
 		&ptp.PortHWClockNP{PortIdentity: pid, PHCIndex: 2, Flags: 1},
+		&ptp.VirtualClockNP{TrueError: -31, Frequency: 12},
+		timeSourceNP(),
 		&ptp.UserDescription{UserDescription: "validator-7;rack 3"},
 		&ptp.UTCProperties{CurrentUTCOffset: 37, Flags: ptp.TimePropertiesCurrentUTCOffsetValid},
 		&ptp.TimescaleProperties{Flags: ptp.TimePropertiesPTPTimescale, TimeSource: ptp.TimeSourceGNSS},
@@ -251,6 +253,9 @@ func TestParseManagementID(t *testing.T) {
 		{"current_data_set", ptp.MIDCurrentDataSet, ""},
 		{"curr", ptp.MIDCurrentDataSet, ""},
 		{"TIME_STATUS_NP", ptp.MIDTimeStatusNP, ""},
+		{"TIME_SOURCE_NP", ptp.MIDTimeSourceNP, ""},
+		{"time_source", ptp.MIDTimeSourceNP, ""},
+		{"TIME_S", 0, "ambiguous"},                // TIME_STATUS_NP, TIME_SOURCE_NP
 		{"PORT_DATA_SET", ptp.MIDPortDataSet, ""}, // exact beats PORT_DATA_SET_NP
 		{"PORT_DATA", 0, "ambiguous"},
 		{"BOGUS", 0, "no management ID"},
@@ -268,6 +273,68 @@ func TestParseManagementID(t *testing.T) {
 	}
 	assert.Equal(t, ptp.ScopeClock, ptp.MIDCurrentDataSet.Scope())
 	assert.Equal(t, ptp.ScopePort, ptp.MIDPortDataSet.Scope())
+	assert.Equal(t, ptp.ScopeClock, ptp.MIDTimeSourceNP.Scope())
 	assert.Equal(t, "MANAGEMENT_ID_0x7777", ptp.ManagementID(0x7777).String())
 	assert.Nil(t, ptp.NewManagementData(0x7777))
+}
+
+// timeSourceNP is a TIME_SOURCE_NP with every field set to a distinct
+// value, so that a field misplaced on the wire shows.
+func timeSourceNP() *ptp.TimeSourceNP {
+	return &ptp.TimeSourceNP{State: ptp.TimeSourceLocked, Qualifying: 1, Fix: 1, PulseInput: ptp.PulseInputEXTTS,
+		TimeInState: 723e9, Qualified: 10e9, Offset: -4, RMS: 18, Frequency: -12345, LastUTC: 1795521600,
+		LockTime: 41e9, ClockClass: 6, ClockAccuracy: ptp.AccuracyWithin100ns, TimeSource: ptp.TimeSourceGNSS,
+		UTCOffset: 37, Flags: uint8(ptp.FlagPTPTimescale | ptp.FlagCurrentUTCOffsetValid | ptp.FlagTimeTraceable),
+		Pulses: 1, PulsesApplied: 2, PulsesMissed: 3, PulsesOutOfWindow: 4, PulsesWrongPhase: 5, FallingEdges: 6,
+		Reports: 7, NoFix: 8, Unpaired: 9, SecondMismatch: 10, TimeJumps: 11, Malformed: 12, Steps: 13, Locks: 14,
+		Losses: 15}
+}
+
+// TIME_SOURCE_NP is big-endian and fixed-length, fields in the documented
+// order; it is even, as a management dataField must be, and a short one
+// is refused.
+func TestTimeSourceNPLayout(t *testing.T) {
+	b, err := timeSourceNP().AppendData(nil)
+	require.NoError(t, err)
+	require.Len(t, b, ptp.TimeSourceNPLen)
+	assert.Equal(t, 188, ptp.TimeSourceNPLen)
+	assert.Zero(t, ptp.TimeSourceNPLen%2)
+	for _, tc := range []struct {
+		name string
+		at   int
+		want []byte
+	}{
+		{"state, qualifying, fix, pulse input", 0, []byte{1, 1, 1, 1}},
+		{"time in state", 4, []byte{0, 0, 0, 0xa8, 0x56, 0x28, 0x7e, 0x00}},
+		{"offset, negative", 20, []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xfc}},
+		{"quality", 60, []byte{6, 0x21, 0x20, 0, 0, 37, 0x1c, 0}},
+		{"first counter", 68, []byte{0, 0, 0, 0, 0, 0, 0, 1}},
+		{"last counter", 180, []byte{0, 0, 0, 0, 0, 0, 0, 15}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, b[tc.at:tc.at+len(tc.want)])
+		})
+	}
+	var d ptp.TimeSourceNP
+	require.ErrorIs(t, d.UnmarshalData(b[:ptp.TimeSourceNPLen-1]), ptp.ErrWrongLength)
+	require.NoError(t, d.UnmarshalData(b))
+	assert.Equal(t, timeSourceNP(), &d)
+}
+
+func TestTimeSourceNames(t *testing.T) {
+	for _, tc := range []struct {
+		got, want string
+	}{
+		{ptp.TimeSourceFreeRun.String(), "FREERUN"},
+		{ptp.TimeSourceLocked.String(), "LOCKED"},
+		{ptp.TimeSourceHoldover.String(), "HOLDOVER"},
+		{ptp.TimeSourceState(9).String(), "STATE_9"},
+		{ptp.PulseInputNone.String(), "none"},
+		{ptp.PulseInputEXTTS.String(), "EXTTS"},
+		{ptp.PulseInputPPS.String(), "PPS"},
+		{ptp.PulseInput(7).String(), "INPUT_7"},
+		{ptp.MIDTimeSourceNP.String(), "TIME_SOURCE_NP"},
+	} {
+		assert.Equal(t, tc.want, tc.got)
+	}
 }

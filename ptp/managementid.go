@@ -78,6 +78,7 @@ const (
 	// error against CLOCK_REALTIME. It sits at the top of the
 	// implementation-specific range, away from linuxptp's (0xC000 up).
 	MIDVirtualClockNP                  ManagementID = 0xdf00
+	MIDTimeSourceNP                    ManagementID = 0xdf01 // roko-ptpd's own: a grandmaster's time source
 	MIDPowerProfileSettingsNP          ManagementID = 0xc00a
 	MIDCMLDSInfoNP                     ManagementID = 0xc00b
 	MIDPortCorrectionsNP               ManagementID = 0xc00c
@@ -163,6 +164,7 @@ var midTable = map[ManagementID]midInfo{
 	MIDUnicastMasterTableNP:             {"UNICAST_MASTER_TABLE_NP", ScopePort},
 	MIDPortHWClockNP:                    {"PORT_HWCLOCK_NP", ScopePort},
 	MIDVirtualClockNP:                   {"VIRTUAL_CLOCK_NP", ScopeClock},
+	MIDTimeSourceNP:                     {"TIME_SOURCE_NP", ScopeClock},
 	MIDPowerProfileSettingsNP:           {"POWER_PROFILE_SETTINGS_NP", ScopePort},
 	MIDCMLDSInfoNP:                      {"CMLDS_INFO_NP", ScopePort},
 	MIDPortCorrectionsNP:                {"PORT_CORRECTIONS_NP", ScopePort},
@@ -255,6 +257,8 @@ func NewManagementData(id ManagementID) ManagementData {
 		return new(PortHWClockNP)
 	case MIDVirtualClockNP:
 		return new(VirtualClockNP)
+	case MIDTimeSourceNP:
+		return new(TimeSourceNP)
 	}
 	for _, d := range DatumIDs {
 		if d == id {

@@ -410,3 +410,154 @@ func (d *VirtualClockNP) UnmarshalData(b []byte) error {
 	d.Frequency = int64(binary.BigEndian.Uint64(b[8:16]))
 	return nil
 }
+
+// TimeSourceState is where a grandmaster's time source stands, as
+// TIME_SOURCE_NP carries it. The values are those of ptp/timesource's
+// State, which this package must not import (timesource imports ptp).
+type TimeSourceState uint8
+
+// Time source states.
+const (
+	// TimeSourceFreeRun: no qualified source; the clock runs on its own.
+	TimeSourceFreeRun TimeSourceState = 0
+	// TimeSourceLocked: the clock follows a qualified pulse and time of
+	// day.
+	TimeSourceLocked TimeSourceState = 1
+	// TimeSourceHoldover: the source was lost; the clock keeps the
+	// frequency it had while locked.
+	TimeSourceHoldover TimeSourceState = 2
+)
+
+var timeSourceStateNames = [...]string{"FREERUN", "LOCKED", "HOLDOVER"}
+
+// String names the state as timesource.State does ("LOCKED"), so that
+// pmc, status and the daemon's logs agree.
+func (s TimeSourceState) String() string {
+	if int(s) < len(timeSourceStateNames) {
+		return timeSourceStateNames[s]
+	}
+	return fmt.Sprintf("STATE_%d", uint8(s))
+}
+
+// PulseInput says how a time source's pulse per second reaches the
+// clock, as TIME_SOURCE_NP carries it.
+type PulseInput uint8
+
+// Pulse inputs.
+const (
+	PulseInputNone  PulseInput = 0 // no pulse: the time of day alone
+	PulseInputEXTTS PulseInput = 1 // a PHC's external timestamp channel
+	PulseInputPPS   PulseInput = 2 // the kernel's PPS device (/dev/ppsN)
+)
+
+// String names the input as pmc and status print it ("EXTTS").
+func (p PulseInput) String() string {
+	switch p {
+	case PulseInputNone:
+		return "none"
+	case PulseInputEXTTS:
+		return "EXTTS"
+	case PulseInputPPS:
+		return "PPS"
+	}
+	return fmt.Sprintf("INPUT_%d", uint8(p))
+}
+
+// TimeSourceNP is TIME_SOURCE_NP, roko-ptpd's own: a grandmaster's time
+// source (a GNSS receiver's pulse per second and time of day), its state,
+// what the clock announces because of it, and why pulses and reports were
+// not used. It mirrors timesource.Status, Quality and Counters in
+// fixed-size integers so that it needs no codec of its own for floats.
+type TimeSourceNP struct {
+	State TimeSourceState
+	// Qualifying is 1 while the pulses and reports agree and the source
+	// is being qualified; Fix is 1 when the last time-of-day report had a
+	// fix.
+	Qualifying uint8
+	Fix        uint8
+	PulseInput PulseInput
+	// TimeInState is how long the source has been in State, ns;
+	// Qualified how long it has been qualifying, ns.
+	TimeInState int64
+	Qualified   int64
+	// Offset is the last pulse's offset, ns; RMS the RMS of the last
+	// applied ones, ns, rounded.
+	Offset int64
+	RMS    int64
+	// Frequency is the last frequency set, in ppb × 1000, rounded: a
+	// disciplined oscillator sits well under a ppb of its mean.
+	Frequency int64
+	// LastUTC is the UTC second (Unix seconds) the last report named; 0
+	// before any report.
+	LastUTC int64
+	// LockTime is how long the first lock took, ns; 0 before it.
+	LockTime int64
+	// ClockClass, ClockAccuracy and TimeSource are what the clock
+	// announces as grandmaster because of the source.
+	ClockClass    uint8
+	ClockAccuracy ClockAccuracy
+	TimeSource    TimeSource
+	reserved      uint8
+	// UTCOffset is currentUtcOffset (TAI − UTC, s); Flags the announced
+	// flagField's low octet (Flags & 0xff: leap61, leap59,
+	// currentUtcOffsetValid, ptpTimescale, timeTraceable,
+	// frequencyTraceable).
+	UTCOffset int16
+	Flags     uint8
+	reserved2 uint8
+	// The counters of timesource.Counters, in its order.
+	Pulses, PulsesApplied, PulsesMissed, PulsesOutOfWindow, PulsesWrongPhase, FallingEdges uint64
+	Reports, NoFix, Unpaired, SecondMismatch, TimeJumps, Malformed                         uint64
+	Steps, Locks, Losses                                                                   uint64
+}
+
+// TimeSourceNPLen is the dataField length of TIME_SOURCE_NP: four octets,
+// seven int64s, eight octets of quality, fifteen counters.
+const TimeSourceNPLen = 4 + 7*8 + 8 + 15*8
+
+// ManagementID returns MIDTimeSourceNP.
+func (d *TimeSourceNP) ManagementID() ManagementID { return MIDTimeSourceNP }
+
+func (d *TimeSourceNP) times() [7]*int64 {
+	return [7]*int64{&d.TimeInState, &d.Qualified, &d.Offset, &d.RMS, &d.Frequency, &d.LastUTC, &d.LockTime}
+}
+
+func (d *TimeSourceNP) counters() [15]*uint64 {
+	return [15]*uint64{&d.Pulses, &d.PulsesApplied, &d.PulsesMissed, &d.PulsesOutOfWindow,
+		&d.PulsesWrongPhase, &d.FallingEdges, &d.Reports, &d.NoFix, &d.Unpaired, &d.SecondMismatch,
+		&d.TimeJumps, &d.Malformed, &d.Steps, &d.Locks, &d.Losses}
+}
+
+// AppendData appends the dataField.
+func (d *TimeSourceNP) AppendData(b []byte) ([]byte, error) {
+	b = append(b, byte(d.State), d.Qualifying, d.Fix, byte(d.PulseInput))
+	for _, v := range d.times() {
+		b = binary.BigEndian.AppendUint64(b, uint64(*v))
+	}
+	b = append(b, d.ClockClass, byte(d.ClockAccuracy), byte(d.TimeSource), d.reserved)
+	b = binary.BigEndian.AppendUint16(b, uint16(d.UTCOffset))
+	b = append(b, d.Flags, d.reserved2)
+	for _, c := range d.counters() {
+		b = binary.BigEndian.AppendUint64(b, *c)
+	}
+	return b, nil
+}
+
+// UnmarshalData decodes the dataField.
+func (d *TimeSourceNP) UnmarshalData(b []byte) error {
+	if len(b) < TimeSourceNPLen {
+		return wrongLength(MIDTimeSourceNP, len(b), TimeSourceNPLen)
+	}
+	d.State, d.Qualifying, d.Fix, d.PulseInput = TimeSourceState(b[0]), b[1], b[2], PulseInput(b[3])
+	for i, v := range d.times() {
+		*v = int64(binary.BigEndian.Uint64(b[4+8*i:]))
+	}
+	q := b[4+7*8:]
+	d.ClockClass, d.ClockAccuracy, d.TimeSource, d.reserved = q[0], ClockAccuracy(q[1]), TimeSource(q[2]), q[3]
+	d.UTCOffset = int16(binary.BigEndian.Uint16(q[4:6]))
+	d.Flags, d.reserved2 = q[6], q[7]
+	for i, c := range d.counters() {
+		*c = binary.BigEndian.Uint64(q[8+8*i:])
+	}
+	return nil
+}

@@ -193,3 +193,83 @@ func TestNetworkAgainstPTP4L(t *testing.T) {
 		})
 	}
 }
+
+// timeSourceDaemon answers GET TIME_SOURCE_NP on a UNIX socket as a
+// grandmaster with a GPS time source would (the daemon's side is not
+// needed to test the client's), and passes each request's dataField
+// length on to lens.
+func timeSourceDaemon(t *testing.T, lens chan<- int) string {
+	t.Helper()
+	srv, err := transport.ListenUDS(filepath.Join(t.TempDir(), "ptp4l"), 0o600)
+	require.NoError(t, err)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b := make([]byte, 1500)
+		for {
+			n, from, err := srv.Receive(b)
+			if err != nil {
+				return
+			}
+			var req ptp.Management
+			if req.UnmarshalBinary(b[:n]) != nil {
+				continue
+			}
+			id, data, ok, _ := req.ManagementTLV()
+			if !ok || id != ptp.MIDTimeSourceNP {
+				continue
+			}
+			lens <- len(data)
+			r := req
+			r.TLVs = ptp.TLVs{}
+			r.ActionField = ptp.ActionResponse
+			r.TargetPortIdentity = req.SourcePortIdentity
+			r.SourcePortIdentity = ptp.PortIdentity{ClockIdentity: ptp.ClockIdentity{1, 2, 3, 0xff, 0xfe, 4, 5, 6}}
+			if r.SetData(&ptp.TimeSourceNP{State: ptp.TimeSourceLocked, Fix: 1, PulseInput: ptp.PulseInputEXTTS,
+				RMS: 18, ClockClass: 6, TimeSource: ptp.TimeSourceGNSS, Pulses: 724}) != nil {
+				continue
+			}
+			if out, err := r.AppendBinary(nil); err == nil {
+				_ = srv.Reply(out, from)
+			}
+		}
+	}()
+	t.Cleanup(func() { srv.Close(); <-done })
+	return srv.Path()
+}
+
+// roko-pmc asks for roko-ptpd's own TIME_SOURCE_NP by name (or a unique
+// prefix) and prints the answer as text or JSON.
+func TestGetTimeSourceNP(t *testing.T) {
+	lens := make(chan int, 4)
+	uds := timeSourceDaemon(t, lens)
+	for _, tc := range []struct {
+		name    string
+		args    []string
+		dataLen int
+		want    []string
+	}{
+		{"text", []string{"GET TIME_SOURCE_NP"}, ptp.TimeSourceNPLen,
+			[]string{"sending: GET TIME_SOURCE_NP\n", " seq 0 RESPONSE MANAGEMENT TIME_SOURCE_NP \n",
+				"\n\t\tstate                LOCKED\n", "\n\t\tpulses               724\n"}},
+		{"prefix, zero-length GET", []string{"-z", "get time_so"}, 0,
+			[]string{"sending: GET TIME_SOURCE_NP\n", "\n\t\trms                  18\n"}},
+		{"json", []string{"--json", "GET TIME_SOURCE_NP"}, ptp.TimeSourceNPLen,
+			[]string{`"id":"TIME_SOURCE_NP"`, `"State":1`, `"Pulses":724`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			require.NoError(t, run(append([]string{"-u", "-b", "0", "-s", uds}, tc.args...), &out, &errOut))
+			assert.Empty(t, errOut.String())
+			for _, w := range tc.want {
+				assert.Contains(t, out.String(), w)
+			}
+			select {
+			case n := <-lens:
+				assert.Equal(t, tc.dataLen, n, "a GET carries a zeroed dataField unless -z, as pmc")
+			default:
+				t.Fatal("the daemon saw no GET TIME_SOURCE_NP")
+			}
+		})
+	}
+}

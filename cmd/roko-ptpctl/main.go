@@ -61,7 +61,7 @@ const usage = `usage: roko-ptpctl CLOCK COMMAND...
   analyze  what a capture (pcap or pcapng) says about PTP on its link
   monitor  a row a second: offset, path delay, quality, stepsRemoved
   accuracy N samples of offsetFromMaster: mean, standard deviation, verdict
-  status   time source, current offset, mean deviation, quality
+  status   time source (a grandmaster's GPS state), current offset, mean deviation, quality
   selftest what IFACE's NIC gives hardware timestamping: PASS/WARN/FAIL a check, with the fix
   emulate-gps  an emulated GPS receiver until killed: pulses into an emulated PHC's EXTTS
            channel and/or an emulated PPS source, RMC/ZDA on a pty (PATH links to it) and TCP

@@ -347,6 +347,19 @@ func (c *Client) Current() (ptp.CurrentDataSet, error) {
 	return cds, rs[0].Data(&cds)
 }
 
+// TimeSource returns roko-ptpd's TIME_SOURCE_NP: the state of a
+// grandmaster's time source. A daemon without one (not a grandmaster
+// with a source, or ptp4l) answers with an error status, returned as an
+// error.
+func (c *Client) TimeSource() (ptp.TimeSourceNP, error) {
+	var ts ptp.TimeSourceNP
+	rs, err := c.Get(ptp.MIDTimeSourceNP)
+	if err != nil {
+		return ts, err
+	}
+	return ts, rs[0].Data(&ts)
+}
+
 // Port returns the first port's state and interface (PORT_PROPERTIES_NP).
 func (c *Client) Port() (ptp.PortState, string, error) {
 	rs, err := c.Get(ptp.MIDPortPropertiesNP)

@@ -268,3 +268,36 @@ func TestOpen(t *testing.T) {
 		})
 	}
 }
+
+// TimeSource reads TIME_SOURCE_NP; a daemon without a time source answers
+// with an error status, which is an error.
+func TestTimeSource(t *testing.T) {
+	want := ptp.TimeSourceNP{State: ptp.TimeSourceLocked, Fix: 1, RMS: 18, TimeSource: ptp.TimeSourceGNSS, Pulses: 724}
+	for _, tc := range []struct {
+		name    string
+		data    ptp.ManagementData
+		want    ptp.TimeSourceNP
+		wantErr string
+	}{
+		{name: "a grandmaster with a source answers", data: &want, want: want},
+		{name: "anyone else answers an error", wantErr: "GET TIME_SOURCE_NP: NO_SUCH_ID"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newDaemon(t, func(q *ptp.Management) [][]byte { return [][]byte{answer(t, q, q.SequenceID, 0, tc.data)} })
+			c, err := Open(Config{Server: d.path, Local: filepath.Join(t.TempDir(), "pmc"), Timeout: 200 * time.Millisecond})
+			require.NoError(t, err)
+			defer c.Close()
+			got, err := c.TimeSource()
+			if tc.wantErr != "" {
+				require.ErrorContains(t, err, tc.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, got)
+			req := <-d.requests
+			id, data, _, _ := req.ManagementTLV()
+			assert.Equal(t, ptp.MIDTimeSourceNP, id)
+			assert.Empty(t, data, "Get sends the managementId alone")
+		})
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/roko-network/roko-ptpd/ptp"
@@ -21,6 +22,14 @@ type Source interface {
 	Current() (ptp.CurrentDataSet, error)
 	// Port returns the first port's state and interface name.
 	Port() (ptp.PortState, string, error)
+}
+
+// TimeSourceReader is a Source that can also read a grandmaster's time
+// source (roko-ptpd's TIME_SOURCE_NP); *mgmt.Client is one. It is a
+// separate interface because ptp4l, and roko-ptpd when it is not a
+// grandmaster with a source, have none to report.
+type TimeSourceReader interface {
+	TimeSource() (ptp.TimeSourceNP, error)
 }
 
 // Quality grades an offset as the guide does: EXCELLENT under 100 ns, GOOD
@@ -114,10 +123,23 @@ func WriteAccuracy(w io.Writer, s Stats) {
 // Status prints the guide's roko-node time status lines from n samples
 // taken interval apart: the current offset, the mean absolute offset
 // ("mean deviation") and the grade of the latter.
+//
+// A grandmaster with a time source (src is a TimeSourceReader and the
+// daemon answers TIME_SOURCE_NP) has no master to be offset from: its
+// currentDS offset is always zero. Its status is the source's instead:
+// see timeSourceStatus.
 func Status(w io.Writer, src Source, n int, interval time.Duration) error {
 	st, iface, err := src.Port()
 	if err != nil {
 		return err
+	}
+	if r, ok := src.(TimeSourceReader); ok {
+		// An error answer means no time source here: carry on as for a
+		// slave, whose status this has always been.
+		if ts, err := r.TimeSource(); err == nil {
+			timeSourceStatus(w, ts, st, iface)
+			return nil
+		}
 	}
 	var sumAbs, last float64
 	for i := 0; i < n; i++ {
@@ -139,3 +161,75 @@ func Status(w io.Writer, src Source, n int, interval time.Duration) error {
 	fmt.Fprintf(w, "Time Source: %s\nCurrent Offset: %.1f ns\nMean Deviation: %.1f ns\nSync Quality: %s\n", source, last, mean, Quality(mean))
 	return nil
 }
+
+// sourceNames names the announced timeSource for people; GNSS is what
+// the operator guide calls GPS.
+var sourceNames = map[ptp.TimeSource]string{
+	ptp.TimeSourceAtomicClock:        "Atomic clock",
+	ptp.TimeSourceGNSS:               "GPS",
+	ptp.TimeSourceTerrestrialRadio:   "Terrestrial radio",
+	ptp.TimeSourceSerialTimeCode:     "Serial time code",
+	ptp.TimeSourcePTP:                "PTP",
+	ptp.TimeSourceNTP:                "NTP",
+	ptp.TimeSourceHandSet:            "Hand set",
+	ptp.TimeSourceOther:              "Other",
+	ptp.TimeSourceInternalOscillator: "Internal oscillator",
+}
+
+// rejected is how many pulses and time-of-day reports a time source
+// refused as wrong: off the window or the phase, unpaired, naming the
+// wrong second, jumping, or unreadable. Missed pulses, reports without a
+// fix and the falling edges of a both-edge input are not wrong, only
+// absent or expected, and are left out.
+func rejected(ts ptp.TimeSourceNP) uint64 {
+	return ts.PulsesOutOfWindow + ts.PulsesWrongPhase + ts.Unpaired + ts.SecondMismatch + ts.TimeJumps + ts.Malformed
+}
+
+// timeSourceStatus prints a grandmaster's status from its time source:
+// the guide's four lines, with the source's state in "Time Source" and
+// two more lines on the source and what the clock announces. The current
+// offset is the last pulse's, the deviation the pulses' RMS, graded only
+// while locked: a source in holdover or free running is not checked
+// against anything, so its clock is POOR whatever it last measured.
+func timeSourceStatus(w io.Writer, ts ptp.TimeSourceNP, st ptp.PortState, iface string) {
+	name, ok := sourceNames[ts.TimeSource]
+	if !ok {
+		name = "timeSource " + ts.TimeSource.String()
+	}
+	parts := []string{fmt.Sprintf("%s %v", ts.State, round(ts.TimeInState))}
+	if ts.Qualifying != 0 {
+		parts = append(parts, fmt.Sprintf("qualifying %v", round(ts.Qualified)))
+	}
+	if ts.State == ptp.TimeSourceLocked {
+		parts = append(parts, fmt.Sprintf("pulse RMS %d ns", ts.RMS))
+	}
+	if ts.Fix != 0 {
+		parts = append(parts, "fix")
+	} else {
+		parts = append(parts, "no fix")
+	}
+	parts = append(parts, fmt.Sprintf("%d rejected", rejected(ts)))
+	fmt.Fprintf(w, "Time Source: %s (%s)\n", name, strings.Join(parts, ", "))
+
+	detail := fmt.Sprintf("pulse %s, offset %d ns, frequency %.3f ppb", ts.PulseInput, ts.Offset, float64(ts.Frequency)/1000)
+	if ts.LastUTC > 0 {
+		detail += ", last report " + time.Unix(ts.LastUTC, 0).UTC().Format(time.RFC3339)
+	}
+	if ts.LockTime > 0 {
+		detail += fmt.Sprintf(", first lock after %v", round(ts.LockTime))
+	}
+	fmt.Fprintf(w, "Source State: %s; %d pulses, %d applied, %d missed; %d reports, %d without fix; %d steps, %d locks, %d losses\n",
+		detail, ts.Pulses, ts.PulsesApplied, ts.PulsesMissed, ts.Reports, ts.NoFix, ts.Steps, ts.Locks, ts.Losses)
+	fmt.Fprintf(w, "Announcing: clockClass %d, clockAccuracy %s, timeSource %s, currentUtcOffset %d on %s (port %s)\n",
+		ts.ClockClass, ts.ClockAccuracy, ts.TimeSource, ts.UTCOffset, iface, st)
+
+	grade := Quality(float64(ts.RMS))
+	if ts.State != ptp.TimeSourceLocked {
+		grade = "POOR (not locked to the time source)"
+	}
+	fmt.Fprintf(w, "Current Offset: %.1f ns\nMean Deviation: %.1f ns (pulse RMS)\nSync Quality: %s\n", float64(ts.Offset), float64(ts.RMS), grade)
+}
+
+// round gives a duration in ns to the second, as people read it
+// ("12m3s").
+func round(ns int64) time.Duration { return time.Duration(ns).Round(time.Second) }

@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/roko-network/roko-ptpd/ptp"
 )
@@ -224,6 +225,8 @@ func appendData(b []byte, id ptp.ManagementID, d ptp.ManagementData) []byte {
 	case *ptp.VirtualClockNP:
 		b = field(b, "true_error %d", v.TrueError)
 		b = field(b, "frequency  %d", v.Frequency)
+	case *ptp.TimeSourceNP:
+		b = appendTimeSource(b, v)
 	case *ptp.PortHWClockNP:
 		b = field(b, "portIdentity            %s", v.PortIdentity)
 		b = field(b, "phcIndex                %d", v.PHCIndex)
@@ -232,6 +235,55 @@ func appendData(b []byte, id ptp.ManagementID, d ptp.ManagementData) []byte {
 		b = field(b, "ptpTimescale %d", flag(v.Flags, ptp.TimePropertiesPTPTimescale))
 	case *ptp.Datum:
 		b = appendDatum(b, v)
+	}
+	return b
+}
+
+// appendTimeSource renders roko-ptpd's TIME_SOURCE_NP, which pmc does
+// not know, in pmc's manner: one aligned field per line, durations in
+// seconds and the frequency in ppb with three decimals, the counters by
+// the snake_case names of their timesource.Counters fields.
+func appendTimeSource(b []byte, v *ptp.TimeSourceNP) []byte {
+	secs := func(ns int64) string { return strconv.FormatFloat(float64(ns)/1e9, 'f', 3, 64) }
+	lastUTC := "none" // no report yet
+	if v.LastUTC > 0 {
+		lastUTC = time.Unix(v.LastUTC, 0).UTC().Format(time.RFC3339)
+	}
+	d := func(n uint64) string { return strconv.FormatUint(n, 10) }
+	for _, f := range []struct{ name, value string }{
+		{"state", v.State.String()},
+		{"qualifying", strconv.Itoa(int(v.Qualifying))},
+		{"qualified", secs(v.Qualified)},
+		{"fix", strconv.Itoa(int(v.Fix))},
+		{"pulse_input", v.PulseInput.String()},
+		{"time_in_state", secs(v.TimeInState)},
+		{"offset", strconv.FormatInt(v.Offset, 10)},
+		{"rms", strconv.FormatInt(v.RMS, 10)},
+		{"frequency", strconv.FormatFloat(float64(v.Frequency)/1000, 'f', 3, 64)},
+		{"last_utc", lastUTC},
+		{"lock_time", secs(v.LockTime)},
+		{"clockClass", strconv.Itoa(int(v.ClockClass))},
+		{"clockAccuracy", fmt.Sprintf("0x%02x", uint8(v.ClockAccuracy))},
+		{"timeSource", fmt.Sprintf("0x%02x", uint8(v.TimeSource))},
+		{"currentUtcOffset", strconv.Itoa(int(v.UTCOffset))},
+		{"flags", fmt.Sprintf("0x%02x", v.Flags)},
+		{"pulses", d(v.Pulses)},
+		{"pulses_applied", d(v.PulsesApplied)},
+		{"pulses_missed", d(v.PulsesMissed)},
+		{"pulses_out_of_window", d(v.PulsesOutOfWindow)},
+		{"pulses_wrong_phase", d(v.PulsesWrongPhase)},
+		{"falling_edges", d(v.FallingEdges)},
+		{"reports", d(v.Reports)},
+		{"no_fix", d(v.NoFix)},
+		{"unpaired", d(v.Unpaired)},
+		{"second_mismatch", d(v.SecondMismatch)},
+		{"time_jumps", d(v.TimeJumps)},
+		{"malformed", d(v.Malformed)},
+		{"steps", d(v.Steps)},
+		{"locks", d(v.Locks)},
+		{"losses", d(v.Losses)},
+	} {
+		b = field(b, "%-20s %s", f.name, f.value)
 	}
 	return b
 }

@@ -122,3 +122,72 @@ func TestTextOfOtherData(t *testing.T) {
 	m.TLVs.Reset()
 	assert.Equal(t, "\t328031.fffe.54c44b-1 seq 0 RESPONSE \n", Text(m))
 }
+
+// TIME_SOURCE_NP, roko-ptpd's own, is printed in pmc's manner: one
+// aligned field per line, durations in seconds, counters by name.
+func TestTextOfTimeSourceNP(t *testing.T) {
+	pid := ptp.PortIdentity{ClockIdentity: ptp.ClockIdentity{0x32, 0x80, 0x31, 0xff, 0xfe, 0x54, 0xc4, 0x4b}, PortNumber: 0}
+	ts := &ptp.TimeSourceNP{State: ptp.TimeSourceLocked, Fix: 1, PulseInput: ptp.PulseInputEXTTS,
+		TimeInState: 723_456_789_000, Qualified: 10e9, Offset: -4, RMS: 18, Frequency: -12345, LastUTC: 1795521600,
+		LockTime: 41_500_000_000, ClockClass: 6, ClockAccuracy: ptp.AccuracyWithin100ns, TimeSource: ptp.TimeSourceGNSS,
+		UTCOffset: 37, Flags: uint8(ptp.FlagPTPTimescale | ptp.FlagCurrentUTCOffsetValid),
+		Pulses: 724, PulsesApplied: 714, PulsesMissed: 1, PulsesOutOfWindow: 2, PulsesWrongPhase: 3, FallingEdges: 4,
+		Reports: 725, NoFix: 5, Unpaired: 6, SecondMismatch: 7, TimeJumps: 8, Malformed: 9, Steps: 1, Locks: 1, Losses: 0}
+	m := &ptp.Management{ActionField: ptp.ActionResponse}
+	m.VersionPTP = 2
+	m.SourcePortIdentity = pid
+	m.SequenceID = 5
+	require.NoError(t, m.SetData(ts))
+	want := "\t328031.fffe.54c44b-0 seq 5 RESPONSE MANAGEMENT TIME_SOURCE_NP " +
+		"\n\t\tstate                LOCKED" +
+		"\n\t\tqualifying           0" +
+		"\n\t\tqualified            10.000" +
+		"\n\t\tfix                  1" +
+		"\n\t\tpulse_input          EXTTS" +
+		"\n\t\ttime_in_state        723.457" +
+		"\n\t\toffset               -4" +
+		"\n\t\trms                  18" +
+		"\n\t\tfrequency            -12.345" +
+		"\n\t\tlast_utc             2026-11-24T12:00:00Z" +
+		"\n\t\tlock_time            41.500" +
+		"\n\t\tclockClass           6" +
+		"\n\t\tclockAccuracy        0x21" +
+		"\n\t\ttimeSource           0x20" +
+		"\n\t\tcurrentUtcOffset     37" +
+		"\n\t\tflags                0x0c" +
+		"\n\t\tpulses               724" +
+		"\n\t\tpulses_applied       714" +
+		"\n\t\tpulses_missed        1" +
+		"\n\t\tpulses_out_of_window 2" +
+		"\n\t\tpulses_wrong_phase   3" +
+		"\n\t\tfalling_edges        4" +
+		"\n\t\treports              725" +
+		"\n\t\tno_fix               5" +
+		"\n\t\tunpaired             6" +
+		"\n\t\tsecond_mismatch      7" +
+		"\n\t\ttime_jumps           8" +
+		"\n\t\tmalformed            9" +
+		"\n\t\tsteps                1" +
+		"\n\t\tlocks                1" +
+		"\n\t\tlosses               0\n"
+	assert.Equal(t, want, Text(m))
+
+	for _, tc := range []struct {
+		name string
+		d    ptp.TimeSourceNP
+		want []string
+	}{
+		{"no report yet", ptp.TimeSourceNP{}, []string{"\n\t\tlast_utc             none\n"}},
+		{"free running, qualifying", ptp.TimeSourceNP{Qualifying: 1, Qualified: 3_250_000_000},
+			[]string{"\n\t\tstate                FREERUN\n\t\tqualifying           1\n\t\tqualified            3.250\n"}},
+		{"holdover, kernel PPS", ptp.TimeSourceNP{State: ptp.TimeSourceHoldover, PulseInput: ptp.PulseInputPPS},
+			[]string{"\n\t\tstate                HOLDOVER\n", "\n\t\tpulse_input          PPS\n"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			require.NoError(t, m.SetData(&tc.d))
+			for _, w := range tc.want {
+				assert.Contains(t, Text(m), w)
+			}
+		})
+	}
+}

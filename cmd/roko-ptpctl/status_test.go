@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/roko-network/roko-ptpd/ptp"
+	"github.com/roko-network/roko-ptpd/transport"
+)
+
+// fakeDaemon answers management GETs on a UNIX socket with data[id], or
+// NOT_SUPPORTED for an ID it has no data for, as roko-ptpd's engine
+// does. It stands in for the daemon, whose time source side is not
+// needed to test status.
+func fakeDaemon(t *testing.T, data map[ptp.ManagementID]ptp.ManagementData) string {
+	t.Helper()
+	srv, err := transport.ListenUDS(filepath.Join(t.TempDir(), "ptp4l"), 0o600)
+	require.NoError(t, err)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b := make([]byte, 1500)
+		for {
+			n, from, err := srv.Receive(b)
+			if err != nil {
+				return
+			}
+			var req ptp.Management
+			if req.UnmarshalBinary(b[:n]) != nil || req.ActionField != ptp.ActionGet {
+				continue
+			}
+			id, _, ok, _ := req.ManagementTLV()
+			if !ok {
+				continue
+			}
+			r := req
+			r.TLVs = ptp.TLVs{}
+			r.ActionField = ptp.ActionResponse
+			r.TargetPortIdentity = req.SourcePortIdentity
+			r.SourcePortIdentity = ptp.PortIdentity{ClockIdentity: ptp.ClockIdentity{1, 2, 3, 0xff, 0xfe, 4, 5, 6}, PortNumber: 1}
+			if d, ok := data[id]; ok {
+				err = r.SetData(d)
+			} else {
+				err = r.TLVs.Add(&ptp.ManagementErrorStatus{ManagementErrorID: ptp.ErrorNotSupported, ManagementID: id})
+			}
+			if err != nil {
+				continue
+			}
+			if out, err := r.AppendBinary(nil); err == nil {
+				_ = srv.Reply(out, from)
+			}
+		}
+	}()
+	t.Cleanup(func() { srv.Close(); <-done })
+	return srv.Path()
+}
+
+// status shows a grandmaster's time source when the daemon reports one,
+// and what it always showed when it does not.
+func TestStatusCmd(t *testing.T) {
+	port := &ptp.PortPropertiesNP{PortState: ptp.PortStateMaster, Timestamping: ptp.TimestampingHardware, Interface: "eth0"}
+	slave := &ptp.PortPropertiesNP{PortState: ptp.PortStateSlave, Timestamping: ptp.TimestampingHardware, Interface: "eth0"}
+	cds := &ptp.CurrentDataSet{StepsRemoved: 1, OffsetFromMaster: 42 << 16}
+	ts := &ptp.TimeSourceNP{State: ptp.TimeSourceLocked, Fix: 1, PulseInput: ptp.PulseInputEXTTS, TimeInState: 723e9,
+		RMS: 18, Offset: 3, ClockClass: 6, ClockAccuracy: ptp.AccuracyWithin100ns, TimeSource: ptp.TimeSourceGNSS, UTCOffset: 37}
+	for _, tc := range []struct {
+		name string
+		data map[ptp.ManagementID]ptp.ManagementData
+		want []string
+		// exact: the whole output is want[0].
+		exact bool
+	}{
+		{"grandmaster with a GPS source", map[ptp.ManagementID]ptp.ManagementData{
+			ptp.MIDPortPropertiesNP: port, ptp.MIDCurrentDataSet: &ptp.CurrentDataSet{}, ptp.MIDTimeSourceNP: ts},
+			[]string{"Time Source: GPS (LOCKED 12m3s, pulse RMS 18 ns, fix, 0 rejected)\n", "\nSource State: pulse EXTTS, ",
+				"\nAnnouncing: clockClass 6, clockAccuracy 0x21, timeSource 0x20, currentUtcOffset 37 on eth0 (port MASTER)\n",
+				"\nCurrent Offset: 3.0 ns\nMean Deviation: 18.0 ns (pulse RMS)\nSync Quality: EXCELLENT\n"}, false},
+		{"slave: no time source, as before", map[ptp.ManagementID]ptp.ManagementData{
+			ptp.MIDPortPropertiesNP: slave, ptp.MIDCurrentDataSet: cds},
+			[]string{"Time Source: PTP (eth0)\nCurrent Offset: 42.0 ns\nMean Deviation: 42.0 ns\nSync Quality: EXCELLENT\n"}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			uds := fakeDaemon(t, tc.data)
+			var out bytes.Buffer
+			require.NoError(t, monitorCmd("status", []string{"-s", uds, "--samples", "2", "--interval", "1ms"}, &out))
+			if tc.exact {
+				assert.Equal(t, tc.want[0], out.String())
+				return
+			}
+			for _, w := range tc.want {
+				assert.Contains(t, out.String(), w)
+			}
+		})
+	}
+}
