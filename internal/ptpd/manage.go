@@ -33,6 +33,52 @@ func (d *Daemon) virtualStatus(e *engine.Clock, req *ptp.Management) (*ptp.Manag
 	return e.Reply(req, &ptp.VirtualClockNP{TrueError: te.Nanoseconds(), Frequency: int64(math.Round(f))}), true
 }
 
+// timeSourceStatus answers GET TIME_SOURCE_NP on a grandmaster with a
+// time source, and refuses SET GRANDMASTER_SETTINGS_NP there: the source
+// alone decides what the clock announces (with linuxptp an operator's
+// script sets it through pmc when GPS is lost; here a SET would announce
+// a quality the source does not vouch for until its next change).
+func (d *Daemon) timeSourceStatus(e *engine.Clock, req *ptp.Management) (*ptp.Management, bool) {
+	id, _, ok, err := req.ManagementTLV()
+	if !ok || err != nil || d.gm == nil {
+		return nil, false
+	}
+	switch {
+	case id == ptp.MIDGrandmasterSettingsNP && req.ActionField == ptp.ActionSet:
+		d.log.Printf(engine.LevelWarning, "SET GRANDMASTER_SETTINGS_NP refused: the time source sets what this grandmaster announces")
+		return e.ReplyError(req, ptp.ErrorNotSetable), true
+	case id != ptp.MIDTimeSourceNP || req.ActionField != ptp.ActionGet:
+		return nil, false
+	}
+	st := d.gm.snapshot()
+	cfg := e.Config()
+	np := &ptp.TimeSourceNP{
+		State: ptp.TimeSourceState(st.State), PulseInput: ptp.PulseInput(d.gm.pulses.kind()),
+		TimeInState: monoNow() - max(st.Since, d.gm.started), Qualified: int64(st.Qualified),
+		Offset: st.Offset, RMS: int64(math.Round(st.RMS)), Frequency: int64(math.Round(st.Frequency * 1000)),
+		LockTime:   int64(st.LockTime),
+		ClockClass: cfg.ClockQuality.ClockClass, ClockAccuracy: cfg.ClockQuality.ClockAccuracy, TimeSource: cfg.TimeSource,
+		UTCOffset: cfg.UTCOffset, Flags: uint8(cfg.TimeFlags),
+		Pulses: st.Pulses, PulsesApplied: st.PulsesApplied, PulsesMissed: st.PulsesMissed,
+		PulsesOutOfWindow: st.PulsesOutOfWindow, PulsesWrongPhase: st.PulsesWrongPhase, FallingEdges: st.FallingEdges,
+		Reports: st.Reports, NoFix: st.NoFix, Unpaired: st.Unpaired, SecondMismatch: st.SecondMismatch,
+		TimeJumps: st.TimeJumps, Steps: st.Steps, Locks: st.Locks, Losses: st.Losses,
+	}
+	if st.Qualifying {
+		np.Qualifying = 1
+	}
+	if st.Fix {
+		np.Fix = 1
+	}
+	if !st.LastUTC.IsZero() {
+		np.LastUTC = st.LastUTC.Unix()
+	}
+	if d.gm.tod != nil {
+		np.Malformed = d.gm.tod.malformed()
+	}
+	return e.Reply(req, np), true
+}
+
 // manageUDS answers one management request from a UNIX socket. It runs on
 // the event loop.
 func (d *Daemon) manageUDS(e *engine.Clock, u *udsServer, from *net.UnixAddr, req *ptp.Management) []*ptp.Management {
@@ -40,6 +86,9 @@ func (d *Daemon) manageUDS(e *engine.Clock, u *udsServer, from *net.UnixAddr, re
 		d.udsClient = &subscriber{sock: u, addr: from}
 	}
 	if r, handled := d.subscribe(e, u, from, req); handled {
+		return []*ptp.Management{r}
+	}
+	if r, handled := d.timeSourceStatus(e, req); handled {
 		return []*ptp.Management{r}
 	}
 	if r, handled := d.virtualStatus(e, req); handled {

@@ -54,6 +54,10 @@ type gmSource struct {
 	pulses pulseInput
 	tod    todInput // nil: the system clock's seconds (generic)
 
+	// started is CLOCK_MONOTONIC when the source was opened: the start of
+	// its first state.
+	started int64
+
 	mu     sync.Mutex
 	status timesource.Status
 }
@@ -62,7 +66,7 @@ type gmSource struct {
 // served clock.
 func (d *Daemon) openTimeSource() (_ *gmSource, err error) {
 	ts := d.set.TimeSource
-	g := &gmSource{d: d, clk: d.clk}
+	g := &gmSource{d: d, clk: d.clk, started: monoNow()}
 	defer func() {
 		if err != nil {
 			g.close()

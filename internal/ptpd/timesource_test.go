@@ -1,6 +1,7 @@
 package ptpd
 
 import (
+	"bytes"
 	"context"
 	"path/filepath"
 	"sync"
@@ -11,6 +12,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/roko-network/roko-ptpd/internal/mgmt"
+	"github.com/roko-network/roko-ptpd/internal/monitor"
 	"github.com/roko-network/roko-ptpd/internal/ptplog"
 	"github.com/roko-network/roko-ptpd/internal/testenv"
 	"github.com/roko-network/roko-ptpd/phc"
@@ -52,7 +55,7 @@ func startPulser(t *testing.T, emu *phc.Emulated) *pulser {
 
 // startGM runs a grandmaster daemon on seg whose clock is the emulated
 // PHC at path, stamping its messages on that PHC.
-func startGM(t *testing.T, seg *transport.Segment, path string, args ...string) (*Daemon, *testenv.Buffer) {
+func startGM(t *testing.T, seg *transport.Segment, path string, args ...string) (*Daemon, *testenv.Buffer, string) {
 	t.Helper()
 	emu, err := phc.OpenEmulated(path)
 	require.NoError(t, err)
@@ -88,7 +91,7 @@ func startGM(t *testing.T, seg *transport.Segment, path string, args ...string) 
 			t.Logf("grandmaster log:\n%s", out.String())
 		}
 	})
-	return d, out
+	return d, out, filepath.Join(dir, "ptp4l")
 }
 
 // announced is the quality the daemon's clock announces now.
@@ -133,7 +136,7 @@ func TestGrandmasterEXTTS(t *testing.T) {
 	pulses := startPulser(t, emu)
 
 	seg := transport.NewSegment()
-	gm, log := startGM(t, seg, path, "--priority1=1", "--serverOnly=1", "--pps_input=extts",
+	gm, log, uds := startGM(t, seg, path, "--priority1=1", "--serverOnly=1", "--pps_input=extts",
 		"--time_source_qualification=2", "--ts2phc.holdover=3", "--clockClass=6", "--timeSource=0x20")
 	q, _ := announced(t, gm)
 	assert.Equal(t, uint8(248), q.ClockClass, "configured class 6 is not announced before a lock")
@@ -152,6 +155,29 @@ func TestGrandmasterEXTTS(t *testing.T) {
 	tai := time.Duration(tp.CurrentUTCOffset) * time.Second
 	t.Logf("PHC true error against GPS time (TAI): %v", te-tai)
 	assert.Less(t, (te - tai).Abs(), 2*time.Microsecond, "the PHC keeps TAI")
+
+	// Management: TIME_SOURCE_NP, roko-ptpctl status, and a SET of
+	// GRANDMASTER_SETTINGS_NP that would override the source, refused.
+	mc, err := mgmt.Dial(uds, 0)
+	require.NoError(t, err)
+	defer mc.Close()
+	np, err := mc.TimeSource()
+	require.NoError(t, err)
+	assert.Equal(t, ptp.TimeSourceLocked, np.State)
+	assert.Equal(t, ptp.PulseInputEXTTS, np.PulseInput)
+	assert.EqualValues(t, 6, np.ClockClass)
+	assert.Equal(t, ptp.TimeSourceGNSS, np.TimeSource)
+	assert.NotZero(t, np.LockTime)
+	assert.Greater(t, np.PulsesApplied, uint64(5))
+	assert.Zero(t, np.PulsesWrongPhase+np.PulsesOutOfWindow+np.SecondMismatch)
+	assert.EqualValues(t, 1, np.Locks)
+	var status bytes.Buffer
+	require.NoError(t, monitor.Status(&status, mc, 1, 0))
+	t.Logf("roko-ptpctl status:\n%s", status.String())
+	assert.Contains(t, status.String(), "GPS (LOCKED")
+	_, err = mc.Set(&ptp.GrandmasterSettingsNP{ClockQuality: ptp.ClockQuality{ClockClass: 6}, TimeSource: ptp.TimeSourceGNSS})
+	require.Error(t, err, "SET GRANDMASTER_SETTINGS_NP is refused")
+	assert.Contains(t, err.Error(), "NOT_SETABLE")
 
 	// The client sees the grandmaster's quality.
 	require.Eventually(t, func() bool {

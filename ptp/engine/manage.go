@@ -339,3 +339,10 @@ func (c *Clock) SetGrandmasterSettings(gs ptp.GrandmasterSettingsNP, now int64) 
 	c.stateDecision(now)
 	return c.acts
 }
+
+// ReplyError builds the error response the clock gives to a request it
+// refuses, for requests the daemon answers itself.
+func (c *Clock) ReplyError(req *ptp.Management, e ptp.ManagementErrorID) *ptp.Management {
+	id, _, _, _ := req.ManagementTLV()
+	return c.mgmtError(req, ptp.PortIdentity{ClockIdentity: c.cfg.ClockIdentity}, id, e)
+}

@@ -361,7 +361,8 @@ func (s *Source) Pulse(p Pulse) Action {
 	}
 	s.remember(s.last)
 	if s.cfg.Generic {
-		s.lastUTC = time.Unix(nearestSecond(p.System), 0).UTC()
+		// The system clock is the time of day: it always "has a fix".
+		s.lastUTC, s.fix = time.Unix(nearestSecond(p.System), 0).UTC(), true
 		label := s.label(s.lastUTC, false)
 		return s.finish(s.acquirePair(s.last, label, p.Host))
 	}
