@@ -68,6 +68,10 @@ type Config struct {
 	// Sentences are the types sent each second, in order: RMC and/or
 	// ZDA. Nil sends both.
 	Sentences []string
+	// LeapS, when not zero, sends a u-blox UBX-NAV-TIMEGPS frame before
+	// each second's sentences saying GPS − UTC is LeapS (18 since 2017):
+	// gpsd reads the leap seconds from it.
+	LeapS int8
 	// Talker is the sentences' talker ID; "" is "GP".
 	Talker string
 	// Phase is when after the pulse the sentences are sent (0:
@@ -219,6 +223,9 @@ func (r *Receiver) Plan(sec int64) Pulse {
 		return b
 	}
 	p.NMEA = sentences(r.cfg.Sentences, r.cfg.Talker, p.UTC, p.Leap, r.Fix(), c, noise)
+	if r.cfg.LeapS != 0 && !p.Leap {
+		p.NMEA = append(UBXTimeGPS(p.UTC, r.cfg.LeapS), p.NMEA...)
+	}
 	phase := min(max(r.cfg.Phase+phaseNoise, 0), time.Second-time.Millisecond)
 	p.SentAt = t0 + int64(phase)
 	return p

@@ -2,7 +2,6 @@ package tod
 
 import (
 	"bytes"
-	"encoding/binary"
 	"net"
 	"os"
 	"os/exec"
@@ -17,6 +16,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/roko-network/roko-ptpd/internal/gpsemu"
 	"github.com/roko-network/roko-ptpd/internal/nmea"
 	"github.com/roko-network/roko-ptpd/internal/testenv"
 )
@@ -129,41 +129,16 @@ func freePort(t *testing.T) string {
 // each RMC, for the same second, saying GPS−UTC is leap seconds (valid).
 func withTimeGPS(t *testing.T, log []byte, leap int8) []byte {
 	t.Helper()
-	gpsEpoch := time.Date(1980, 1, 6, 0, 0, 0, 0, time.UTC)
 	var out bytes.Buffer
 	for line := range strings.Lines(string(log)) {
 		if strings.HasPrefix(line, "$GPRMC,") {
 			s, err := nmea.Parse([]byte(line))
 			require.NoError(t, err)
-			gps := s.Time.Sub(gpsEpoch) + time.Duration(leap)*time.Second
-			week := gps / (7 * 24 * time.Hour)
-			tow := gps % (7 * 24 * time.Hour)
-			// NAV-TIMEGPS: iTOW ms, fTOW ns, week, leapS, valid
-			// (tow, week and leapS valid), tAcc ns.
-			p := binary.LittleEndian.AppendUint32(nil, uint32(tow/time.Millisecond))
-			p = binary.LittleEndian.AppendUint32(p, 0)
-			p = binary.LittleEndian.AppendUint16(p, uint16(week))
-			p = append(p, byte(leap), 0x07)
-			p = binary.LittleEndian.AppendUint32(p, 20)
-			out.Write(ubxFrame(0x01, 0x20, p))
+			out.Write(gpsemu.UBXTimeGPS(s.Time, leap))
 		}
 		out.WriteString(line)
 	}
 	return out.Bytes()
-}
-
-// ubxFrame frames a UBX message: sync, class, id, length, payload and
-// the 8-bit Fletcher checksum over class to payload.
-func ubxFrame(class, id byte, payload []byte) []byte {
-	f := []byte{0xb5, 0x62, class, id}
-	f = binary.LittleEndian.AppendUint16(f, uint16(len(payload)))
-	f = append(f, payload...)
-	var a, b byte
-	for _, c := range f[2:] {
-		a += c
-		b += a
-	}
-	return append(f, a, b)
 }
 
 // syncBuffer is a bytes.Buffer that gpsfake's output and the test share.
