@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/roko-network/roko-ptpd/internal/gpsemu"
 	"github.com/roko-network/roko-ptpd/internal/mgmt"
 	"github.com/roko-network/roko-ptpd/internal/monitor"
 	"github.com/roko-network/roko-ptpd/internal/ptplog"
@@ -196,4 +197,38 @@ func TestGrandmasterEXTTS(t *testing.T) {
 	t.Logf("pulses back: class 6 after %v", back.Round(100*time.Millisecond))
 	assert.GreaterOrEqual(t, back, 2*time.Second, "only after qualification")
 	assert.Contains(t, log.String(), "timesource: LOCKED -> HOLDOVER: no pulse for")
+}
+
+// TestGrandmasterPPSVirtualClock: a kernel PPS source (emulated) that
+// disciplines a clock served with software timestamps, the virtual clock
+// standing in for CLOCK_REALTIME (which a test must not steer). Its edges
+// are stamped on CLOCK_REALTIME and moved onto the virtual clock, which
+// keeps UTC: it locks within a microsecond of GPS time (UTC), announcing
+// class 6 with the PTP timescale's offset.
+func TestGrandmasterPPSVirtualClock(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	pps, err := phc.CreateEmulatedPPS(filepath.Join(dir, "pps0"))
+	require.NoError(t, err)
+	defer pps.Close()
+	rx, err := gpsemu.New(gpsemu.Config{PPS: pps, Jitter: 200 * time.Nanosecond, Seed: 4})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); _ = rx.Run(ctx) }()
+	defer func() { cancel(); wg.Wait() }()
+
+	clk := virtual(t, "gm", 40*time.Millisecond, -25_000)
+	seg := transport.NewSegment()
+	gm := startOnSegment(t, seg, clk, false, "-S", "--priority1=1", "--serverOnly=1",
+		"--pps_input="+filepath.Join(dir, "pps0"), "--time_source_qualification=2")
+	took := waitClass(t, gm.d, 6, 60*time.Second)
+	te, err := clk.TrueError()
+	require.NoError(t, err)
+	t.Logf("locked after %v; virtual clock %v from GPS time (UTC)", took.Round(100*time.Millisecond), te)
+	assert.Less(t, te.Abs(), time.Microsecond)
+	_, tp := announced(t, gm.d)
+	assert.EqualValues(t, 37, tp.CurrentUTCOffset)
+	assert.True(t, ptp.Flags(tp.Flags).Has(ptp.FlagTimeTraceable))
 }

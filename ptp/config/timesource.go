@@ -42,7 +42,8 @@ const (
 // TimeSourceSettings is a grandmaster's time source: its pulse input, its
 // time of day, and the bounds package timesource applies.
 type TimeSourceSettings struct {
-	// PPSDevice is a kernel PPS source ("/dev/pps0"): its pulses are
+	// PPSDevice is a kernel PPS source ("/dev/pps0", or an emulated
+	// one's state file): its pulses are
 	// stamped on CLOCK_REALTIME and moved onto the served clock. Empty:
 	// the pulse comes into the first port's PHC on an EXTTS channel.
 	PPSDevice string
@@ -100,10 +101,10 @@ func (c *Config) timeSourceSettings(clk *engine.ClockConfig) (*TimeSourceSetting
 		if len(c.ports) > 0 {
 			section = c.ports[0].Name
 		}
-	case strings.HasPrefix(input, "/dev/pps"):
+	case strings.HasPrefix(input, "/"):
 		ts.PPSDevice = input
 	default:
-		return nil, c.errorAt(g, "pps_input", "pps_input %s: want extts (the first port's PHC) or a /dev/ppsN device", input)
+		return nil, c.errorAt(g, "pps_input", "pps_input %s: want extts (the first port's PHC) or the path of a PPS device (/dev/ppsN)", input)
 	}
 	ts.PinIndex = uint32(c.int(section, "ts2phc.pin_index"))
 	ts.Channel = uint32(c.int(section, "ts2phc.channel"))
