@@ -10,7 +10,7 @@ STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 
 CMDS := $(notdir $(wildcard cmd/*))
 
-.PHONY: all build test test-short bench bench-compare servo-report fuzz lint deps demo install clean
+.PHONY: all build test test-short bench bench-compare servo-report fuzz lint deps demo demo-gps install clean
 
 all: build
 
@@ -71,6 +71,10 @@ lint:
 ## demo: a grandmaster and a client in network namespaces (needs root)
 demo: deps build
 	@./scripts/demo.sh
+
+## demo-gps: a GPS grandmaster on emulated hardware and a client (needs root)
+demo-gps: deps build
+	@./scripts/demo-gps.sh
 
 ## install: the commands into $(PREFIX)/sbin and the systemd units
 PREFIX     ?= /usr/local
