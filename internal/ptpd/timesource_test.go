@@ -172,6 +172,13 @@ func TestGrandmasterEXTTS(t *testing.T) {
 	assert.Greater(t, np.PulsesApplied, uint64(5))
 	assert.Zero(t, np.PulsesWrongPhase+np.PulsesOutOfWindow+np.SecondMismatch)
 	assert.EqualValues(t, 1, np.Locks)
+	gms, err := mc.Get(ptp.MIDGrandmasterSettingsNP)
+	require.NoError(t, err)
+	require.Len(t, gms, 1)
+	var gs ptp.GrandmasterSettingsNP
+	require.NoError(t, gms[0].Data(&gs))
+	assert.EqualValues(t, 6, gs.ClockQuality.ClockClass, "GRANDMASTER_SETTINGS_NP shows the live quality")
+	assert.Equal(t, ptp.TimeSourceGNSS, gs.TimeSource)
 	var status bytes.Buffer
 	require.NoError(t, monitor.Status(&status, mc, 1, 0))
 	t.Logf("roko-ptpctl status:\n%s", status.String())

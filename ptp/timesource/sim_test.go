@@ -34,6 +34,8 @@ type world struct {
 	report     func(sec int64) *reportChange // nil: a good report
 	extra      func(sec int64) []int64       // extra edges (true-time offsets from the second)
 	leapAt     int64                         // UTC Unix second of a leap second's 23:59:60, or 0
+	cable      time.Duration                 // added to every edge (cable and receiver delay)
+	width      time.Duration                 // with both edges: the pulse's width
 	actions    []timesource.Action
 	sec        int64 // next true second to emit
 	stepsSeen  int
@@ -102,8 +104,11 @@ func (w *world) run(n int) {
 		base := sec * 1e9
 		var evs []event
 		if w.pulses == nil || w.pulses(sec) {
-			e := base + int64(w.rng.NormFloat64()*w.jitter)
+			e := base + int64(w.cable) + int64(w.rng.NormFloat64()*w.jitter)
 			evs = append(evs, event{at: e, pulse: true})
+			if w.width > 0 {
+				evs = append(evs, event{at: e + int64(w.width), pulse: true})
+			}
 		}
 		if w.extra != nil {
 			for _, d := range w.extra(sec) {

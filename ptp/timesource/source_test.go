@@ -281,3 +281,44 @@ func TestNewRefusesBadConfig(t *testing.T) {
 	_, err := timesource.New(timesource.Config{})
 	require.Error(t, err)
 }
+
+// ts2phc.extts_correction takes out the cable's delay, and with both
+// edges timestamped (ts2phc.extts_polarity both) the falling edge, a
+// pulse width after the rising one, is skipped.
+func TestCorrectionAndBothEdges(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		cfg   timesource.Config
+		cable time.Duration
+		width time.Duration
+	}{
+		{"cable delay corrected", timesource.Config{Correction: -850 * time.Nanosecond}, 850 * time.Nanosecond, 0},
+		{"both edges", timesource.Config{BothEdges: true, PulseWidth: 100 * time.Millisecond}, 0, 100 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.cfg.Name = "sim"
+			w := newWorld(t, tc.cfg, 300*time.Millisecond, 50_000, 6)
+			w.jitter, w.cable, w.width = 20, tc.cable, tc.width
+			w.runUntil(timesource.Locked, 120)
+			w.trueErrors = nil
+			w.run(60)
+			st := w.src.Status()
+			assert.Less(t, rmsOf(w.trueErrors), 50.0, "true error RMS")
+			assert.Zero(t, st.PulsesWrongPhase+st.PulsesOutOfWindow)
+			if tc.width > 0 {
+				assert.Greater(t, st.FallingEdges, uint64(60), "falling edges skipped")
+			}
+		})
+	}
+	// Without the correction the clock sits a cable delay behind GPS time.
+	w := newWorld(t, timesource.Config{Name: "sim"}, 300*time.Millisecond, 50_000, 6)
+	w.jitter, w.cable = 20, 850*time.Nanosecond
+	w.runUntil(timesource.Locked, 120)
+	w.trueErrors = nil
+	w.run(30)
+	var mean float64
+	for _, e := range w.trueErrors {
+		mean += e / float64(len(w.trueErrors))
+	}
+	assert.InDelta(t, -850, mean, 60)
+}
