@@ -394,7 +394,9 @@ func (s *Source) disciplinedPulse(edge int64) Action {
 		return a
 	}
 	// Converging after qualification: Locked once the servo has settled.
-	if a.Step == 0 && abs(off) <= int64(s.cfg.PulseWindow)/10 {
+	// Only offsets the servo acted on count: one it is still learning
+	// from (s0) says nothing about convergence.
+	if a.Adjust && a.Step == 0 && abs(off) <= int64(s.cfg.PulseWindow)/10 {
 		s.goodRun++
 	} else {
 		s.goodRun = 0
@@ -403,7 +405,7 @@ func (s *Source) disciplinedPulse(edge int64) Action {
 		// The accuracy announced is the converged pulses' error, not the
 		// convergence's.
 		keep := make([]float64, 0, lockCount)
-		for i := s.nOffsets - lockCount; i < s.nOffsets; i++ {
+		for i := max(s.nOffsets-lockCount, 0); i < s.nOffsets; i++ {
 			keep = append(keep, s.offsets[i%len(s.offsets)])
 		}
 		s.nOffsets = copy(s.offsets[:], keep)

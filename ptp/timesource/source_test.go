@@ -10,6 +10,7 @@ import (
 	"github.com/roko-network/roko-ptpd/ptp"
 	"github.com/roko-network/roko-ptpd/ptp/engine"
 	"github.com/roko-network/roko-ptpd/ptp/timesource"
+	"github.com/roko-network/roko-ptpd/servo"
 )
 
 // The cold start: the clock 0.3 s and 50 ppm off, pulses with
@@ -321,4 +322,25 @@ func TestCorrectionAndBothEdges(t *testing.T) {
 		mean += e / float64(len(w.trueErrors))
 	}
 	assert.InDelta(t, -850, mean, 60)
+}
+
+// A clock already on time and frequency: the servo's learning samples
+// (s0), with offsets inside the window, must not count towards the lock
+// (they once did, and the lock then read offsets it did not have).
+func TestClockAlreadyRight(t *testing.T) {
+	for _, servoKind := range []string{"pi", "linreg"} {
+		t.Run(servoKind, func(t *testing.T) {
+			sc := servo.DefaultConfig()
+			sc.MaxFrequency = 62_499_999
+			sv, err := servo.New(servo.Kind(servoKind), sc, 0)
+			require.NoError(t, err)
+			w := newWorld(t, timesource.Config{Name: "sim", Servo: sv}, 0, 0, 8)
+			w.jitter = 20
+			w.runUntil(timesource.Locked, 60)
+			w.trueErrors = nil
+			w.run(30)
+			assert.Less(t, rmsOf(w.trueErrors), 50.0)
+			assert.Zero(t, w.stepsSeen, "nothing to step")
+		})
+	}
 }
