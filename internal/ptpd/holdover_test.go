@@ -35,7 +35,7 @@ func TestHoldoverDrift(t *testing.T) {
 	t.Parallel()
 	const settleLocked = 30 * time.Second
 	for _, wander := range []float64{0, 1, 5} {
-		for _, seed := range []uint64{1, 2} {
+		for _, seed := range []uint64{1} {
 			t.Run(fmt.Sprintf("wander=%g/seed=%d", wander, seed), func(t *testing.T) {
 				t.Parallel()
 				path := filepath.Join(t.TempDir(), "ptp0")
