@@ -36,6 +36,7 @@ type world struct {
 	leapAt     int64                         // UTC Unix second of a leap second's 23:59:60, or 0
 	cable      time.Duration                 // added to every edge (cable and receiver delay)
 	width      time.Duration                 // with both edges: the pulse's width
+	utcClock   bool                          // the clock keeps UTC: its true error is against TAI − the UTC offset
 	actions    []timesource.Action
 	sec        int64 // next true second to emit
 	stepsSeen  int
@@ -92,8 +93,18 @@ func (w *world) do(tt int64, a timesource.Action) {
 	w.actions = append(w.actions, a)
 }
 
-// trueError is the served clock minus true time, ns.
-func (w *world) trueError(tt int64) int64 { return w.read(tt) - tt }
+// trueError is the served clock minus true time, ns: TAI, or UTC for a
+// clock that keeps UTC.
+func (w *world) trueError(tt int64) int64 {
+	if !w.utcClock {
+		return w.read(tt) - tt
+	}
+	off := w.utcOffset
+	if w.leapAt != 0 && tt/1e9-w.utcOffset > w.leapAt {
+		off++ // the sim names the leap second w.leapAt; UTC falls one behind after it
+	}
+	return w.read(tt) - (tt - off*1e9)
+}
 
 // run simulates n seconds: each second a pulse, a report at the phase,
 // and ticks every 100 ms. It records the true error at every second.

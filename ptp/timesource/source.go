@@ -98,6 +98,9 @@ type Config struct {
 	Leap           LeapTable
 	UTCOffset      int
 	UTCOffsetValid bool
+	// EarliestUTC is the earliest time of day believed (default
+	// DefaultEarliestUTC).
+	EarliestUTC time.Time
 	// Logf receives the source's log lines; nil discards them.
 	Logf func(level engine.LogLevel, format string, args ...any)
 }
@@ -245,6 +248,7 @@ type Source struct {
 	lastReportHost   int64
 	fix              bool
 	lastUTC          time.Time
+	lastUTCHost      int64
 	offset           int64
 	freq             float64
 	offsets          [16]float64
@@ -253,10 +257,15 @@ type Source struct {
 	nFreqs           int
 	utcOffset        int
 	utcOffsetFromSrc bool
-	leapPending      int
-	lastQuality      Quality
-	acc              ptp.ClockAccuracy
-	counters         Counters
+	offsetDisputed   bool
+	// clockOffset is the UTC offset a clock that keeps UTC was set on at
+	// qualification, and moved by followLeap.
+	clockOffset    int
+	clockOffsetSet bool
+	leapPending    int
+	lastQuality    Quality
+	acc            ptp.ClockAccuracy
+	counters       Counters
 }
 
 // New returns a source in FreeRun that has seen nothing.
@@ -278,6 +287,9 @@ func New(cfg Config) (*Source, error) {
 	}
 	if cfg.TimeSource == 0 {
 		cfg.TimeSource = ptp.TimeSourceGNSS
+	}
+	if cfg.EarliestUTC.IsZero() {
+		cfg.EarliestUTC = DefaultEarliestUTC
 	}
 	if cfg.BothEdges && (cfg.PulseWidth <= 0 || cfg.PulseWidth >= time.Second) {
 		return nil, fmt.Errorf("timesource: both edges need a pulse width between 0 and 1 s, not %v", cfg.PulseWidth)
@@ -325,7 +337,6 @@ func nearestSecond(ns int64) int64 {
 // Pulse feeds one edge.
 func (s *Source) Pulse(p Pulse) Action {
 	s.now = p.Host
-	s.counters.Pulses++
 	p.Edge += int64(s.cfg.Correction)
 	if s.firstPulse == 0 {
 		s.firstPulse = p.Host
@@ -336,21 +347,26 @@ func (s *Source) Pulse(p Pulse) Action {
 			return s.finish(Action{})
 		}
 	}
-	if s.hasLast {
-		if gap := nearestSecond(p.Host-s.last.host) - 1; gap > 0 {
-			s.counters.PulsesMissed += uint64(gap)
-		}
-	}
-	prev, hadPrev := s.last, s.hasLast
-	s.last, s.hasLast = pulseRec{p.Host, p.Edge, p.System}, true
-
+	s.counters.Pulses++
+	rec := pulseRec{p.Host, p.Edge, p.System}
 	if s.state == Locked || s.qualified {
-		return s.finish(s.disciplinedPulse(p.Edge))
+		var leap Action
+		if s.cfg.Generic {
+			s.lastUTC, s.lastValid, s.lastUTCHost = time.Unix(nearestSecond(p.System), 0).UTC(), p.Host, p.Host
+			s.refreshOffset(s.lastUTC)
+			if leap = s.followLeap(); leap.Step != 0 {
+				rec.edge += int64(leap.Step)
+			}
+		}
+		a := s.disciplinedPulse(rec)
+		if leap.Step != 0 {
+			a.Step += leap.Step
+		}
+		return s.finish(a)
 	}
-	// Acquiring: the pulses must come whole seconds apart on the clock
-	// (once qualified, the servo steers it and the labels check them).
-	if hadPrev && !s.qualified {
-		d := p.Edge - prev.edge
+	// Acquiring: the pulses must come whole seconds apart on the clock.
+	if s.hasLast {
+		d := rec.edge - s.last.edge
 		k := nearestSecond(d)
 		if k < 1 || abs(d-k*1e9) > int64(AcquireWindow) {
 			s.counters.PulsesWrongPhase++
@@ -359,49 +375,80 @@ func (s *Source) Pulse(p Pulse) Action {
 			s.nRecent = 0
 		}
 	}
-	s.remember(s.last)
+	s.accept(rec)
 	if s.cfg.Generic {
 		// The system clock is the time of day: it always "has a fix".
-		s.lastUTC, s.fix = time.Unix(nearestSecond(p.System), 0).UTC(), true
-		label := s.label(s.lastUTC, false)
+		s.lastUTC, s.fix, s.lastValid, s.lastUTCHost = time.Unix(nearestSecond(p.System), 0).UTC(), true, p.Host, p.Host
+		label, ok := s.label(s.lastUTC, false)
+		if !ok {
+			return s.finish(Action{})
+		}
 		return s.finish(s.acquirePair(s.last, label, p.Host))
 	}
 	return s.finish(Action{})
 }
 
+// accept makes rec the last pulse, counting the seconds missed since the
+// one before, and keeps it for pairing with reports.
+func (s *Source) accept(rec pulseRec) {
+	if s.hasLast {
+		if gap := nearestSecond(rec.host-s.last.host) - 1; gap > 0 {
+			s.counters.PulsesMissed += uint64(gap)
+		}
+	}
+	s.last, s.hasLast = rec, true
+	copy(s.recent[1:], s.recent[:len(s.recent)-1])
+	s.recent[0] = rec
+	s.nRecent = min(s.nRecent+1, len(s.recent))
+}
+
 // disciplinedPulse disciplines the clock from a pulse of a qualified
-// source, whose second the clock now keeps.
-func (s *Source) disciplinedPulse(edge int64) Action {
-	off := edge - nearestSecond(edge)*1e9
-	s.offset = off
-	if s.state == Locked && abs(off) > int64(s.cfg.PulseWindow) {
-		if abs(off) > int64(time.Millisecond) {
+// source, whose second the clock now keeps. A pulse further from that
+// second than the window (PulseWindow once Locked; AcquireWindow while the
+// servo converges) is counted and not applied, and is not taken as the
+// last pulse; rejectRun of them in a row lose the source.
+func (s *Source) disciplinedPulse(rec pulseRec) Action {
+	off := rec.edge - nearestSecond(rec.edge)*1e9
+	window := s.cfg.PulseWindow
+	if s.state != Locked {
+		window = AcquireWindow
+	}
+	if abs(off) > int64(window) {
+		if abs(off) > int64(AcquireWindow) {
 			s.counters.PulsesWrongPhase++
 		} else {
 			s.counters.PulsesOutOfWindow++
 		}
 		s.badPulses++
-		s.logf(engine.LevelWarning, "timesource: pulse %+d ns from the second, outside ±%v: not applied", off, s.cfg.PulseWindow)
+		s.logf(engine.LevelWarning, "timesource: pulse %+d ns from the second, outside ±%v: not applied", off, window)
 		if s.badPulses >= rejectRun {
-			return s.lose(fmt.Sprintf("%d pulses in a row outside the window", s.badPulses))
+			why := fmt.Sprintf("%d pulses in a row outside the window", s.badPulses)
+			if s.state == Locked {
+				return s.lose(why)
+			}
+			s.logf(engine.LevelWarning, "timesource: %s: restarting qualification", why)
+			s.restartRun()
+			s.badPulses = 0
 		}
 		return Action{}
 	}
 	s.badPulses = 0
-	s.remember(s.last)
+	s.offset = off
+	s.accept(rec)
 	a := s.apply(off)
 	if s.state == Locked {
 		return a
 	}
-	// Converging after qualification: Locked once the servo has settled.
-	// Only offsets the servo acted on count: one it is still learning
-	// from (s0) says nothing about convergence.
+	// Converging after qualification: Locked once the servo has settled
+	// and the time of day still agrees. Only offsets the servo acted on
+	// count: one it is still learning from (s0) says nothing about
+	// convergence.
 	if a.Adjust && a.Step == 0 && abs(off) <= int64(s.cfg.PulseWindow)/10 {
 		s.goodRun++
 	} else {
 		s.goodRun = 0
 	}
-	if s.goodRun >= lockCount {
+	if s.goodRun >= lockCount && (s.cfg.Generic || s.now-s.lastValid <= int64(FixTimeout)) {
 		// The accuracy announced is the converged pulses' error, not the
 		// convergence's.
 		keep := make([]float64, 0, lockCount)
@@ -423,7 +470,6 @@ func (s *Source) disciplinedPulse(edge int64) Action {
 
 // apply hands one offset to the servo.
 func (s *Source) apply(off int64) Action {
-	s.counters.PulsesApplied++
 	ppb, st := s.cfg.Servo.Sample(off, s.last.edge)
 	a := Action{}
 	switch st {
@@ -435,6 +481,7 @@ func (s *Source) apply(off int64) Action {
 		s.counters.Steps++
 		s.shift(-off)
 	}
+	s.counters.PulsesApplied++
 	a.Adjust, a.Frequency = true, ppb
 	s.freq = ppb
 	s.offsets[s.nOffsets%len(s.offsets)] = float64(off)
@@ -447,28 +494,68 @@ func (s *Source) apply(off int64) Action {
 	return a
 }
 
-// remember keeps a rising edge for pairing with reports.
-func (s *Source) remember(p pulseRec) {
-	copy(s.recent[1:], s.recent[:len(s.recent)-1])
-	s.recent[0] = p
-	s.nRecent = min(s.nRecent+1, len(s.recent))
+// Plausible times of day: a report outside [Config.EarliestUTC,
+// latestUTC) is refused before anything else is done with it. A GPS
+// receiver after a week-number rollover names a day 19.6 years back; a
+// time past 2262 would not fit the clock's nanoseconds.
+var (
+	DefaultEarliestUTC = time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	latestUTC          = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
+)
+
+// refreshOffset sets the UTC offset in effect at utc from the leap table,
+// unless a source that knows it better said otherwise, and the leap second
+// pending at the end of that day.
+func (s *Source) refreshOffset(utc time.Time) {
+	if s.cfg.Leap == nil {
+		return
+	}
+	if !s.utcOffsetFromSrc {
+		s.utcOffset = s.cfg.Leap.Offset(utc)
+	}
+	s.leapPending = s.cfg.Leap.Pending(utc)
 }
 
-// label is the served clock's second for a pulse that a report named utc.
-func (s *Source) label(utc time.Time, leap bool) int64 {
-	sec := utc.Unix()
-	off := s.utcOffset
-	if s.cfg.Leap != nil && !s.utcOffsetFromSrc {
-		off = s.cfg.Leap.Offset(utc)
-		s.utcOffset = off
+// label is the served clock's second for a pulse that a report named utc
+// (23:59:60 when leap), and false for a time that cannot be believed.
+func (s *Source) label(utc time.Time, leap bool) (int64, bool) {
+	if utc.Before(s.cfg.EarliestUTC) || !utc.Before(latestUTC) {
+		s.counters.TimeJumps++
+		s.logf(engine.LevelErr, "timesource: time of day %s is before %s or after %s: refused (a receiver's week-number rollover?)",
+			utc.Format(time.RFC3339), s.cfg.EarliestUTC.Format(time.DateOnly), latestUTC.Format(time.DateOnly))
+		return 0, false
 	}
+	s.refreshOffset(utc)
+	sec := utc.Unix()
 	if leap {
 		sec++ // 23:59:60 is the second after 23:59:59, on the old offset
 	}
-	if s.cfg.UTCClock {
-		return sec
+	tai := sec + int64(s.utcOffset)
+	if !s.cfg.UTCClock {
+		return tai, true
 	}
-	return sec + int64(off)
+	// A clock that keeps UTC is on the offset it was qualified with until
+	// followLeap steps it onto a new one.
+	if s.clockOffsetSet {
+		return tai - int64(s.clockOffset), true
+	}
+	return tai - int64(s.utcOffset), true
+}
+
+// followLeap steps a clock that keeps UTC when the UTC offset has changed
+// since it was set: the leap second that CLOCK_REALTIME's kernel makes by
+// itself, made here for the clock the source serves (the virtual clock, or
+// CLOCK_REALTIME steered by roko-ptpd).
+func (s *Source) followLeap() Action {
+	if !s.cfg.UTCClock || !s.clockOffsetSet || s.utcOffset == s.clockOffset {
+		return Action{}
+	}
+	d := int64(s.clockOffset-s.utcOffset) * 1e9
+	s.logf(engine.LevelNotice, "timesource: UTC offset %d -> %d s: stepping %s by %+d s", s.clockOffset, s.utcOffset, s.cfg.Name, d/1e9)
+	s.clockOffset = s.utcOffset
+	s.counters.Steps++
+	s.shift(d)
+	return Action{Step: time.Duration(d)}
 }
 
 // TimeOfDay feeds one report.
@@ -485,12 +572,22 @@ func (s *Source) TimeOfDay(t TimeOfDay) Action {
 		}
 		return s.finish(Action{})
 	}
-	s.fix, s.lastUTC, s.lastValid = true, t.UTC.Truncate(time.Second), t.Received
+	s.fix, s.lastUTC, s.lastUTCHost = true, t.UTC.Truncate(time.Second), t.Received
 	if t.UTCOffsetKnown {
-		if !s.utcOffsetFromSrc || s.utcOffset != t.UTCOffset {
-			s.logf(engine.LevelInfo, "timesource: UTC offset %d s from the receiver", t.UTCOffset)
+		switch {
+		case s.cfg.Leap != nil && s.cfg.UTCOffsetValid:
+			// A current leap table is believed over a receiver, whose
+			// offset is a firmware default until it has read the almanac.
+			if want := s.cfg.Leap.Offset(s.lastUTC); t.UTCOffset != want && !s.offsetDisputed {
+				s.offsetDisputed = true
+				s.logf(engine.LevelWarning, "timesource: the receiver says UTC offset %d s, the leap table %d s: keeping the table's", t.UTCOffset, want)
+			}
+		default:
+			if !s.utcOffsetFromSrc || s.utcOffset != t.UTCOffset {
+				s.logf(engine.LevelInfo, "timesource: UTC offset %d s from the receiver", t.UTCOffset)
+			}
+			s.utcOffset, s.utcOffsetFromSrc = t.UTCOffset, true
 		}
-		s.utcOffset, s.utcOffsetFromSrc = t.UTCOffset, true
 	}
 	p, ok := s.pair(t.Received)
 	if !ok {
@@ -498,7 +595,10 @@ func (s *Source) TimeOfDay(t TimeOfDay) Action {
 		s.logf(engine.LevelWarning, "timesource: report %s has no pulse to name: not applied", t.UTC.Format(time.TimeOnly))
 		return s.finish(Action{})
 	}
-	label := s.label(t.UTC.Truncate(time.Second), t.Leap)
+	label, ok := s.label(s.lastUTC, t.Leap)
+	if !ok {
+		return s.finish(Action{})
+	}
 	if s.lastReportHost != 0 {
 		if want := s.lastReportLabel + nearestSecond(p.host-s.lastReportHost); label != want {
 			s.counters.TimeJumps++
@@ -507,6 +607,12 @@ func (s *Source) TimeOfDay(t TimeOfDay) Action {
 	}
 	s.lastReportLabel, s.lastReportHost = label, p.host
 	if s.state == Locked || s.qualified {
+		a := s.followLeap()
+		if a.Step != 0 {
+			label, _ = s.label(s.lastUTC, t.Leap)
+			p.edge += int64(a.Step)
+			s.lastReportLabel = label
+		}
 		if want := nearestSecond(p.edge); label != want {
 			s.counters.SecondMismatch++
 			s.badReports++
@@ -515,12 +621,14 @@ func (s *Source) TimeOfDay(t TimeOfDay) Action {
 			case s.state != Locked:
 				s.restartRun()
 			case s.badReports >= rejectRun:
-				return s.finish(s.lose(fmt.Sprintf("%d reports in a row disagree with the pulse count", s.badReports)))
+				lost := s.lose(fmt.Sprintf("%d reports in a row disagree with the pulse count", s.badReports))
+				lost.Step = a.Step
+				return s.finish(lost)
 			}
 		} else {
-			s.badReports = 0
+			s.badReports, s.lastValid = 0, t.Received
 		}
-		return s.finish(Action{})
+		return s.finish(a)
 	}
 	return s.finish(s.acquirePair(p, label, t.Received))
 }
@@ -562,6 +670,7 @@ func (s *Source) acquirePair(p pulseRec, label, now int64) Action {
 		s.logf(engine.LevelInfo, "timesource: qualifying the source for %v", s.cfg.Qualification)
 	}
 	s.anchorEdge, s.anchorLabel = p.edge, label
+	s.lastValid = now
 	if time.Duration(now-s.qualStart) < s.cfg.Qualification {
 		return Action{}
 	}
@@ -569,6 +678,9 @@ func (s *Source) acquirePair(p pulseRec, label, now int64) Action {
 	off := p.edge - label*1e9
 	s.offset = off
 	s.qualified, s.goodRun = true, 0
+	if !s.clockOffsetSet {
+		s.clockOffset, s.clockOffsetSet = s.utcOffset, true
+	}
 	if abs(off) > int64(s.cfg.StepThreshold) {
 		s.counters.Steps++
 		s.cfg.Servo.Reset()
@@ -648,7 +760,8 @@ func (s *Source) Tick(host int64) Action {
 		s.restartRun()
 	}
 	if s.cfg.Leap != nil && !s.lastUTC.IsZero() {
-		s.leapPending = s.cfg.Leap.Pending(s.lastUTC)
+		// The flags go as the day ends, whether or not a report came.
+		s.leapPending = s.cfg.Leap.Pending(s.lastUTC.Add(time.Duration(host - s.lastUTCHost)))
 	}
 	return s.finish(a)
 }

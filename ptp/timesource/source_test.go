@@ -1,6 +1,7 @@
 package timesource_test
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -343,4 +344,111 @@ func TestClockAlreadyRight(t *testing.T) {
 			assert.Zero(t, w.stepsSeen, "nothing to step")
 		})
 	}
+}
+
+// A clock that keeps UTC (the virtual clock, CLOCK_REALTIME) is stepped
+// back a second at a leap second, as the kernel steps CLOCK_REALTIME, and
+// stays locked and within a microsecond of UTC either side of it.
+func TestLeapSecondUTCClock(t *testing.T) {
+	midnight := time.Unix(worldStart/1e9, 0).UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
+	start := (midnight.Unix() + 37 - 150) * 1e9
+	w := newWorldAt(t, start, timesource.Config{Name: "sim", Leap: &fakeLeap{at: midnight}, UTCOffsetValid: true, UTCClock: true},
+		-37*time.Second+300*time.Millisecond, 50_000, 3)
+	w.jitter, w.utcClock, w.leapAt = 20, true, midnight.Unix()
+	w.runUntil(timesource.Locked, 120)
+	w.trueErrors = nil
+	steps := w.stepsSeen
+	w.run(200)
+	st := w.src.Status()
+	assert.Equal(t, timesource.Locked, w.src.State())
+	assert.Equal(t, steps+1, w.stepsSeen, "one step: the leap second")
+	assert.Equal(t, int16(38), w.src.Quality().UTCOffset)
+	var worst float64
+	for i, e := range w.trueErrors {
+		if i < 2 || math.Abs(e) < 0.5e9 {
+			worst = math.Max(worst, math.Abs(e))
+		}
+	}
+	assert.Less(t, worst, 1000.0, "within a microsecond of UTC except in the leap second itself")
+	assert.Less(t, math.Abs(w.trueErrors[len(w.trueErrors)-1]), 1000.0, "on UTC after it")
+	assert.Zero(t, st.Losses)
+}
+
+// Between qualification and lock the servo is converging; a glitch then
+// (an edge at 0.4 s) is counted and not applied, as it would be once
+// locked.
+func TestGlitchWhileConverging(t *testing.T) {
+	w := newWorld(t, timesource.Config{Name: "sim", Qualification: 5 * time.Second}, 300*time.Millisecond, 50_000, 2)
+	w.jitter = 20
+	glitchAt := w.sec + 9 // qualification done (5 s and a report), not yet locked
+	w.extra = func(sec int64) []int64 {
+		if sec == glitchAt {
+			return []int64{400_000_000}
+		}
+		return nil
+	}
+	w.run(10)
+	require.NotEqual(t, timesource.Locked, w.src.State())
+	w.trueErrors = nil
+	w.run(5)
+	assert.Less(t, maxAbs(w.trueErrors), 200_000.0, "no tens of milliseconds from a glitch")
+	assert.Equal(t, uint64(1), w.src.Status().PulsesWrongPhase)
+	w.runUntil(timesource.Locked, 60)
+}
+
+// Reports that stop (or never pair) after qualification keep the source
+// from locking: Locked needs a recent time of day that agreed.
+func TestNoLockWithoutTimeOfDay(t *testing.T) {
+	w := newWorld(t, timesource.Config{Name: "sim", Qualification: 3 * time.Second}, 300*time.Millisecond, 50_000, 2)
+	w.jitter = 20
+	stop := w.sec + 5
+	w.report = func(sec int64) *reportChange {
+		if sec >= stop {
+			return &reportChange{skip: true}
+		}
+		return nil
+	}
+	w.run(60)
+	assert.NotEqual(t, timesource.Locked, w.src.State())
+	assert.Zero(t, w.src.Status().Locks)
+	assert.NotEqual(t, timesource.ClassLocked, w.src.Quality().ClockQuality.ClockClass)
+}
+
+// A current leap table is believed over a receiver's UTC offset (a
+// firmware default before the almanac is read); without one the
+// receiver's is used.
+func TestReceiverOffsetAgainstTable(t *testing.T) {
+	tbl := &fakeLeap{at: time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)}
+	for _, tc := range []struct {
+		valid bool
+		want  int16
+	}{{true, 37}, {false, 36}} {
+		src, err := timesource.New(timesource.Config{Servo: newPI(t), Leap: tbl, UTCOffsetValid: tc.valid, UTCOffset: 37})
+		require.NoError(t, err)
+		src.Pulse(timesource.Pulse{Edge: 1_790_000_000e9, Host: 1e9, System: 1_790_000_000e9})
+		src.TimeOfDay(timesource.TimeOfDay{UTC: time.Unix(1_790_000_000-37, 0), Valid: true, Received: 1.2e9, UTCOffset: 36, UTCOffsetKnown: true})
+		src.Tick(1.3e9)
+		assert.Equal(t, tc.want, src.Quality().UTCOffset, "table valid %v", tc.valid)
+	}
+}
+
+// A time of day before this build's earliest (a receiver after a GPS
+// week-number rollover names a day 19.6 years back) is refused and never
+// qualifies, however consistent.
+func TestImplausibleTimeRefused(t *testing.T) {
+	w := newWorld(t, timesource.Config{Name: "sim", Qualification: 3 * time.Second}, 300*time.Millisecond, 50_000, 2)
+	w.report = func(int64) *reportChange { return &reportChange{shift: -1024 * 7 * 86400} }
+	w.run(30)
+	assert.Equal(t, timesource.FreeRun, w.src.State())
+	assert.Zero(t, w.stepsSeen)
+	assert.Greater(t, w.src.Status().TimeJumps, uint64(20))
+}
+
+func newPI(t *testing.T) servo.Servo {
+	t.Helper()
+	sc := servo.DefaultConfig()
+	sc.MaxFrequency = 62_499_999
+	sv, err := servo.New(servo.KindPI, sc, 0)
+	require.NoError(t, err)
+	return sv
 }
