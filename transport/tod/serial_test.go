@@ -26,9 +26,20 @@ func TestSerialReports(t *testing.T) {
 			want:  []Report{{UTC: time.Date(2025, 6, 30, 12, 0, 1, 500e6, time.UTC), Source: "nmea"}},
 		},
 		{
-			name:  "ZDA leap second",
-			write: nmeaLine("GPZDA,235960.00,31,12,2016,00,00"),
-			want:  []Report{{UTC: time.Date(2016, 12, 31, 23, 59, 59, 0, time.UTC), Leap: true, Valid: true, Source: "nmea"}},
+			// ZDA has no status: after an RMC without a fix it is not
+			// vouched for.
+			name:  "ZDA after a void RMC",
+			write: nmeaLine("GPZDA,120001.00,30,06,2025,00,00"),
+			want:  []Report{{UTC: time.Date(2025, 6, 30, 12, 0, 1, 0, time.UTC), Source: "nmea"}},
+		},
+		{
+			name: "leap second",
+			write: nmeaLine("GPRMC,235960.00,A,4807.038,N,01131.000,E,0.0,0.0,311216,,,A") +
+				nmeaLine("GPZDA,235960.00,31,12,2016,00,00"),
+			want: []Report{
+				{UTC: time.Date(2016, 12, 31, 23, 59, 59, 0, time.UTC), Leap: true, Valid: true, Source: "nmea"},
+				{UTC: time.Date(2016, 12, 31, 23, 59, 59, 0, time.UTC), Leap: true, Valid: true, Source: "nmea"},
+			},
 		},
 		{
 			name: "two sentences in one write",
@@ -59,7 +70,7 @@ func TestSerialReports(t *testing.T) {
 			}
 		})
 	}
-	assert.Equal(t, Counters{Accepted: 5}, s.Counters())
+	assert.Equal(t, Counters{Accepted: 7}, s.Counters())
 }
 
 func TestSerialCountsWhatItCannotUse(t *testing.T) {

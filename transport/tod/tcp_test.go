@@ -65,14 +65,18 @@ func TestNMEAOverTCPReconnects(t *testing.T) {
 	r.Log = func(err error) { mu.Lock(); logged = append(logged, err.Error()); mu.Unlock() }
 	run := start(t, r)
 
-	for _, want := range []time.Time{
-		time.Date(2025, 6, 30, 12, 0, 0, 0, time.UTC),
-		time.Date(2025, 6, 30, 12, 0, 0, 0, time.UTC),
-		time.Date(2025, 6, 30, 12, 0, 1, 0, time.UTC),
+	for _, want := range []struct {
+		utc   time.Time
+		valid bool
+	}{
+		{time.Date(2025, 6, 30, 12, 0, 0, 0, time.UTC), true},
+		{time.Date(2025, 6, 30, 12, 0, 0, 0, time.UTC), true},
+		// A new connection's ZDA before its first RMC: not vouched for.
+		{time.Date(2025, 6, 30, 12, 0, 1, 0, time.UTC), false},
 	} {
 		got := run.next(t)
-		assert.Equal(t, want, got.UTC)
-		assert.True(t, got.Valid)
+		assert.Equal(t, want.utc, got.UTC)
+		assert.Equal(t, want.valid, got.Valid)
 		assert.Equal(t, "nmea", got.Source)
 		assert.NotZero(t, got.Received)
 	}
