@@ -216,6 +216,11 @@ func (c *Config) Resolve() (*Settings, error) {
 		return nil, err
 	}
 	if s.TimeSource != nil {
+		for _, p := range s.Ports {
+			if p.JBOD && len(s.Ports) > 1 {
+				return nil, c.errorAt(p.Interface, "boundary_clock_jbod", "boundary_clock_jbod with a PPS input: the time source steers one clock, and a JBOD boundary clock switches between several")
+			}
+		}
 		s.TimeSource.Source.UTCClock = s.Virtual != nil || s.Timestamping == ptp.TimestampingSoftware
 		if s.TimeSource.PPSDevice == "" && s.TimeSource.Source.UTCClock {
 			return nil, c.errorAt(g, "pps_input", "pps_input extts needs a PHC: time_stamping software (or virtual_clock) has none; use a /dev/ppsN input")

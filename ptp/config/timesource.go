@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
@@ -88,12 +89,14 @@ func (c *Config) timeSourceSettings(clk *engine.ClockConfig) (*TimeSourceSetting
 		input, section = c.pps[0].Name, c.pps[0].Name
 	}
 	if input == "" {
-		for _, o := range []string{"ts2phc.tod_source", "ts2phc.nmea_serialport", "ts2phc.nmea_remote_host", "leapfile", "gpsd_address"} {
-			if c.isSet(g, o) {
-				c.warn(c.value(g, o).Line, o, "%s has no effect without a PPS input (a [/dev/ppsN] section or pps_input)", o)
-			}
-		}
+		c.warnTimeSourceOptions()
 		return nil, nil
+	}
+	if clk.SlaveOnly {
+		return nil, c.errorAt(g, "clientOnly", "clientOnly 1 with a PPS input: a time source is for a grandmaster, which a client-only clock never is")
+	}
+	if c.isSet(g, "free_running") {
+		c.warn(c.value(g, "free_running").Line, "free_running", "free_running has no effect with a PPS input: the time source steers the clock, and the servo never does")
 	}
 	ts := &TimeSourceSettings{}
 	switch {
@@ -114,7 +117,19 @@ func (c *Config) timeSourceSettings(clk *engine.ClockConfig) (*TimeSourceSetting
 	case "both":
 		ts.Polarity = PolarityBoth
 	}
-	ts.PulseWidth = time.Duration(c.int(g, "ts2phc.pulsewidth"))
+	ts.PulseWidth = time.Duration(c.int(section, "ts2phc.pulsewidth"))
+	if ts.PPSDevice != "" {
+		// The kernel's PPS source reports the edge its driver was told
+		// to; the EXTTS pin options mean nothing to it.
+		if ts.Polarity != PolarityRising {
+			return nil, c.errorAt(section, "ts2phc.extts_polarity", "ts2phc.extts_polarity %s with %s: a kernel PPS source's assert edge is used; set the polarity in its driver (pps-gpio's assert-falling-edge)", c.str(section, "ts2phc.extts_polarity"), ts.PPSDevice)
+		}
+		for _, o := range []string{"ts2phc.pin_index", "ts2phc.channel", "ts2phc.pulsewidth"} {
+			if c.isSet(section, o) {
+				c.warn(c.value(section, o).Line, o, "%s has no effect with %s: it configures a PHC's EXTTS input", o, ts.PPSDevice)
+			}
+		}
+	}
 	ts.Correction = time.Duration(c.int(section, "ts2phc.extts_correction"))
 	ts.NMEADelay = time.Duration(c.int(section, "ts2phc.nmea_delay"))
 	switch v := c.str(g, "ts2phc.tod_source"); v {
@@ -125,7 +140,11 @@ func (c *Config) timeSourceSettings(clk *engine.ClockConfig) (*TimeSourceSetting
 		ts.NMEASerial, ts.NMEABaud = c.str(g, "ts2phc.nmea_serialport"), int(c.int(section, "ts2phc.nmea_baudrate"))
 		host, port := c.str(g, "ts2phc.nmea_remote_host"), c.str(g, "ts2phc.nmea_remote_port")
 		if (host == "") != (port == "") {
-			return nil, c.errorAt(g, "ts2phc.nmea_remote_host", "ts2phc.nmea_remote_host and ts2phc.nmea_remote_port go together (one is empty)")
+			set := "ts2phc.nmea_remote_host"
+			if host == "" {
+				set = "ts2phc.nmea_remote_port"
+			}
+			return nil, c.errorAt(g, set, "ts2phc.nmea_remote_host and ts2phc.nmea_remote_port go together (one is empty)")
 		}
 		if host != "" {
 			ts.NMEARemote = net.JoinHostPort(host, port)
@@ -173,4 +192,27 @@ func (c *Config) timeSourceSettings(clk *engine.ClockConfig) (*TimeSourceSetting
 	}
 	ts.Source = src
 	return ts, nil
+}
+
+// timeSourceOptions are roko-ptpd's own options of the time source; every
+// ts2phc.* option is one too.
+var timeSourceOptions = map[string]bool{
+	"leapfile": true, "gpsd_address": true, "time_source_qualification": true, "time_source_window": true,
+}
+
+// warnTimeSourceOptions warns, once each, of the time source's options set
+// in a configuration that has no PPS input.
+func (c *Config) warnTimeSourceOptions() {
+	for _, sec := range append([]*Section{c.global}, c.ports...) {
+		names := make([]string, 0, len(sec.values))
+		for name := range sec.values {
+			if strings.HasPrefix(name, "ts2phc.") || timeSourceOptions[name] {
+				names = append(names, name)
+			}
+		}
+		slices.Sort(names)
+		for _, name := range names {
+			c.warn(sec.values[name].Line, name, "%s has no effect without a PPS input (a [/dev/ppsN] section or pps_input)", name)
+		}
+	}
 }

@@ -96,6 +96,10 @@ func TestResolveTimeSourceErrors(t *testing.T) {
 		{"[global]\npps_input extts\nts2phc.tod_source /dev/ptp1\n", "t.conf:3: ts2phc.tod_source /dev/ptp1: roko-ptpd reads generic, nmea and gpsd"},
 		{"[global]\npps_input extts\nts2phc.tod_source nmea\nts2phc.nmea_remote_host gps\n", "go together"},
 		{"[global]\npps_input extts\nts2phc.tod_source gpsd\ngpsd_address gpsd\n", "gpsd_address gpsd: want host:port"},
+		{"[global]\npps_input extts\nts2phc.tod_source nmea\nts2phc.nmea_remote_port 5000\n", "t.conf:4: ts2phc.nmea_remote_host and ts2phc.nmea_remote_port go together"},
+		{"[global]\npps_input extts\nclientOnly 1\n", "t.conf:3: clientOnly 1 with a PPS input"},
+		{"[global]\npps_input extts\n[eth0]\nboundary_clock_jbod 1\n[eth1]\n", "t.conf:4: boundary_clock_jbod with a PPS input"},
+		{"[global]\n[/dev/pps0]\nts2phc.extts_polarity falling\n", "t.conf:3: ts2phc.extts_polarity falling with /dev/pps0: a kernel PPS source's assert edge is used"},
 	} {
 		_, err := resolve(t, tc.conf, "eth0")
 		require.Error(t, err, tc.conf)
@@ -121,4 +125,23 @@ func TestResolveTimeSourceWarnings(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, c.Warnings, 1)
 	assert.Contains(t, c.Warnings[0].String(), "leapfile has no effect without a PPS input")
+
+	for _, tc := range []struct{ conf, want string }{
+		{"[global]\nts2phc.holdover 5\n[eth0]\nts2phc.extts_correction 10\n", "t.conf:2: option ts2phc.holdover: ts2phc.holdover has no effect without a PPS input"},
+		{"[global]\nts2phc.holdover 5\n[eth0]\nts2phc.extts_correction 10\n", "t.conf:4: option ts2phc.extts_correction: ts2phc.extts_correction has no effect without a PPS input"},
+		{"[global]\ntime_source_qualification 3\n", "time_source_qualification has no effect without a PPS input"},
+		{"[global]\n[/dev/pps0]\nts2phc.pin_index 2\n", "t.conf:3: option ts2phc.pin_index: ts2phc.pin_index has no effect with /dev/pps0"},
+		{"[global]\nfree_running 1\n[/dev/pps0]\n", "t.conf:2: option free_running: free_running has no effect with a PPS input"},
+	} {
+		c, err := Parse(strings.NewReader(tc.conf), "t.conf")
+		require.NoError(t, err)
+		c.AddInterface("eth0")
+		_, err = c.Resolve()
+		require.NoError(t, err, tc.conf)
+		var got []string
+		for _, w := range c.Warnings {
+			got = append(got, w.String())
+		}
+		assert.Contains(t, strings.Join(got, "\n"), tc.want, tc.conf)
+	}
 }
