@@ -1,7 +1,6 @@
 package ptpd
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net"
@@ -60,9 +59,8 @@ func TestGrandmasterGPSD(t *testing.T) {
 	// client asks, -S the port, -F its control socket in the test's
 	// directory.
 	cmd := exec.Command(gpsd, "-N", "-b", "-n", "-S", port, "-F", filepath.Join(dir, "gpsd.sock"), ttyPath)
-	var out bytes.Buffer
-	var outMu sync.Mutex
-	cmd.Stdout, cmd.Stderr = lockedWriter{&out, &outMu}, lockedWriter{&out, &outMu}
+	out := &testenv.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	require.NoError(t, cmd.Start())
 	gpsdDone := make(chan struct{})
@@ -76,9 +74,7 @@ func TestGrandmasterGPSD(t *testing.T) {
 			<-gpsdDone
 		}
 		if t.Failed() {
-			outMu.Lock()
 			t.Logf("gpsd:\n%s", out.String())
-			outMu.Unlock()
 		}
 	})
 
@@ -101,18 +97,6 @@ func TestGrandmasterGPSD(t *testing.T) {
 		cl.d.Do(context.Background(), func(e *engine.Clock) { ctp = e.TimePropertiesDS() })
 		return ctp.CurrentUTCOffset == 37 && ptp.Flags(ctp.Flags).Has(ptp.FlagCurrentUTCOffsetValid)
 	}, 5*time.Second, 50*time.Millisecond, "the client's timePropertiesDS")
-}
-
-// lockedWriter serialises writes to a buffer that a test also reads.
-type lockedWriter struct {
-	b  *bytes.Buffer
-	mu *sync.Mutex
-}
-
-func (w lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
 }
 
 // freeTCPPort is a loopback TCP port that nothing listens on now.

@@ -50,11 +50,11 @@ func (d *Daemon) timeSourceStatus(e *engine.Clock, req *ptp.Management) (*ptp.Ma
 	case id != ptp.MIDTimeSourceNP || req.ActionField != ptp.ActionGet:
 		return nil, false
 	}
-	st := d.gm.snapshot()
+	st, inState, malformed := d.gm.snapshot()
 	cfg := e.Config()
 	np := &ptp.TimeSourceNP{
 		State: ptp.TimeSourceState(st.State), PulseInput: ptp.PulseInput(d.gm.pulses.kind()),
-		TimeInState: monoNow() - max(st.Since, d.gm.started), Qualified: int64(st.Qualified),
+		TimeInState: int64(inState), Qualified: int64(st.Qualified), Malformed: malformed,
 		Offset: st.Offset, RMS: int64(math.Round(st.RMS)), Frequency: int64(math.Round(st.Frequency * 1000)),
 		LockTime:   int64(st.LockTime),
 		ClockClass: cfg.ClockQuality.ClockClass, ClockAccuracy: cfg.ClockQuality.ClockAccuracy, TimeSource: cfg.TimeSource,
@@ -72,9 +72,6 @@ func (d *Daemon) timeSourceStatus(e *engine.Clock, req *ptp.Management) (*ptp.Ma
 	}
 	if !st.LastUTC.IsZero() {
 		np.LastUTC = st.LastUTC.Unix()
-	}
-	if d.gm.tod != nil {
-		np.Malformed = d.gm.tod.malformed()
 	}
 	return e.Reply(req, np), true
 }

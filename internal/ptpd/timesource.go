@@ -58,15 +58,22 @@ type gmSource struct {
 	// its first state.
 	started int64
 
+	ts *config.TimeSourceSettings
+
 	mu     sync.Mutex
 	status timesource.Status
+	// inState is how long the source had been in its state when status
+	// was taken, at statusAt: management adds the time since, without a
+	// clock read on the event loop beyond the vDSO's.
+	inState  time.Duration
+	statusAt time.Time
 }
 
 // openTimeSource builds the time source the settings name, over the
 // served clock.
 func (d *Daemon) openTimeSource() (_ *gmSource, err error) {
 	ts := d.set.TimeSource
-	g := &gmSource{d: d, clk: d.clk, started: monoNow()}
+	g := &gmSource{d: d, clk: d.clk, started: monoNow(), ts: ts}
 	defer func() {
 		if err != nil {
 			g.close()
@@ -98,10 +105,10 @@ func (d *Daemon) openTimeSource() (_ *gmSource, err error) {
 	if g.pulses, err = d.openPulseInput(ts); err != nil {
 		return nil, err
 	}
-	if g.tod, err = openToD(ts); err != nil {
+	if g.tod, err = openToD(ts, d.todLog); err != nil {
 		return nil, err
 	}
-	g.status = g.src.Status()
+	g.status, g.statusAt = g.src.Status(), time.Now()
 	return g, nil
 }
 
@@ -288,16 +295,22 @@ func (g *gmSource) run(ctx context.Context) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		failures := 0
 		for ctx.Err() == nil {
 			ps, err := g.pulses.next(250 * time.Millisecond)
 			if err != nil {
-				g.d.log.Printf(engine.LevelErr, "time source: reading the pulse: %v", err)
+				// Once, then once a minute while it lasts.
+				if failures%60 == 0 {
+					g.d.log.Printf(engine.LevelErr, "time source: reading the pulse: %v", err)
+				}
+				failures++
 				select {
 				case <-ctx.Done():
 				case <-time.After(time.Second):
 				}
 				continue
 			}
+			failures = 0
 			for i := range ps {
 				select {
 				case items <- item{pulse: &ps[i]}:
@@ -311,14 +324,32 @@ func (g *gmSource) run(ctx context.Context) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := g.tod.run(ctx, func(t timesource.TimeOfDay) {
+			deliver := func(t timesource.TimeOfDay) {
 				select {
 				case items <- item{tod: &t}:
 				case <-ctx.Done():
 				}
-			})
-			if err != nil && ctx.Err() == nil {
-				g.d.log.Printf(engine.LevelErr, "time source: reading the time of day: %v", err)
+			}
+			for {
+				err := g.tod.run(ctx, deliver)
+				if ctx.Err() != nil {
+					return
+				}
+				// A serial line that failed (a USB receiver unplugged) is
+				// opened again every few seconds until it comes back.
+				g.d.log.Printf(engine.LevelErr, "time source: reading the time of day: %v; opening it again in 5 s", err)
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(5 * time.Second):
+				}
+				if t, err := openToD(g.ts, g.d.todLog); err == nil {
+					g.mu.Lock()
+					old := g.tod
+					g.tod = t
+					g.mu.Unlock()
+					old.close()
+				}
 			}
 		}()
 	}
@@ -359,8 +390,9 @@ func (g *gmSource) apply(ctx context.Context, a timesource.Action) {
 		}
 	}
 	st := g.src.Status()
+	inState := time.Duration(monoNow() - max(st.Since, g.started))
 	g.mu.Lock()
-	g.status = st
+	g.status, g.inState, g.statusAt = st, inState, time.Now()
 	g.mu.Unlock()
 	if a.QualityChanged {
 		g.announce(ctx)
@@ -375,11 +407,16 @@ func (g *gmSource) announce(ctx context.Context) {
 }
 
 // snapshot returns the source's status as the source goroutine last left
-// it: safe from the event loop.
-func (g *gmSource) snapshot() timesource.Status {
+// it, how long it has been in its state now, and the time-of-day reader's
+// malformed count: safe from the event loop.
+func (g *gmSource) snapshot() (timesource.Status, time.Duration, uint64) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.status
+	var malformed uint64
+	if g.tod != nil {
+		malformed = g.tod.malformed()
+	}
+	return g.status, g.inState + time.Since(g.statusAt), malformed
 }
 
 func (g *gmSource) close() error {
@@ -387,8 +424,16 @@ func (g *gmSource) close() error {
 	if g.pulses != nil {
 		err = g.pulses.close()
 	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
 	if g.tod != nil {
 		err = errors.Join(err, g.tod.close())
 	}
 	return err
+}
+
+// todLog reports a time-of-day connection's failures (NMEA over TCP,
+// gpsd), which it retries by itself.
+func (d *Daemon) todLog(err error) {
+	d.log.Printf(engine.LevelWarning, "time source: %v", err)
 }

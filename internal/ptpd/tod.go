@@ -14,7 +14,7 @@ type todReader struct{ r tod.Reader }
 
 // openToD opens the time of day the settings name; nil for generic,
 // which reads the system clock's seconds at each pulse instead.
-func openToD(ts *config.TimeSourceSettings) (todInput, error) {
+func openToD(ts *config.TimeSourceSettings, logf func(error)) (todInput, error) {
 	switch ts.ToD {
 	case config.ToDNMEA:
 		if ts.NMEARemote != "" {
@@ -22,7 +22,9 @@ func openToD(ts *config.TimeSourceSettings) (todInput, error) {
 			if err != nil {
 				return nil, err
 			}
-			return todReader{tod.DialNMEA(host, port)}, nil
+			r := tod.DialNMEA(host, port)
+			r.Log = logf
+			return todReader{r}, nil
 		}
 		s, err := tod.OpenSerial(ts.NMEASerial, ts.NMEABaud)
 		if err != nil {
@@ -30,7 +32,9 @@ func openToD(ts *config.TimeSourceSettings) (todInput, error) {
 		}
 		return todReader{s}, nil
 	case config.ToDGPSD:
-		return todReader{tod.DialGPSD(ts.GPSDAddress)}, nil
+		r := tod.DialGPSD(ts.GPSDAddress)
+		r.Log = logf
+		return todReader{r}, nil
 	}
 	return nil, nil
 }
