@@ -102,6 +102,15 @@ func (d *Daemon) openTimeSource() (_ *gmSource, err error) {
 	if g.src, err = timesource.New(cfg); err != nil {
 		return nil, err
 	}
+	if cfg.Generic {
+		// The second comes from the system clock, which nothing here
+		// checks: say so when the kernel says it is not synchronised.
+		if sys, err := phc.NewSystem(); err == nil {
+			if st, err := sys.Status(); err == nil && st.Unsynchronized {
+				d.log.Printf(engine.LevelWarning, "time source: ts2phc.tod_source generic takes each second from CLOCK_REALTIME, which the kernel says is not synchronised (maxerror %v): run NTP, or read the time of day from the receiver (nmea, gpsd)", st.MaxError)
+			}
+		}
+	}
 	if g.pulses, err = d.openPulseInput(ts); err != nil {
 		return nil, err
 	}
