@@ -102,8 +102,10 @@ gm() { # pair round
 	ptp4l) echo "exec ptp4l -f $TMP/ptp4l-gm.conf -i va -q" ;;
 	esac
 }
-start() { # name namespace command: starts it, its PID in $TMP/name.pid
-	ip netns exec "$2" sh -c "$3" >/dev/null 2>&1 &
+start() { # name namespace command: starts it, its PID in $TMP/name.pid; output to $LOGDIR/name.log when LOGDIR is set
+	out=/dev/null
+	[ -z "${LOGDIR:-}" ] || out=$LOGDIR/$1.log
+	ip netns exec "$2" sh -c "$3" >"$out" 2>&1 &
 	echo $! >"$TMP/$1.pid"
 }
 # measure name: CPU seconds (all threads' run time from schedstat, in ns,

@@ -22,10 +22,11 @@ const (
 	// disciplined: wide enough for a clock 500 ppm off, far too narrow for
 	// a pulse at the wrong phase (a falling edge, a glitch).
 	AcquireWindow = time.Millisecond
-	// PulseTimeout is how long without a pulse counts as losing it:
-	// the next edge is due a second after the last, and the edge's time
-	// is known to the microsecond, so 200 ms late is lost.
-	PulseTimeout = 1200 * time.Millisecond
+	// PulseTimeout is how long without a pulse counts as losing it: the
+	// next edge is due a second after the last, and half a second more
+	// allows for a busy host reading it late; with a tick every 100 ms a
+	// lost pulse is announced within 1.6 s.
+	PulseTimeout = 1500 * time.Millisecond
 	// FixTimeout is how long without a valid time-of-day report counts as
 	// losing the fix (a receiver sends one every second).
 	FixTimeout = 3 * time.Second
