@@ -39,6 +39,9 @@ type Warning struct {
 }
 
 func (w Warning) String() string {
+	if w.Line == 0 {
+		return fmt.Sprintf("%s: option %s: %s", w.File, w.Option, w.Msg)
+	}
 	return fmt.Sprintf("%s:%d: option %s: %s", w.File, w.Line, w.Option, w.Msg)
 }
 

@@ -214,8 +214,8 @@ func TestResolveWarnsNoEffect(t *testing.T) {
 		got = append(got, w.String())
 	}
 	assert.Equal(t, []string{
-		"t.conf:4: option sanity_freq_limit: [phc2sys] sanity_freq_limit has no effect yet: the job inside roko-ptpd has no sanity check (roko-phc2sys -L has)",
-		"t.conf:2: option sanity_freq_limit: sanity_freq_limit has no effect yet: roko-ptpd's clock has no sanity check",
+		"t.conf:2: option sanity_freq_limit: accepted and ignored: roko-ptpd's clock has no sanity check yet",
+		"t.conf:4: option sanity_freq_limit: [phc2sys] sanity_freq_limit accepted and ignored: the job inside roko-ptpd has no sanity check yet (roko-phc2sys -L has)",
 	}, got)
 }
 

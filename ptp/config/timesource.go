@@ -71,6 +71,14 @@ type TimeSourceSettings struct {
 	Source timesource.Config
 }
 
+// timeSourceOptions are the options that act only through a PPS input.
+var timeSourceOptions = []string{
+	"ts2phc.tod_source", "ts2phc.nmea_serialport", "ts2phc.nmea_baudrate", "ts2phc.nmea_remote_host",
+	"ts2phc.nmea_remote_port", "ts2phc.nmea_delay", "ts2phc.pin_index", "ts2phc.channel",
+	"ts2phc.extts_polarity", "ts2phc.extts_correction", "ts2phc.pulsewidth", "ts2phc.holdover",
+	"leapfile", "gpsd_address", "time_source_qualification", "time_source_window",
+}
+
 // timeSourceSettings reads the time source, if one is configured: a
 // [/dev/ppsN] section or pps_input. clk is the clock's resolved
 // configuration, whose quality the source takes over.
@@ -88,9 +96,14 @@ func (c *Config) timeSourceSettings(clk *engine.ClockConfig) (*TimeSourceSetting
 		input, section = c.pps[0].Name, c.pps[0].Name
 	}
 	if input == "" {
-		for _, o := range []string{"ts2phc.tod_source", "ts2phc.nmea_serialport", "ts2phc.nmea_remote_host", "leapfile", "gpsd_address"} {
-			if c.isSet(g, o) {
-				c.warn(c.value(g, o).Line, o, "%s has no effect without a PPS input (a [/dev/ppsN] section or pps_input)", o)
+		// Without a pulse these options have nothing to act on; say so
+		// once each, wherever they were set.
+		for _, o := range timeSourceOptions {
+			for _, sec := range append([]string{g}, c.Interfaces()...) {
+				if c.isSet(sec, o) {
+					c.warn(c.value(sec, o).Line, o, "%s has no effect without a PPS input (a [/dev/ppsN] section or pps_input)", o)
+					break
+				}
 			}
 		}
 		return nil, nil
@@ -140,11 +153,6 @@ func (c *Config) timeSourceSettings(clk *engine.ClockConfig) (*TimeSourceSetting
 		return nil, c.errorAt(g, "ts2phc.tod_source", "ts2phc.tod_source %s: roko-ptpd reads generic, nmea and gpsd (a PHC as the source is ts2phc's job)", v)
 	}
 	ts.Leapfile = c.str(g, "leapfile")
-	for _, o := range []string{"ts2phc.master", "ts2phc.perout_phase", "ts2phc.pin_name", "ts2phc.external_pps", "ts2phc.pulserate"} {
-		if c.isSet(section, o) {
-			c.warn(c.value(section, o).Line, o, "%s has no effect: roko-ptpd's time source reads one pulse per second into the served clock", o)
-		}
-	}
 
 	src := timesource.Config{
 		UTCClock:      false,
