@@ -305,7 +305,7 @@ func checkRefused(t *testing.T, o *Option, r refusal) {
 }
 
 // checkIgnored: setting the option loads, with exactly one warning that
-// names it, and the README lists it.
+// names it (none at its default), and the README lists it.
 func checkIgnored(t *testing.T, a accountKey, rows map[string]bool) {
 	o := a.option
 	other := otherValue(t, o, nil)
@@ -333,6 +333,19 @@ func checkIgnored(t *testing.T, a accountKey, rows map[string]bool) {
 		if assert.Len(t, c.Warnings, 1, "from the command line too") {
 			assert.Equal(t, "command line: option "+o.Name+": accepted and ignored: "+o.NoEffect, c.Warnings[0].String())
 		}
+	}
+	// Spelling out the default asks for nothing, and gets no warning.
+	def := "[global]\n" + o.Name + " " + o.Default + "\n"
+	if a.phc2 {
+		def = "[phc2sys]\n" + o.Name + " " + o.Default + "\n"
+	}
+	if o.Default != "" {
+		c, err = Parse(strings.NewReader(def), "t.conf")
+		require.NoError(t, err)
+		c.AddInterface("eth0")
+		_, err = c.Resolve()
+		require.NoError(t, err)
+		assert.Empty(t, c.Warnings, "%s at its default", o.Name)
 	}
 	assert.True(t, rows[a.key], "README.md's table of options accepted without effect lists `%s`", a.key)
 }

@@ -37,8 +37,8 @@ type Option struct {
 	MaxF     float64
 	Values   []string // Enum labels, in ptp4l's spelling
 	// NoEffect marks an option roko-ptpd accepts so that a config file
-	// written for linuxptp loads, but does not act on; setting it prints
-	// one warning.
+	// written for linuxptp loads, but does not act on; setting it to
+	// anything but its default prints one warning saying why.
 	NoEffect string
 	// Extension marks an option linuxptp does not have.
 	Extension bool

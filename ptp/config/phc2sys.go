@@ -133,7 +133,7 @@ func (c *Config) setPhc2sys(option, raw string, line int) error {
 		return c.errorf(line, option, "%s is %s value for option %s at line %d (%s)", raw, err.kind, option, line, err.want)
 	}
 	v.Line = line
-	if o.NoEffect != "" {
+	if o.NoEffect != "" && !sameValue(&o, v, o.Default) {
 		c.warn(line, option, "[phc2sys] %s accepted and ignored: %s", option, o.NoEffect)
 	}
 	c.phc2sys.values[option] = v
