@@ -25,6 +25,10 @@ func (c *Config) Set(option, value string) error {
 	}
 	c.global.values[name] = v
 	c.locked[name] = true
+	if o.NoEffect != "" && !c.warnedNoE[name] && !sameValue(o, v, o.Default) {
+		c.warnedNoE[name] = true
+		c.Warnings = append(c.Warnings, Warning{File: "command line", Option: option, Msg: "accepted and ignored: " + o.NoEffect})
+	}
 	return nil
 }
 

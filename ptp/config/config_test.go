@@ -249,3 +249,24 @@ func TestCommandLineLocks(t *testing.T) {
 	c.AddInterface("eth3")
 	assert.Equal(t, []string{"eth0", "eth3"}, got.Interfaces())
 }
+
+// The operator guide's configs resolve: none of their options is refused,
+// and only the warnings the parser gave are printed.
+func TestSeedConfigsResolve(t *testing.T) {
+	for _, tc := range []struct {
+		path     string
+		warnings int
+	}{
+		{"../../testdata/seed/ptp4l.conf", 3},
+		{"../../testdata/seed/gm.conf", 3},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			c, err := Load(tc.path)
+			require.NoError(t, err)
+			c.AddInterface("eth0")
+			_, err = c.Resolve()
+			require.NoError(t, err)
+			assert.Len(t, c.Warnings, tc.warnings, "%q", warnings(c))
+		})
+	}
+}

@@ -39,6 +39,9 @@ type Warning struct {
 }
 
 func (w Warning) String() string {
+	if w.Line == 0 {
+		return fmt.Sprintf("%s: option %s: %s", w.File, w.Option, w.Msg)
+	}
 	return fmt.Sprintf("%s:%d: option %s: %s", w.File, w.Line, w.Option, w.Msg)
 }
 
@@ -302,7 +305,9 @@ func (c *Config) set(kind sectionKind, sec *Section, option, raw string, line in
 		return c.errorf(line, option, "%s is %s value for option %s at line %d (%s)", raw, err.kind, option, line, err.want)
 	}
 	v.Line = line
-	if o.NoEffect != "" && !c.warnedNoE[name] {
+	// Writing the default asks for nothing: configs that spell out every
+	// option (linuxptp's default.cfg) load without a wall of warnings.
+	if o.NoEffect != "" && !c.warnedNoE[name] && !sameValue(o, v, o.Default) {
 		c.warnedNoE[name] = true
 		c.warn(line, option, "accepted and ignored: %s", o.NoEffect)
 	}

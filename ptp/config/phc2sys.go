@@ -35,7 +35,8 @@ var phc2sysOptions = map[string]Option{
 	"step_threshold":       fl("step_threshold", Global, "0.0", 0, math.MaxFloat64),
 	"first_step_threshold": fl("first_step_threshold", Global, "0.00002", 0, math.MaxFloat64),
 	// -L, ppb.
-	"sanity_freq_limit": in("sanity_freq_limit", Global, "200000000", 0, i32max),
+	"sanity_freq_limit": none(in("sanity_freq_limit", Global, "200000000", 0, i32max),
+		"the job inside roko-ptpd has no sanity check yet (roko-phc2sys -L has)"),
 	// -u: updates per summary line (0: a line per update).
 	"summary_updates": in("summary_updates", Global, "0", 0, 1<<20),
 	// -O, seconds: target = source + utc_offset. Absent: from the
@@ -132,6 +133,9 @@ func (c *Config) setPhc2sys(option, raw string, line int) error {
 		return c.errorf(line, option, "%s is %s value for option %s at line %d (%s)", raw, err.kind, option, line, err.want)
 	}
 	v.Line = line
+	if o.NoEffect != "" && !sameValue(&o, v, o.Default) {
+		c.warn(line, option, "[phc2sys] %s accepted and ignored: %s", option, o.NoEffect)
+	}
 	c.phc2sys.values[option] = v
 	return nil
 }

@@ -132,6 +132,9 @@ type VirtualSettings struct {
 func (c *Config) Resolve() (*Settings, error) {
 	const g = "global"
 	s := &Settings{File: c.File}
+	if err := c.refuse(); err != nil {
+		return nil, err
+	}
 	var err error
 	if s.Timestamping, err = c.timestamping(); err != nil {
 		return nil, err
@@ -205,12 +208,6 @@ func (c *Config) Resolve() (*Settings, error) {
 	}
 	if c.phc2sys != nil {
 		s.Phc2sys = c.phc2sysSettings()
-		if v, ok := c.phc2sys.values["sanity_freq_limit"]; ok {
-			c.warn(v.Line, "sanity_freq_limit", "[phc2sys] sanity_freq_limit has no effect yet: the job inside roko-ptpd has no sanity check (roko-phc2sys -L has)")
-		}
-	}
-	if c.isSet(g, "sanity_freq_limit") {
-		c.warn(c.value(g, "sanity_freq_limit").Line, "sanity_freq_limit", "sanity_freq_limit has no effect yet: roko-ptpd's clock has no sanity check")
 	}
 	if s.TimeSource, err = c.timeSourceSettings(&s.Clock); err != nil {
 		return nil, err

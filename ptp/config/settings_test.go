@@ -12,6 +12,7 @@ import (
 
 	"github.com/roko-network/roko-ptpd/ptp"
 	"github.com/roko-network/roko-ptpd/ptp/engine"
+	"github.com/roko-network/roko-ptpd/servo"
 )
 
 func resolve(t *testing.T, text string, ifaces ...string) (*Settings, error) {
@@ -214,8 +215,8 @@ func TestResolveWarnsNoEffect(t *testing.T) {
 		got = append(got, w.String())
 	}
 	assert.Equal(t, []string{
-		"t.conf:4: option sanity_freq_limit: [phc2sys] sanity_freq_limit has no effect yet: the job inside roko-ptpd has no sanity check (roko-phc2sys -L has)",
-		"t.conf:2: option sanity_freq_limit: sanity_freq_limit has no effect yet: roko-ptpd's clock has no sanity check",
+		"t.conf:2: option sanity_freq_limit: accepted and ignored: roko-ptpd's clock has no sanity check yet",
+		"t.conf:4: option sanity_freq_limit: [phc2sys] sanity_freq_limit accepted and ignored: the job inside roko-ptpd has no sanity check yet (roko-phc2sys -L has)",
 	}, got)
 }
 
@@ -251,4 +252,84 @@ func TestResolveEmulatedHardware(t *testing.T) {
 	s, err = resolve(t, "[global]\n", "eth0")
 	require.NoError(t, err)
 	assert.Empty(t, s.EmulatedDir, "off by default")
+}
+
+// TestResolveOptionEffects: each option set away from its default reaches
+// the value of Settings that the daemon, the engine, the servo or the
+// time source takes it from. One row per option (the walk of
+// TestEveryOptionAccountedFor names this test for them).
+func TestResolveOptionEffects(t *testing.T) {
+	port := func(s *Settings) engine.PortConfig { return s.Ports[0].Engine }
+	for _, tc := range []struct {
+		option string
+		text   string
+		get    func(*Settings) any
+		want   any
+	}{
+		{"priority2", "[global]\npriority2 7\n", func(s *Settings) any { return s.Clock.Priority2 }, uint8(7)},
+		{"clockClass", "[global]\nclockClass 6\n", func(s *Settings) any { return s.Clock.ClockQuality.ClockClass }, uint8(6)},
+		{"clockAccuracy", "[global]\nclockAccuracy 0x21\n", func(s *Settings) any { return s.Clock.ClockQuality.ClockAccuracy }, ptp.ClockAccuracy(0x21)},
+		{"offsetScaledLogVariance", "[global]\noffsetScaledLogVariance 0x4e5d\n", func(s *Settings) any { return s.Clock.ClockQuality.OffsetScaledLogVariance }, uint16(0x4e5d)},
+		{"G.8275.defaultDS.localPriority", "[global]\nG.8275.defaultDS.localPriority 90\n", func(s *Settings) any { return s.Clock.LocalPriority }, uint8(90)},
+		{"G.8275.portDS.localPriority", "[eth0]\nG.8275.portDS.localPriority 91\n", func(s *Settings) any { return port(s).LocalPriority }, uint8(91)},
+		{"free_running", "[global]\nfree_running 1\n", func(s *Settings) any { return s.Clock.FreeRunning }, true},
+		{"utc_offset", "[global]\nutc_offset 36\n", func(s *Settings) any { return s.Clock.UTCOffset }, int16(36)},
+		{"timeSource", "[global]\ntimeSource 0x20\n", func(s *Settings) any { return s.Clock.TimeSource }, ptp.TimeSourceGNSS},
+		{"maxStepsRemoved", "[global]\nmaxStepsRemoved 10\n", func(s *Settings) any { return s.Clock.MaxStepsRemoved }, uint16(10)},
+		{"ptp_minor_version", "[global]\nptp_minor_version 0\n", func(s *Settings) any { return s.Clock.MinorVersionPTP }, uint8(0)},
+		{"transportSpecific", "[eth0]\ntransportSpecific 1\n", func(s *Settings) any { return s.Clock.MajorSdoID }, uint8(1)},
+		{"allow_network_set", "[global]\nallow_network_set 1\n", func(s *Settings) any { return s.Clock.NetworkManagementSet }, true},
+		{"userDescription", "[global]\nuserDescription rack 4;validator\n", func(s *Settings) any { return s.Clock.UserDescription }, "rack 4;validator"},
+		{"BMCA", "[eth0]\nBMCA noop\n", func(s *Settings) any { return port(s).NoopBMCA }, true},
+		{"logAnnounceInterval", "[eth0]\nlogAnnounceInterval -2\n", func(s *Settings) any { return port(s).LogAnnounceInterval }, int8(-2)},
+		{"announceReceiptTimeout", "[eth0]\nannounceReceiptTimeout 5\n", func(s *Settings) any { return port(s).AnnounceReceiptTimeout }, uint8(5)},
+		{"logMinDelayReqInterval", "[eth0]\nlogMinDelayReqInterval -4\n", func(s *Settings) any { return port(s).LogMinDelayReqInterval }, int8(-4)},
+		{"logMinPdelayReqInterval", "[eth0]\nlogMinPdelayReqInterval -3\n", func(s *Settings) any { return port(s).LogMinPdelayReqInterval }, int8(-3)},
+		{"delay_filter_length", "[eth0]\ndelay_filter_length 3\n", func(s *Settings) any { return port(s).DelayFilterLength }, 3},
+		{"fault_reset_interval", "[eth0]\nfault_reset_interval 2\n", func(s *Settings) any { return port(s).FaultResetInterval }, int8(2)},
+		{"ignore_transport_specific", "[eth0]\nignore_transport_specific 1\n", func(s *Settings) any { return port(s).IgnoreTransportSpecific }, true},
+		{"check_fup_sync", "[global]\ncheck_fup_sync 1\n", func(s *Settings) any { return port(s).CheckFupSync }, true},
+		{"msg_interval_request", "[eth0]\nmsg_interval_request 1\n", func(s *Settings) any { return port(s).MsgIntervalRequest }, true},
+		{"operLogSyncInterval", "[eth0]\noperLogSyncInterval -2\n", func(s *Settings) any { return port(s).OperLogSyncInterval }, int8(-2)},
+		{"operLogPdelayReqInterval", "[eth0]\noperLogPdelayReqInterval -1\n", func(s *Settings) any { return port(s).OperLogPdelayReqInterval }, int8(-1)},
+		{"udp6_scope", "[eth0]\nudp6_scope 0x05\n", func(s *Settings) any { return s.Ports[0].UDP6Scope }, uint8(5)},
+		{"dscp_general", "[global]\ndscp_general 34\n", func(s *Settings) any { return s.DSCPGeneral }, 34},
+		{"uds_ro_file_mode", "[global]\nuds_ro_file_mode 0640\n", func(s *Settings) any { return s.UDS[1].Mode }, fs.FileMode(0o640)},
+		{"emulated_hardware_dir", "[global]\nemulated_hardware 1\nemulated_hardware_dir /run/x\n", func(s *Settings) any { return s.EmulatedDir }, "/run/x"},
+		{"emulated_phc_wander", "[global]\nemulated_hardware 1\n[eth0]\nemulated_phc_wander 2.5\n", func(s *Settings) any { return s.Ports[0].Emulated.Wander }, 2.5},
+		{"pi_integral_const", "[global]\npi_integral_const 0.25\n", func(s *Settings) any { return s.Servo.Config.PI.IntegralConst }, 0.25},
+		{"pi_proportional_scale", "[global]\npi_proportional_scale 0.6\n", func(s *Settings) any { return s.Servo.Config.PI.ProportionalScale }, 0.6},
+		{"pi_proportional_exponent", "[global]\npi_proportional_exponent -0.2\n", func(s *Settings) any { return s.Servo.Config.PI.ProportionalExponent }, -0.2},
+		{"pi_proportional_norm_max", "[global]\npi_proportional_norm_max 0.5\n", func(s *Settings) any { return s.Servo.Config.PI.ProportionalNormMax }, 0.5},
+		{"pi_integral_scale", "[global]\npi_integral_scale 0.4\n", func(s *Settings) any { return s.Servo.Config.PI.IntegralScale }, 0.4},
+		{"pi_integral_exponent", "[global]\npi_integral_exponent 0.5\n", func(s *Settings) any { return s.Servo.Config.PI.IntegralExponent }, 0.5},
+		{"pi_integral_norm_max", "[global]\npi_integral_norm_max 0.2\n", func(s *Settings) any { return s.Servo.Config.PI.IntegralNormMax }, 0.2},
+		{"time_source_window", "[global]\npps_input /dev/pps0\ntime_source_window 5000\n", func(s *Settings) any { return s.TimeSource.Source.PulseWindow }, 5 * time.Microsecond},
+		{"ts2phc.nmea_delay", "[global]\npps_input /dev/pps0\n[/dev/pps0]\nts2phc.nmea_delay -50000000\n", func(s *Settings) any { return s.TimeSource.Source.NMEADelay }, -50 * time.Millisecond},
+		{"[phc2sys] source", "[phc2sys]\nsource /dev/ptp2\n", func(s *Settings) any { return s.Phc2sys.Source }, "/dev/ptp2"},
+		{"[phc2sys] readings", "[phc2sys]\nreadings 9\n", func(s *Settings) any { return s.Phc2sys.Readings }, 9},
+		{"[phc2sys] clock_servo", "[phc2sys]\nclock_servo linreg\n", func(s *Settings) any { return s.Phc2sys.Servo }, servo.KindLinReg},
+		{"[phc2sys] pi_proportional_const", "[phc2sys]\npi_proportional_const 0.4\n", func(s *Settings) any { return s.Phc2sys.KP }, 0.4},
+		{"[phc2sys] pi_integral_const", "[phc2sys]\npi_integral_const 0.1\n", func(s *Settings) any { return s.Phc2sys.KI }, 0.1},
+		{"[phc2sys] step_threshold", "[phc2sys]\nstep_threshold 0.5\n", func(s *Settings) any { return s.Phc2sys.StepThreshold }, 0.5},
+		{"[phc2sys] first_step_threshold", "[phc2sys]\nfirst_step_threshold 0\n", func(s *Settings) any { return s.Phc2sys.FirstStepThreshold }, 0.0},
+		{"[phc2sys] summary_updates", "[phc2sys]\nsummary_updates 60\n", func(s *Settings) any { return s.Phc2sys.SummaryUpdates }, 60},
+	} {
+		t.Run(tc.option, func(t *testing.T) {
+			s, err := resolve(t, tc.text, "eth0")
+			require.NoError(t, err)
+			assert.Equal(t, tc.want, tc.get(s))
+			d, err := resolve(t, "[global]\n[phc2sys]\n[eth0]\n", "eth0")
+			require.NoError(t, err)
+			if strings.Contains(tc.text, "pps_input") {
+				d, err = resolve(t, "[global]\npps_input /dev/pps0\n", "eth0")
+				require.NoError(t, err)
+			}
+			if strings.Contains(tc.text, "emulated_hardware 1") {
+				d, err = resolve(t, "[global]\nemulated_hardware 1\n", "eth0")
+				require.NoError(t, err)
+			}
+			assert.NotEqual(t, tc.want, tc.get(d), "the default differs, so the row shows the option's effect")
+		})
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"net"
-	"slices"
 	"strings"
 	"time"
 
@@ -72,6 +71,14 @@ type TimeSourceSettings struct {
 	Source timesource.Config
 }
 
+// timeSourceOptions are the options that act only through a PPS input.
+var timeSourceOptions = []string{
+	"ts2phc.tod_source", "ts2phc.nmea_serialport", "ts2phc.nmea_baudrate", "ts2phc.nmea_remote_host",
+	"ts2phc.nmea_remote_port", "ts2phc.nmea_delay", "ts2phc.pin_index", "ts2phc.channel",
+	"ts2phc.extts_polarity", "ts2phc.extts_correction", "ts2phc.pulsewidth", "ts2phc.holdover",
+	"leapfile", "gpsd_address", "time_source_qualification", "time_source_window",
+}
+
 // timeSourceSettings reads the time source, if one is configured: a
 // [/dev/ppsN] section or pps_input. clk is the clock's resolved
 // configuration, whose quality the source takes over.
@@ -89,7 +96,16 @@ func (c *Config) timeSourceSettings(clk *engine.ClockConfig) (*TimeSourceSetting
 		input, section = c.pps[0].Name, c.pps[0].Name
 	}
 	if input == "" {
-		c.warnTimeSourceOptions()
+		// Without a pulse these options have nothing to act on; say so
+		// once each, wherever they were set.
+		for _, o := range timeSourceOptions {
+			for _, sec := range append([]string{g}, c.Interfaces()...) {
+				if c.isSet(sec, o) {
+					c.warn(c.value(sec, o).Line, o, "%s has no effect without a PPS input (a [/dev/ppsN] section or pps_input)", o)
+					break
+				}
+			}
+		}
 		return nil, nil
 	}
 	if clk.SlaveOnly {
@@ -159,11 +175,6 @@ func (c *Config) timeSourceSettings(clk *engine.ClockConfig) (*TimeSourceSetting
 		return nil, c.errorAt(g, "ts2phc.tod_source", "ts2phc.tod_source %s: roko-ptpd reads generic, nmea and gpsd (a PHC as the source is ts2phc's job)", v)
 	}
 	ts.Leapfile = c.str(g, "leapfile")
-	for _, o := range []string{"ts2phc.master", "ts2phc.perout_phase", "ts2phc.pin_name", "ts2phc.external_pps", "ts2phc.pulserate"} {
-		if c.isSet(section, o) {
-			c.warn(c.value(section, o).Line, o, "%s has no effect: roko-ptpd's time source reads one pulse per second into the served clock", o)
-		}
-	}
 
 	src := timesource.Config{
 		UTCClock:      false,
@@ -192,27 +203,4 @@ func (c *Config) timeSourceSettings(clk *engine.ClockConfig) (*TimeSourceSetting
 	}
 	ts.Source = src
 	return ts, nil
-}
-
-// timeSourceOptions are roko-ptpd's own options of the time source; every
-// ts2phc.* option is one too.
-var timeSourceOptions = map[string]bool{
-	"leapfile": true, "gpsd_address": true, "time_source_qualification": true, "time_source_window": true,
-}
-
-// warnTimeSourceOptions warns, once each, of the time source's options set
-// in a configuration that has no PPS input.
-func (c *Config) warnTimeSourceOptions() {
-	for _, sec := range append([]*Section{c.global}, c.ports...) {
-		names := make([]string, 0, len(sec.values))
-		for name := range sec.values {
-			if strings.HasPrefix(name, "ts2phc.") || timeSourceOptions[name] {
-				names = append(names, name)
-			}
-		}
-		slices.Sort(names)
-		for _, name := range names {
-			c.warn(sec.values[name].Line, name, "%s has no effect without a PPS input (a [/dev/ppsN] section or pps_input)", name)
-		}
-	}
 }

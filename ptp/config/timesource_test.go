@@ -116,7 +116,7 @@ func TestResolveTimeSourceWarnings(t *testing.T) {
 	for _, w := range c.Warnings {
 		got = append(got, w.String())
 	}
-	assert.Contains(t, strings.Join(got, "\n"), "t.conf:4: option ts2phc.master: ts2phc.master has no effect")
+	assert.Contains(t, strings.Join(got, "\n"), "t.conf:4: option ts2phc.master: accepted and ignored: roko-ptpd's time source reads one pulse per second")
 
 	c, err = Parse(strings.NewReader("[global]\nleapfile /x\n"), "t.conf")
 	require.NoError(t, err)
@@ -144,4 +144,19 @@ func TestResolveTimeSourceWarnings(t *testing.T) {
 		}
 		assert.Contains(t, strings.Join(got, "\n"), tc.want, tc.conf)
 	}
+	// Every option of the time source says so, in [global] or a port's
+	// section, once.
+	c, err = Parse(strings.NewReader("[global]\nts2phc.holdover 5\ntime_source_window 100\n[eth0]\nts2phc.pin_index 1\n[eth1]\nts2phc.pin_index 2\n"), "t.conf")
+	require.NoError(t, err)
+	_, err = c.Resolve()
+	require.NoError(t, err)
+	got = nil
+	for _, w := range c.Warnings {
+		got = append(got, w.String())
+	}
+	assert.Equal(t, []string{
+		"t.conf:5: option ts2phc.pin_index: ts2phc.pin_index has no effect without a PPS input (a [/dev/ppsN] section or pps_input)",
+		"t.conf:2: option ts2phc.holdover: ts2phc.holdover has no effect without a PPS input (a [/dev/ppsN] section or pps_input)",
+		"t.conf:3: option time_source_window: time_source_window has no effect without a PPS input (a [/dev/ppsN] section or pps_input)",
+	}, got)
 }
