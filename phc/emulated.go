@@ -197,10 +197,15 @@ func (e *Emulated) InjectEdge(channel uint32, edge Edges, rt int64) (bool, error
 		return false, err
 	}
 	var ok bool
+	var word *uint32
 	err = e.k.with(func(s *emuState, _ int64) error {
 		ok, err = s.inject(channel, edge, s.atNs(rt-off))
+		word = low32(&s.QTail)
 		return err
 	})
+	if ok {
+		futexWake(word)
+	}
 	return ok, err
 }
 
@@ -209,10 +214,15 @@ func (e *Emulated) InjectEdge(channel uint32, edge Edges, rt int64) (bool, error
 // exactly).
 func (e *Emulated) InjectEdgeAt(channel uint32, edge Edges, phcTime int64) (bool, error) {
 	var ok bool
+	var word *uint32
 	err := e.k.with(func(s *emuState, _ int64) (err error) {
 		ok, err = s.inject(channel, edge, phcTime)
+		word = low32(&s.QTail)
 		return err
 	})
+	if ok {
+		futexWake(word)
+	}
 	return ok, err
 }
 
@@ -381,14 +391,6 @@ func (k *emuKernel) clockAdjtime(tx *unix.Timex) (int, error) {
 	return 0, k.with(func(s *emuState, m int64) error { return s.adjtime(tx, m) })
 }
 
-// emuPollInterval is how often a waiting ReadExtTS (or PPS_FETCH) looks
-// for events. An event's timestamp is exact however late it is read; a
-// reader learns of it up to this late, where a kernel wakes it at once.
-// At 1 ms the polling (a lock and a look at the mapped state each time)
-// cost a grandmaster reading a pulse per second 50 ms of CPU a second,
-// nine times ptp4l's whole cost at 64 Hz (scripts/gm-cost.sh).
-const emuPollInterval = 10 * time.Millisecond
-
 func (k *emuKernel) readEvents(buf []byte, timeout time.Duration) (int, error) {
 	// poll(2) takes whole milliseconds, and waits forever for fewer than
 	// none.
@@ -396,17 +398,22 @@ func (k *emuKernel) readEvents(buf []byte, timeout time.Duration) (int, error) {
 	deadline := time.Now().Add(time.Duration(timeout.Milliseconds()) * time.Millisecond)
 	for {
 		var n int
-		if err := k.with(func(s *emuState, _ int64) error { n = s.pop(buf); return nil }); err != nil || n > 0 {
+		var word *uint32
+		var tail uint32
+		if err := k.with(func(s *emuState, _ int64) error {
+			n, word, tail = s.pop(buf), low32(&s.QTail), uint32(s.QTail)
+			return nil
+		}); err != nil || n > 0 {
 			return n, err
 		}
 		left := time.Until(deadline)
 		if forever {
-			left = emuPollInterval
+			left = futexMaxWait
 		}
 		if left <= 0 {
 			return 0, nil
 		}
-		time.Sleep(min(left, emuPollInterval))
+		futexWait(word, tail, left)
 	}
 }
 

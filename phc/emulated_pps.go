@@ -27,13 +27,12 @@ import (
 // only (PPS_CAPTUREASSERT|PPS_OFFSETASSERT) until the parameters ask for
 // clear edges too.
 //
-// Two differences from the kernel, neither visible to a caller that
-// keeps to RFC 2783: PPS_SETPARAMS needs no CAP_SYS_TIME (the state
-// file's permissions say who may use it), and a waiting PPS_FETCH polls
-// the state every emuPollInterval instead of sleeping on a wait queue, so
-// it returns up to that much after the edge arrives (the timestamp is
-// exact regardless). A fetch waiting forever returns EBADF when its
-// handle is closed.
+// One difference from the kernel, not visible to a caller that keeps to
+// RFC 2783: PPS_SETPARAMS needs no CAP_SYS_TIME (the state file's
+// permissions say who may use it). A waiting PPS_FETCH sleeps on a futex
+// in the state file's mapping, which an edge wakes (futex.go), as the
+// kernel's wakes its wait queue. A fetch waiting forever returns EBADF
+// when its handle is closed.
 //
 // The emulation never touches a real clock: the timestamps are whatever
 // the edges' source says they are.
@@ -201,7 +200,11 @@ func (k *emuPPSKernel) with(fn func(s *emuPPSState) error) error {
 // event presents an edge to the source.
 func (k *emuPPSKernel) event(rt int64, ev int32) (bool, error) {
 	var captured bool
-	err := k.with(func(s *emuPPSState) error { captured = s.event(rt, ev); return nil })
+	var word *uint32
+	err := k.with(func(s *emuPPSState) error { captured, word = s.event(rt, ev), &s.LastEv; return nil })
+	if captured {
+		futexWake(word)
+	}
 	return captured, err
 }
 
@@ -308,7 +311,8 @@ func (s *emuPPSState) setParams(p ppsKparams) error {
 // returns the latest edges.
 func (k *emuPPSKernel) fetch(f *ppsFdata) error {
 	var ev uint32
-	if err := k.with(func(s *emuPPSState) error { ev = s.LastEv; return nil }); err != nil {
+	var word *uint32
+	if err := k.with(func(s *emuPPSState) error { ev, word = s.LastEv, &s.LastEv; return nil }); err != nil {
 		return err
 	}
 	forever := f.Timeout.Flags&ppsTimeInvalid != 0
@@ -333,9 +337,9 @@ func (k *emuPPSKernel) fetch(f *ppsFdata) error {
 				return unix.ETIMEDOUT
 			}
 			if forever {
-				left = emuPollInterval
+				left = futexMaxWait
 			}
-			time.Sleep(min(left, emuPollInterval))
+			futexWait(word, ev, left)
 		}
 	}
 	return k.with(func(s *emuPPSState) error {
