@@ -1,10 +1,8 @@
 package ptpd
 
 import (
-	"context"
 	"io"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -43,15 +41,9 @@ func TestGrandmasterBadInputs(t *testing.T) {
 
 	var corrupt atomic.Pointer[gpsemu.Corruption]
 	corrupt.Store(&gpsemu.Corruption{})
-	rx, err := gpsemu.New(gpsemu.Config{PHC: emu, NMEA: []io.Writer{gpsemu.PTYWriter{Master: ptyMaster}},
+	runReceiver(t, gpsemu.Config{PHC: emu, NMEA: []io.Writer{gpsemu.PTYWriter{Master: ptyMaster}},
 		Jitter: 20 * time.Nanosecond, Phase: 400 * time.Millisecond, Seed: 5,
 		Corrupt: func(gpsemu.Second) gpsemu.Corruption { return *corrupt.Load() }})
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); _ = rx.Run(ctx) }()
-	defer func() { cancel(); wg.Wait() }()
 
 	mc, err := mgmt.Dial(uds, 0)
 	require.NoError(t, err)

@@ -1,12 +1,10 @@
 package ptpd
 
 import (
-	"context"
 	"io"
 	"math"
 	"regexp"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -130,7 +128,7 @@ func testGPSGrandmaster(t *testing.T, extra []string, freeRunClass int) {
 
 	var noPulse atomic.Bool
 	var lastPulse atomic.Int64 // CLOCK_REALTIME of the last edge sent
-	rx, err := gpsemu.New(gpsemu.Config{PHC: emu, NMEA: []io.Writer{gpsemu.PTYWriter{Master: ptyMaster}},
+	runReceiver(t, gpsemu.Config{PHC: emu, NMEA: []io.Writer{gpsemu.PTYWriter{Master: ptyMaster}},
 		Jitter: 20 * time.Nanosecond, Phase: 300 * time.Millisecond, Seed: 17,
 		NoPulse: func(gpsemu.Second) bool { return noPulse.Load() },
 		OnPulse: func(p gpsemu.Pulse) {
@@ -138,12 +136,6 @@ func testGPSGrandmaster(t *testing.T, extra []string, freeRunClass int) {
 				lastPulse.Store(p.Rise)
 			}
 		}})
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); _ = rx.Run(ctx) }()
-	t.Cleanup(func() { cancel(); wg.Wait() })
 
 	start := time.Now()
 	q, _ := announced(t, gm)

@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -45,14 +44,8 @@ func TestGrandmasterGPSD(t *testing.T) {
 	require.NoError(t, err)
 	defer ptyMaster.Close()
 
-	rx, err := gpsemu.New(gpsemu.Config{PHC: emu, NMEA: []io.Writer{gpsemu.PTYWriter{Master: ptyMaster}},
+	runReceiver(t, gpsemu.Config{PHC: emu, NMEA: []io.Writer{gpsemu.PTYWriter{Master: ptyMaster}},
 		Jitter: 20 * time.Nanosecond, Phase: 200 * time.Millisecond, Seed: 9, LeapS: 18})
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); _ = rx.Run(ctx) }()
-	defer func() { cancel(); wg.Wait() }()
 
 	port := freeTCPPort(t)
 	// -N foreground, -b never write to the receiver, -n read it before a

@@ -1,10 +1,8 @@
 package ptpd
 
 import (
-	"context"
 	"fmt"
 	"path/filepath"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -50,14 +48,8 @@ func TestHoldoverDrift(t *testing.T) {
 				gm, _, _ := startGM(t, seg, path, "--priority1=1", "--serverOnly=1", "--pps_input=extts",
 					"--time_source_qualification=2", "--ts2phc.holdover=120", "--clockClass=6", "--timeSource=0x20")
 				var noPulse atomic.Bool
-				rx, err := gpsemu.New(gpsemu.Config{PHC: emu, Jitter: 20 * time.Nanosecond, Seed: seed,
+				runReceiver(t, gpsemu.Config{PHC: emu, Jitter: 20 * time.Nanosecond, Seed: seed,
 					NoPulse: func(gpsemu.Second) bool { return noPulse.Load() }})
-				require.NoError(t, err)
-				ctx, cancel := context.WithCancel(context.Background())
-				var wg sync.WaitGroup
-				wg.Add(1)
-				go func() { defer wg.Done(); _ = rx.Run(ctx) }()
-				defer func() { cancel(); wg.Wait() }()
 
 				took := waitClass(t, gm, 6, 90*time.Second)
 				time.Sleep(settleLocked)

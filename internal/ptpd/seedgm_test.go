@@ -35,13 +35,7 @@ func TestSeedGMConf(t *testing.T) {
 	pps, err := phc.CreateEmulatedPPS(filepath.Join(dir, "pps0"))
 	require.NoError(t, err)
 	defer pps.Close()
-	rx, err := gpsemu.New(gpsemu.Config{PPS: pps, Jitter: 50 * time.Nanosecond, Seed: 3})
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); _ = rx.Run(ctx) }()
-	defer func() { cancel(); wg.Wait() }()
+	runReceiver(t, gpsemu.Config{PPS: pps, Jitter: 50 * time.Nanosecond, Seed: 3})
 
 	cmd, err := ParseArgs([]string{"-f", "../../testdata/seed/gm.conf", "-i", la.Name, "-m",
 		"--emulated_hardware=1", "--emulated_hardware_dir=" + dir, "--emulated_phc_offset=0.2", "--emulated_phc_frequency=-20000",

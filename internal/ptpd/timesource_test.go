@@ -218,13 +218,7 @@ func TestGrandmasterPPSVirtualClock(t *testing.T) {
 	pps, err := phc.CreateEmulatedPPS(filepath.Join(dir, "pps0"))
 	require.NoError(t, err)
 	defer pps.Close()
-	rx, err := gpsemu.New(gpsemu.Config{PPS: pps, Jitter: 200 * time.Nanosecond, Seed: 4})
-	require.NoError(t, err)
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); _ = rx.Run(ctx) }()
-	defer func() { cancel(); wg.Wait() }()
+	runReceiver(t, gpsemu.Config{PPS: pps, Jitter: 200 * time.Nanosecond, Seed: 4})
 
 	clk := virtual(t, "gm", 40*time.Millisecond, -25_000)
 	seg := transport.NewSegment()
@@ -238,4 +232,15 @@ func TestGrandmasterPPSVirtualClock(t *testing.T) {
 	_, tp := announced(t, gm.d)
 	assert.EqualValues(t, 37, tp.CurrentUTCOffset)
 	assert.True(t, ptp.Flags(tp.Flags).Has(ptp.FlagTimeTraceable))
+}
+
+// runReceiver runs an emulated GPS receiver until the test ends.
+func runReceiver(t *testing.T, cfg gpsemu.Config) {
+	t.Helper()
+	rx, err := gpsemu.New(cfg)
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = rx.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
 }
