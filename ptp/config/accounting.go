@@ -47,8 +47,6 @@ var refusals = map[string]refusal{
 	"active_key_id":             {why: whyAuth},
 	"sa_file":                   {why: whyAuth},
 	"clock_class_threshold":     {why: "not implemented: roko-ptpd would stay locked to a master of any clockClass"},
-	"egressLatency":             {why: "timestamp latency corrections are not implemented yet: every offset would be wrong by this many nanoseconds"},
-	"ingressLatency":            {why: "timestamp latency corrections are not implemented yet: every offset would be wrong by this many nanoseconds"},
 	"phc_index":                 {why: "choosing the PHC is not implemented: roko-ptpd would use the interface's own PHC"},
 	"gmCapable":                 {why: "802.1AS gmCapable is not implemented: roko-ptpd could become grandmaster (clientOnly 1 keeps a clock from it)"},
 	"follow_up_info":            {why: "the 802.1AS Follow_Up information TLV is not implemented: gPTP clients that need it would not synchronise"},

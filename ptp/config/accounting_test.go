@@ -133,6 +133,8 @@ var effects = map[string]string{
 	"[phc2sys] step_threshold":        "ptp/config.TestResolveOptionEffects",
 	"[phc2sys] first_step_threshold":  "ptp/config.TestResolveOptionEffects",
 	"[phc2sys] summary_updates":       "ptp/config.TestResolveOptionEffects",
+	"egressLatency":                   "ptp/engine.TestTimestampLatencies",
+	"ingressLatency":                  "ptp/engine.TestTimestampLatencies",
 	"ptp_dst_mac":                     "transport.TestConfiguredDestinations",
 	"p2p_dst_mac":                     "transport.TestConfiguredDestinations",
 	"ptp_dst_ipv4":                    "transport.TestConfiguredDestinations",

@@ -308,6 +308,8 @@ func (c *Config) portSettings(cc *engine.ClockConfig) ([]PortSettings, error) {
 			return nil, c.errorAt(name, "delay_mechanism", "[%s] delay_mechanism %s: roko-ptpd has E2E and P2P", name, dm)
 		}
 		p.DelayAsymmetry = c.int(name, "delayAsymmetry")
+		p.EgressLatency = c.int(name, "egressLatency")
+		p.IngressLatency = c.int(name, "ingressLatency")
 		p.MasterOnly = c.bool(name, "serverOnly")
 		p.NoopBMCA = strings.EqualFold(c.str(name, "BMCA"), "noop")
 		switch f := c.str(name, "delay_filter"); f {
