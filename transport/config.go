@@ -3,7 +3,7 @@ package transport
 import (
 	"fmt"
 	"net"
-
+	"net/netip"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -19,8 +19,18 @@ type Config struct {
 	// TxTimestampTimeout is tx_timestamp_timeout (default 10 ms, linuxptp
 	// 4.x's).
 	TxTimestampTimeout time.Duration
-	// PTPDstMAC and P2PDstMAC are ptp_dst_mac and p2p_dst_mac (L2).
+	// PTPDstMAC and P2PDstMAC are ptp_dst_mac and p2p_dst_mac (L2): where
+	// messages go and the groups joined to hear them (default
+	// 01:1B:19:00:00:00 and 01:80:C2:00:00:0E).
 	PTPDstMAC, P2PDstMAC net.HardwareAddr
+	// PTPDstIPv4 and P2PDstIPv4 are ptp_dst_ipv4 and p2p_dst_ipv4 (UDPv4
+	// multicast groups, default 224.0.1.129 and 224.0.0.107).
+	PTPDstIPv4, P2PDstIPv4 netip.Addr
+	// PTPDstIPv6 is the UDPv6 primary group as sent to: ptp_dst_ipv6 with
+	// udp6_scope in its second byte, as linuxptp's udp6.c makes it. The
+	// zero value means ff0X::181 with X from UDP6Scope. P2PDstIPv6 is
+	// p2p_dst_ipv6 (default ff02::6b).
+	PTPDstIPv6, P2PDstIPv6 netip.Addr
 	// TTL is udp_ttl (default 1).
 	TTL int
 	// DSCPEvent and DSCPGeneral are dscp_event and dscp_general (default 0).
@@ -51,7 +61,39 @@ func (c Config) withDefaults() Config {
 	if c.UDP6Scope == 0 {
 		c.UDP6Scope = 0x0e
 	}
+	if !c.PTPDstIPv4.IsValid() {
+		c.PTPDstIPv4 = IPv4Primary
+	}
+	if !c.P2PDstIPv4.IsValid() {
+		c.P2PDstIPv4 = IPv4PeerDelay
+	}
+	if !c.PTPDstIPv6.IsValid() {
+		c.PTPDstIPv6 = IPv6Primary(c.UDP6Scope)
+	}
+	if !c.P2PDstIPv6.IsValid() {
+		c.P2PDstIPv6 = IPv6PeerDelay
+	}
 	return c
+}
+
+// destinations returns the transport's primary and peer delay groups for
+// family (AF_INET or AF_INET6), checked: a UDP transport can only join a
+// multicast group of its own family.
+func (c Config) destinations(family int) (primary, peerDelay Addr, err error) {
+	groups := []struct {
+		opt  string
+		addr netip.Addr
+	}{{"ptp_dst_ipv4", c.PTPDstIPv4}, {"p2p_dst_ipv4", c.P2PDstIPv4}}
+	if family == unix.AF_INET6 {
+		groups[0].opt, groups[0].addr = "ptp_dst_ipv6", c.PTPDstIPv6
+		groups[1].opt, groups[1].addr = "p2p_dst_ipv6", c.P2PDstIPv6
+	}
+	for _, g := range groups {
+		if !g.addr.IsMulticast() || g.addr.Is4() != (family == unix.AF_INET) || g.addr.Zone() != "" {
+			return Addr{}, Addr{}, fmt.Errorf("transport: %s: %s %s is not a multicast group of this transport", c.Interface, g.opt, g.addr)
+		}
+	}
+	return Addr{IP: groups[0].addr}, Addr{IP: groups[1].addr}, nil
 }
 
 // Transport is one port's pair of sockets: event messages (Sync,

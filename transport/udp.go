@@ -10,19 +10,25 @@ import (
 
 // OpenUDPv4 opens a port's UDP/IPv4 transport (IEEE 1588-2019 Annex C):
 // the event socket on port 319 and the general socket on 320, bound to the
-// interface, members of 224.0.1.129 and 224.0.0.107 there, sending with
-// udp_ttl and the DSCP values, multicast loop off.
+// interface, members there of ptp_dst_ipv4 and p2p_dst_ipv4 (224.0.1.129
+// and 224.0.0.107 by default), sending with udp_ttl and the DSCP values,
+// multicast loop off.
 func OpenUDPv4(cfg Config) (*Transport, error) {
 	return openUDP(cfg.withDefaults(), unix.AF_INET)
 }
 
 // OpenUDPv6 opens a port's UDP/IPv6 transport (Annex D): ports 319 and 320,
-// groups ff0X::181 (X from udp6_scope) and ff02::6b on the interface.
+// groups ptp_dst_ipv6 (ff0X::181, X from udp6_scope) and p2p_dst_ipv6
+// (ff02::6b) on the interface.
 func OpenUDPv6(cfg Config) (*Transport, error) {
 	return openUDP(cfg.withDefaults(), unix.AF_INET6)
 }
 
 func openUDP(cfg Config, family int) (*Transport, error) {
+	primary, peerDelay, err := cfg.destinations(family)
+	if err != nil {
+		return nil, err
+	}
 	ifi, err := interfaceByName(cfg.Interface)
 	if err != nil {
 		return nil, err
@@ -30,19 +36,16 @@ func openUDP(cfg Config, family int) (*Transport, error) {
 	if err := checkTimestamping(ifi.Name, cfg.Timestamping, false, cfg.Emulated); err != nil {
 		return nil, err
 	}
-	t := &Transport{Interface: ifi.Name, MAC: ifi.HardwareAddr}
-	if family == unix.AF_INET {
-		t.Primary = Addr{IP: IPv4Primary}
-		t.PeerDelay = Addr{IP: IPv4PeerDelay}
-	} else {
-		t.Primary = Addr{IP: IPv6Primary(cfg.UDP6Scope)}
-		t.PeerDelay = Addr{IP: IPv6PeerDelay}
+	t := &Transport{Interface: ifi.Name, MAC: ifi.HardwareAddr, Primary: primary, PeerDelay: peerDelay}
+	groups := []Addr{primary}
+	if peerDelay != primary {
+		groups = append(groups, peerDelay) // a group is joined once
 	}
-	t.Event, err = openUDPSocket(cfg, family, ifi, EventPort, cfg.DSCPEvent)
+	t.Event, err = openUDPSocket(cfg, family, ifi, EventPort, cfg.DSCPEvent, groups)
 	if err != nil {
 		return nil, err
 	}
-	t.General, err = openUDPSocket(cfg, family, ifi, GeneralPort, cfg.DSCPGeneral)
+	t.General, err = openUDPSocket(cfg, family, ifi, GeneralPort, cfg.DSCPGeneral, groups)
 	if err != nil {
 		t.Event.Close()
 		return nil, err
@@ -50,7 +53,9 @@ func openUDP(cfg Config, family int) (*Transport, error) {
 	return t, nil
 }
 
-func openUDPSocket(cfg Config, family int, ifi *net.Interface, port, dscp int) (*Conn, error) {
+// openUDPSocket opens one of the pair, bound to port and a member of
+// groups on ifi.
+func openUDPSocket(cfg Config, family int, ifi *net.Interface, port, dscp int, groups []Addr) (*Conn, error) {
 	name := fmt.Sprintf("%s udp%d/%d", ifi.Name, map[int]int{unix.AF_INET: 4, unix.AF_INET6: 6}[family], port)
 	s, err := socket.Socket(family, unix.SOCK_DGRAM, unix.IPPROTO_UDP, "udp", nil)
 	if err != nil {
@@ -89,7 +94,7 @@ func openUDPSocket(cfg Config, family int, ifi *net.Interface, port, dscp int) (
 		step("IP_MULTICAST_IF", func(fd int) error {
 			return unix.SetsockoptIPMreqn(fd, unix.IPPROTO_IP, unix.IP_MULTICAST_IF, &unix.IPMreqn{Ifindex: int32(ifi.Index)})
 		})
-		for _, g := range []Addr{{IP: IPv4Primary}, {IP: IPv4PeerDelay}} {
+		for _, g := range groups {
 			step("IP_ADD_MEMBERSHIP "+g.IP.String(), func(fd int) error {
 				return unix.SetsockoptIPMreqn(fd, unix.IPPROTO_IP, unix.IP_ADD_MEMBERSHIP,
 					&unix.IPMreqn{Multiaddr: g.IP.As4(), Ifindex: int32(ifi.Index)})
@@ -105,7 +110,7 @@ func openUDPSocket(cfg Config, family int, ifi *net.Interface, port, dscp int) (
 		step("IPV6_MULTICAST_IF", func(fd int) error {
 			return unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_IF, ifi.Index)
 		})
-		for _, g := range []Addr{{IP: IPv6Primary(cfg.UDP6Scope)}, {IP: IPv6PeerDelay}} {
+		for _, g := range groups {
 			step("IPV6_ADD_MEMBERSHIP "+g.IP.String(), func(fd int) error {
 				return unix.SetsockoptIPv6Mreq(fd, unix.IPPROTO_IPV6, unix.IPV6_ADD_MEMBERSHIP,
 					&unix.IPv6Mreq{Multiaddr: g.IP.As16(), Interface: uint32(ifi.Index)})

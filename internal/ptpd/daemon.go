@@ -382,16 +382,7 @@ func (d *Daemon) openPorts() error {
 
 // openTransport opens one port's sockets.
 func openTransport(s *config.Settings, ps config.PortSettings, nic *transport.NIC) (*transport.Transport, error) {
-	tc := transport.Config{
-		Interface:          ps.Interface,
-		Timestamping:       transportMode(s.Timestamping),
-		TxTimestampTimeout: s.TxTimestampTimeout,
-		TTL:                ps.TTL,
-		DSCPEvent:          s.DSCPEvent,
-		DSCPGeneral:        s.DSCPGeneral,
-		UDP6Scope:          ps.UDP6Scope,
-		Emulated:           nic,
-	}
+	tc := transportConfig(s, ps, nic)
 	switch ps.Transport {
 	case ptp.ProtocolIEEE802_3:
 		return transport.OpenL2(tc)
@@ -399,6 +390,26 @@ func openTransport(s *config.Settings, ps config.PortSettings, nic *transport.NI
 		return transport.OpenUDPv6(tc)
 	default:
 		return transport.OpenUDPv4(tc)
+	}
+}
+
+// transportConfig is how one port's sockets are opened.
+func transportConfig(s *config.Settings, ps config.PortSettings, nic *transport.NIC) transport.Config {
+	return transport.Config{
+		Interface:          ps.Interface,
+		Timestamping:       transportMode(s.Timestamping),
+		TxTimestampTimeout: s.TxTimestampTimeout,
+		PTPDstMAC:          ps.Dst.PTPMAC,
+		P2PDstMAC:          ps.Dst.P2PMAC,
+		PTPDstIPv4:         ps.Dst.PTPIPv4,
+		P2PDstIPv4:         ps.Dst.P2PIPv4,
+		PTPDstIPv6:         ps.Dst.PTPIPv6,
+		P2PDstIPv6:         ps.Dst.P2PIPv6,
+		TTL:                ps.TTL,
+		DSCPEvent:          s.DSCPEvent,
+		DSCPGeneral:        s.DSCPGeneral,
+		UDP6Scope:          ps.UDP6Scope,
+		Emulated:           nic,
 	}
 }
 

@@ -48,3 +48,27 @@ func TestParseArgs(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, cmd.Help)
 }
+
+// TestTransportConfigDestinations: the daemon opens each port's sockets
+// with the destinations its settings resolved: ptp4l -f G.8275.1.cfg (linuxptp
+// 4.4's, ptp_dst_mac 01:80:C2:00:00:0E) sends all messages there, and
+// a UDPv4 port's ptp_dst_ipv4 and UDPv6 port's p2p_dst_ipv6 reach theirs.
+func TestTransportConfigDestinations(t *testing.T) {
+	cmd, err := ParseArgs([]string{"-f", "../../testdata/linuxptp/G.8275.1.cfg", "-i", "eth0", "-S"})
+	require.NoError(t, err)
+	s, err := cmd.Config.Resolve()
+	require.NoError(t, err)
+	tc := transportConfig(s, s.Ports[0], nil)
+	assert.Equal(t, "01:80:c2:00:00:0e", tc.PTPDstMAC.String())
+	assert.Equal(t, "01:80:c2:00:00:0e", tc.P2PDstMAC.String())
+
+	conf := filepath.Join(t.TempDir(), "ptp4l.conf")
+	require.NoError(t, os.WriteFile(conf, []byte("[eth0]\nptp_dst_ipv4 239.1.1.129\n[eth1]\nnetwork_transport UDPv6\np2p_dst_ipv6 ff02::1:6b\n"), 0o644))
+	cmd, err = ParseArgs([]string{"-f", conf, "-S"})
+	require.NoError(t, err)
+	s, err = cmd.Config.Resolve()
+	require.NoError(t, err)
+	assert.Equal(t, "239.1.1.129", transportConfig(s, s.Ports[0], nil).PTPDstIPv4.String())
+	assert.Equal(t, "ff02::1:6b", transportConfig(s, s.Ports[1], nil).P2PDstIPv6.String())
+	assert.Equal(t, "ff0e::181", transportConfig(s, s.Ports[1], nil).PTPDstIPv6.String())
+}

@@ -63,6 +63,8 @@ type member struct {
 	port     int
 	up, down int64
 	seg      *Segment
+	// egress and ingress are the NIC's timestamp latencies (SetLatency).
+	egress, ingress int64
 }
 
 // Segment is a shared medium, a bridge: what one member sends reaches
@@ -147,6 +149,15 @@ func (n *Network) Attach(seg *Segment, nd *Node, port int, up, down int64) {
 	nd.ports[port] = m
 }
 
+// SetLatency makes the NIC of nd's port stamp a message it sends egress
+// ns before the message crosses the port's reference plane (the wire),
+// and one it receives ingress ns after it crossed it: the latencies that
+// linuxptp's egressLatency and ingressLatency describe. Zero (the
+// default) is a NIC that stamps at the wire.
+func (n *Network) SetLatency(nd *Node, port int, egress, ingress int64) {
+	nd.ports[port].egress, nd.ports[port].ingress = egress, ingress
+}
+
 // Send implements engine.Network: the message reaches every other member
 // of the port's segment after the path's delay, and an event message's
 // transmit timestamp comes back through the Executor once this batch is
@@ -180,7 +191,7 @@ func (nd *Node) Send(a *engine.Action) (int64, bool, error) {
 			continue
 		}
 		peer := to
-		n.At(n.Now()+from.up+to.down, func() { n.deliver(peer, msg, n.stamp(peer.nd)) })
+		n.At(n.Now()+from.egress+from.up+to.down, func() { n.deliver(peer, msg, n.stamp(peer.nd)+peer.ingress) })
 	}
 	if a.Event {
 		ts := n.stamp(nd)

@@ -32,7 +32,6 @@ type refusal struct {
 const (
 	whyUnicast = "unicast negotiation is not implemented yet: roko-ptpd would run multicast only (issue 18)"
 	whyAuth    = "authentication (IEEE 1588-2019 16.14, AUTHENTICATION TLV) is not implemented: roko-ptpd would send and accept messages without it"
-	whyDst     = "other multicast destinations are not implemented yet: roko-ptpd sends to and listens on the default address, and would not hear the clocks on this one"
 )
 
 // refusals lists the options refused at start unless left at what
@@ -48,14 +47,6 @@ var refusals = map[string]refusal{
 	"active_key_id":             {why: whyAuth},
 	"sa_file":                   {why: whyAuth},
 	"clock_class_threshold":     {why: "not implemented: roko-ptpd would stay locked to a master of any clockClass"},
-	"egressLatency":             {why: "timestamp latency corrections are not implemented yet: every offset would be wrong by this many nanoseconds"},
-	"ingressLatency":            {why: "timestamp latency corrections are not implemented yet: every offset would be wrong by this many nanoseconds"},
-	"ptp_dst_mac":               {why: whyDst},
-	"ptp_dst_ipv4":              {why: whyDst},
-	"ptp_dst_ipv6":              {why: whyDst},
-	"p2p_dst_mac":               {why: whyDst},
-	"p2p_dst_ipv4":              {why: whyDst},
-	"p2p_dst_ipv6":              {why: whyDst},
 	"phc_index":                 {why: "choosing the PHC is not implemented: roko-ptpd would use the interface's own PHC"},
 	"gmCapable":                 {why: "802.1AS gmCapable is not implemented: roko-ptpd could become grandmaster (clientOnly 1 keeps a clock from it)"},
 	"follow_up_info":            {why: "the 802.1AS Follow_Up information TLV is not implemented: gPTP clients that need it would not synchronise"},

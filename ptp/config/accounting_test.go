@@ -133,6 +133,14 @@ var effects = map[string]string{
 	"[phc2sys] step_threshold":        "ptp/config.TestResolveOptionEffects",
 	"[phc2sys] first_step_threshold":  "ptp/config.TestResolveOptionEffects",
 	"[phc2sys] summary_updates":       "ptp/config.TestResolveOptionEffects",
+	"egressLatency":                   "ptp/engine.TestTimestampLatencies",
+	"ingressLatency":                  "ptp/engine.TestTimestampLatencies",
+	"ptp_dst_mac":                     "transport.TestConfiguredDestinations",
+	"p2p_dst_mac":                     "transport.TestConfiguredDestinations",
+	"ptp_dst_ipv4":                    "transport.TestConfiguredDestinations",
+	"p2p_dst_ipv4":                    "transport.TestConfiguredDestinations",
+	"ptp_dst_ipv6":                    "transport.TestConfiguredDestinations",
+	"p2p_dst_ipv6":                    "transport.TestConfiguredDestinations",
 }
 
 // accountKey is how the walk names an option of a table: its name, or

@@ -88,6 +88,9 @@ type PortSettings struct {
 	// TTL is udp_ttl and UDP6Scope udp6_scope.
 	TTL       int
 	UDP6Scope uint8
+	// Dst are the destinations of the port's transport (ptp_dst_mac,
+	// p2p_dst_mac and the like).
+	Dst Destinations
 	// Emulated is the port's emulated card, with emulated_hardware 1.
 	Emulated EmulatedNIC
 	// JBOD is boundary_clock_jbod: the port may have a PHC of its own
@@ -305,6 +308,8 @@ func (c *Config) portSettings(cc *engine.ClockConfig) ([]PortSettings, error) {
 			return nil, c.errorAt(name, "delay_mechanism", "[%s] delay_mechanism %s: roko-ptpd has E2E and P2P", name, dm)
 		}
 		p.DelayAsymmetry = c.int(name, "delayAsymmetry")
+		p.EgressLatency = c.int(name, "egressLatency")
+		p.IngressLatency = c.int(name, "ingressLatency")
 		p.MasterOnly = c.bool(name, "serverOnly")
 		p.NoopBMCA = strings.EqualFold(c.str(name, "BMCA"), "noop")
 		switch f := c.str(name, "delay_filter"); f {
@@ -345,6 +350,10 @@ func (c *Config) portSettings(cc *engine.ClockConfig) ([]PortSettings, error) {
 			ps.Transport = ptp.ProtocolUDPIPv6
 		default:
 			return nil, c.errorAt(name, "network_transport", "[%s] network_transport %s: want L2, UDPv4 or UDPv6", name, nt)
+		}
+		var err error
+		if ps.Dst, err = c.destinations(name, ps.Transport, ps.UDP6Scope); err != nil {
+			return nil, err
 		}
 		out = append(out, ps)
 	}

@@ -292,6 +292,8 @@ func TestResolveOptionEffects(t *testing.T) {
 		{"msg_interval_request", "[eth0]\nmsg_interval_request 1\n", func(s *Settings) any { return port(s).MsgIntervalRequest }, true},
 		{"operLogSyncInterval", "[eth0]\noperLogSyncInterval -2\n", func(s *Settings) any { return port(s).OperLogSyncInterval }, int8(-2)},
 		{"operLogPdelayReqInterval", "[eth0]\noperLogPdelayReqInterval -1\n", func(s *Settings) any { return port(s).OperLogPdelayReqInterval }, int8(-1)},
+		{"egressLatency", "[eth0]\negressLatency 250\n", func(s *Settings) any { return port(s).EgressLatency }, int64(250)},
+		{"ingressLatency", "[global]\ningressLatency -40\n", func(s *Settings) any { return port(s).IngressLatency }, int64(-40)},
 		{"udp6_scope", "[eth0]\nudp6_scope 0x05\n", func(s *Settings) any { return s.Ports[0].UDP6Scope }, uint8(5)},
 		{"dscp_general", "[global]\ndscp_general 34\n", func(s *Settings) any { return s.DSCPGeneral }, 34},
 		{"uds_ro_file_mode", "[global]\nuds_ro_file_mode 0640\n", func(s *Settings) any { return s.UDS[1].Mode }, fs.FileMode(0o640)},

@@ -100,11 +100,18 @@ type PortConfig struct {
 	DelayMechanism          ptp.DelayMechanism
 	// DelayAsymmetry is delayAsymmetry in nanoseconds: how much longer the
 	// master-to-slave path is than the mean.
-	DelayAsymmetry    int64
-	MasterOnly        bool            // serverOnly (masterOnly)
-	NoopBMCA          bool            // BMCA noop
-	DelayFilter       DelayFilterKind // delay_filter
-	DelayFilterLength int             // delay_filter_length
+	DelayAsymmetry int64
+	// EgressLatency and IngressLatency are egressLatency and
+	// ingressLatency, ns: how much later than its transmit timestamp a
+	// message crosses the port's reference plane, and how much later than
+	// crossing it a message is stamped on receipt. As linuxptp's port.c,
+	// EgressLatency is added to every transmit timestamp and
+	// IngressLatency subtracted from every receive timestamp.
+	EgressLatency, IngressLatency int64
+	MasterOnly                    bool            // serverOnly (masterOnly)
+	NoopBMCA                      bool            // BMCA noop
+	DelayFilter                   DelayFilterKind // delay_filter
+	DelayFilterLength             int             // delay_filter_length
 	// FaultResetInterval is fault_reset_interval (log2 seconds);
 	// FaultResetASAP (−128) retries at once.
 	FaultResetInterval int8

@@ -437,7 +437,12 @@ func (p *Port) sendPdelayReq() {
 	}
 }
 
+// txTimestamp takes the transmit timestamp of an event message, moved
+// to the reference plane by egressLatency.
 func (p *Port) txTimestamp(t ptp.MessageType, seq uint16, ts int64, now int64) {
+	if ts != 0 {
+		ts += p.cfg.EgressLatency
+	}
 	switch t {
 	case ptp.MessageSync:
 		if !p.syncTx.waiting || p.syncTx.seq != seq || !p.state.IsMaster() {
@@ -477,7 +482,12 @@ func (p *Port) txTimestamp(t ptp.MessageType, seq uint16, ts int64, now int64) {
 	}
 }
 
+// receive takes a message with its receive timestamp (0 when it has
+// none), moved to the reference plane by ingressLatency.
 func (p *Port) receive(pk ptp.Packet, rx int64, from Addr, now int64) {
+	if rx != 0 {
+		rx -= p.cfg.IngressLatency
+	}
 	p.Stats.Rx[pk.Type()&0xf]++
 	if p.state == Initializing || p.state == Faulty || p.state == Disabled {
 		return
