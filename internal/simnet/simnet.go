@@ -49,6 +49,11 @@ type Node struct {
 	Logs []engine.LogRecord
 	// TAI are the TAI offsets the node asked the kernel for, in order.
 	TAI []int16
+	// Residence delays every message the node forwards as a transparent
+	// clock by this many ns plus up to ResidenceJitter more (uniform)
+	// between its ingress and its egress timestamp: the time a bridge
+	// holds a frame.
+	Residence, ResidenceJitter int64
 
 	net   *Network
 	sim   *simClock
@@ -87,6 +92,9 @@ type Network struct {
 	OneStepNIC bool
 	// Noise is the RMS of white noise on every timestamp, ns (0: exact).
 	Noise float64
+	// Tap, when set, sees every message delivered: the node and port it
+	// reaches, and the message (valid only during the call).
+	Tap func(to *Node, port int, msg []byte)
 
 	tb    testing.TB
 	q     vtime.Queue
@@ -182,6 +190,15 @@ func (nd *Node) Send(a *engine.Action) (int64, bool, error) {
 	if nd.Mute[a.MessageType] {
 		msg = nil
 	}
+	// A forwarded message leaves after the node's residence time; its
+	// transmit timestamp is taken then.
+	dep := n.Now()
+	if a.Forwarded && nd.Residence > 0 {
+		dep += nd.Residence
+		if nd.ResidenceJitter > 0 {
+			dep += n.rng.Int64N(nd.ResidenceJitter + 1)
+		}
+	}
 	for _, to := range from.seg.members {
 		if to == from {
 			continue
@@ -191,13 +208,17 @@ func (nd *Node) Send(a *engine.Action) (int64, bool, error) {
 			continue
 		}
 		peer := to
-		n.At(n.Now()+from.egress+from.up+to.down, func() { n.deliver(peer, msg, n.stamp(peer.nd)+peer.ingress) })
+		n.At(dep+from.egress+from.up+to.down, func() { n.deliver(peer, msg, n.stamp(peer.nd)+peer.ingress) })
 	}
 	if a.Event {
-		ts := n.stamp(nd)
-		mt, seq, port := a.MessageType, a.SequenceID, a.Port
-		n.At(n.Now(), func() {
-			nd.Exec.TxTimestamp(port, mt, seq, ts)
+		mt, seq, port, fwd := a.MessageType, a.SequenceID, a.Port, a.Forwarded
+		n.At(dep, func() {
+			ts := n.stamp(nd)
+			if fwd {
+				nd.Exec.ForwardedTxTimestamp(port, mt, seq, ts)
+			} else {
+				nd.Exec.TxTimestamp(port, mt, seq, ts)
+			}
 			n.schedule(nd)
 		})
 	}
@@ -247,6 +268,9 @@ func (nd *Node) Local(t int64) int64 { return nd.sim.local(t) }
 
 // deliver hands msg to the port of m at receive time rx.
 func (n *Network) deliver(m *member, msg []byte, rx int64) {
+	if n.Tap != nil {
+		n.Tap(m.nd, m.port, msg)
+	}
 	m.nd.Exec.Receive(m.port, msg, rx, engine.Addr{})
 	n.schedule(m.nd)
 }

@@ -37,8 +37,6 @@ const (
 // refusals lists the options refused at start unless left at what
 // roko-ptpd does.
 var refusals = map[string]refusal{
-	"clock_type": {allow: []string{"BC"},
-		why: "transparent clocks are not implemented yet: roko-ptpd would run as an ordinary clock (OC and BC, chosen by the number of ports, are what it does)"},
 	"unicast_listen":            {why: whyUnicast},
 	"unicast_master_table":      {why: whyUnicast},
 	"inhibit_multicast_service": {why: whyUnicast},

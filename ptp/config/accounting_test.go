@@ -92,6 +92,7 @@ var effects = map[string]string{
 	"G.8275.defaultDS.localPriority":  "ptp/config.TestResolveOptionEffects",
 	"G.8275.portDS.localPriority":     "ptp/config.TestResolveOptionEffects",
 	"free_running":                    "ptp/config.TestResolveOptionEffects",
+	"clock_type":                      "ptp/config.TestResolveClockType",
 	"utc_offset":                      "ptp/config.TestResolveOptionEffects",
 	"timeSource":                      "ptp/config.TestResolveOptionEffects",
 	"maxStepsRemoved":                 "ptp/config.TestResolveOptionEffects",

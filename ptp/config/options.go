@@ -218,7 +218,7 @@ var options = []Option{
 	none(in("syncReceiptTimeout", Port, "0", 0, u8max),
 		"802.1AS Sync timeout is not implemented: only announceReceiptTimeout starts a new BMCA"),
 	none(in("tc_spanning_tree", Global, "0", 0, 1),
-		"transparent clocks are not implemented (clock_type P2P_TC and E2E_TC are refused)"),
+		"a transparent clock forwards out of every other port whatever the port states, as ptp4l's default (0) does"),
 	in("timeSource", Global, "0xA0", 0x10, 0xfe),
 	en("time_stamping", Global, "hardware", "hardware", "software", "legacy", "onestep", "p2p1step"),
 	in("transportSpecific", Port, "0", 0, 0x0f),

@@ -183,6 +183,9 @@ func (c *Config) Resolve() (*Settings, error) {
 	if s.Ports, err = c.portSettings(&s.Clock); err != nil {
 		return nil, err
 	}
+	if err = c.clockType(s); err != nil {
+		return nil, err
+	}
 	s.TxTimestampTimeout = time.Duration(c.int(g, "tx_timestamp_timeout")) * time.Millisecond
 	s.DSCPEvent, s.DSCPGeneral = int(c.int(g, "dscp_event")), int(c.int(g, "dscp_general"))
 	if s.Servo, err = c.servoSettings(s.Timestamping); err != nil {

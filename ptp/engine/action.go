@@ -62,9 +62,12 @@ const (
 // Action is one thing the engine asks its driver to do. Msg aliases the
 // engine's memory and is valid until the next call into the engine.
 type Action struct {
-	Kind        ActionKind
-	Port        int // index of the port in the clock (0-based)
-	Event       bool
+	Kind  ActionKind
+	Port  int // index of the port in the clock (0-based)
+	Event bool
+	// Forwarded marks an event message a transparent clock forwards: its
+	// transmit timestamp goes back through Clock.ForwardedTxTimestamp.
+	Forwarded   bool
 	Dest        Dest
 	To          Addr
 	Msg         []byte

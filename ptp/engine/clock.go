@@ -53,6 +53,10 @@ type Clock struct {
 	// transition that triggers an interval request.
 	servoState ServoState
 
+	// tc is the forwarding state of a transparent clock (nil for an
+	// ordinary or boundary clock).
+	tc *transparent
+
 	acts  []Action
 	arena []byte
 	// Counters of what the clock refused, for management and metrics.
@@ -78,6 +82,9 @@ func NewClock(cfg ClockConfig, ports []PortConfig, servo Servo, seed uint64) (*C
 	if len(ports) == 0 {
 		return nil, fmt.Errorf("engine: a clock needs at least one port")
 	}
+	if err := validateTransparent(cfg.Type, ports); err != nil {
+		return nil, err
+	}
 	if cfg.UTCTimescale {
 		cfg.TimeFlags &^= ptp.FlagPTPTimescale
 	}
@@ -99,6 +106,9 @@ func NewClock(cfg ClockConfig, ports []PortConfig, servo Servo, seed uint64) (*C
 			return nil, err
 		}
 		c.ports = append(c.ports, p)
+	}
+	if cfg.Type != OrdinaryOrBoundary {
+		c.tc = &transparent{p2p: cfg.Type == P2PTransparent, rateRatio: 1}
 	}
 	c.becomeGrandmaster()
 	return c, nil
@@ -138,8 +148,16 @@ func (c *Clock) Receive(port int, msg []byte, rx int64, from Addr, now int64) []
 		c.Stats.Malformed++
 		return c.acts
 	}
+	if c.tc != nil {
+		// A transparent clock forwards before its own ports look, and
+		// whatever they make of the message (ptp4l's e2e_event and
+		// p2p_event).
+		c.forward(port, msg, pk.Type(), rx, now)
+	}
 	h := pk.Hdr()
 	switch {
+	case c.tc != nil && (pk.Type() == ptp.MessageManagement || pk.Type() == ptp.MessageSignaling):
+		// Forwarded only: a transparent clock's ports answer neither.
 	case h.DomainNumber != c.cfg.DomainNumber:
 		c.Stats.WrongDomain++
 	case h.MajorSdoID != c.cfg.MajorSdoID && !c.ports[port].cfg.IgnoreTransportSpecific:
@@ -367,6 +385,9 @@ func (c *Clock) stateDecision(now int64) {
 // result (linuxptp's clock_synchronize).
 func (c *Clock) synchronize(p *Port, t2, offset, delay, now int64) {
 	c.offsetFromMaster, c.meanPathDelay, c.ingressTime = offset, delay, t2
+	if c.tc != nil {
+		defer c.tc.syntonize(c, t2, offset)
+	}
 	if c.cfg.FreeRunning {
 		c.log(LogRecord{Kind: LogOffset, Level: LevelInfo, Offset: offset, ServoState: ServoUnlocked, Freq: c.frequency, PathDelay: delay})
 		return

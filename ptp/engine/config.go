@@ -24,6 +24,9 @@ type ClockConfig struct {
 	Comparison bmca.Comparison
 	// FreeRunning is free_running: measure, never adjust the clock.
 	FreeRunning bool
+	// Type is clock_type: an ordinary or boundary clock (the zero value,
+	// chosen by the number of ports) or one of the transparent clocks.
+	Type ClockType
 	// UTCTimescale says the local clock keeps UTC (CLOCK_REALTIME, or a
 	// clock that follows it), as ptp4l's utc_timescale: a master on PTP's
 	// timescale (TAI) is then followed at its time less the UTC offset,
@@ -158,6 +161,9 @@ func (c *ClockConfig) validate() error {
 	}
 	if c.ClockIdentity == (ptp.ClockIdentity{}) {
 		return fmt.Errorf("engine: clock identity is all zero")
+	}
+	if c.Type > P2PTransparent {
+		return fmt.Errorf("engine: clock type %d is not supported", c.Type)
 	}
 	return nil
 }

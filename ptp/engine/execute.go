@@ -73,6 +73,7 @@ type txPending struct {
 	seq  uint16
 	ts   int64
 	err  error
+	fwd  bool
 }
 
 // Apply carries out acts. Messages alias engine memory until the next call
@@ -93,7 +94,7 @@ func (x *Executor) Apply(acts []Action) {
 			ts, stamped, err := x.Net.Send(a)
 			switch {
 			case a.Event && (stamped || err != nil):
-				pending = append(pending, txPending{a.Port, a.MessageType, a.SequenceID, ts, err})
+				pending = append(pending, txPending{a.Port, a.MessageType, a.SequenceID, ts, err, a.Forwarded})
 			case err != nil:
 				x.Report.Failed(a, err)
 			}
@@ -130,8 +131,20 @@ func (x *Executor) Apply(acts []Action) {
 			x.Apply(x.Engine.Fault(t.port, x.Now()))
 			continue
 		}
+		if t.fwd {
+			x.ForwardedTxTimestamp(t.port, t.typ, t.seq, t.ts)
+			continue
+		}
 		x.TxTimestamp(t.port, t.typ, t.seq, t.ts)
 	}
+}
+
+// ForwardedTxTimestamp hands a transparent clock the transmit timestamp
+// of an event message it forwarded on port (an Action with Forwarded
+// set), and carries out what follows (the Follow_Up or Delay_Resp that
+// carries the residence time).
+func (x *Executor) ForwardedTxTimestamp(port int, typ ptp.MessageType, seq uint16, ts int64) {
+	x.Apply(x.Engine.ForwardedTxTimestamp(port, typ, seq, ts, x.Now()))
 }
 
 // TxTimestamp hands the engine the transmit timestamp of an event message

@@ -28,7 +28,7 @@ func lockedPair(t *testing.T) (*simnet.Network, *simnet.Segment, *simnet.Node, *
 	return n, seg, gm, cl
 }
 
-func encode(t *testing.T, p ptp.Packet) []byte {
+func encode(t testing.TB, p ptp.Packet) []byte {
 	b, err := p.MarshalBinary()
 	require.NoError(t, err)
 	return b

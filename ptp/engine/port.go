@@ -1,9 +1,10 @@
 package engine
 
 import (
+	"math"
+
 	"github.com/roko-network/roko-ptpd/bmca"
 	"github.com/roko-network/roko-ptpd/ptp"
-	"math"
 )
 
 // Port is one PTP port of a Clock: its state machine, foreign masters,
@@ -249,7 +250,7 @@ func (p *Port) transition(next State, e Event, now int64) {
 		p.setAnnounceRxTimer(now)
 	case Uncalibrated, Slave:
 		p.setAnnounceRxTimer(now)
-		if p.cfg.DelayMechanism == ptp.DelayMechanismE2E {
+		if p.cfg.DelayMechanism == ptp.DelayMechanismE2E && !(p.c.tc != nil && p.c.cfg.FreeRunning) {
 			p.setDelayReqTimer(now)
 		}
 		if prev != Uncalibrated && prev != Slave {
@@ -259,6 +260,9 @@ func (p *Port) transition(next State, e Event, now int64) {
 		steps := int64(p.c.stepsRemoved) + 1
 		p.timers[timerQualification] = now + steps*logInterval(p.cfg.LogAnnounceInterval)
 	case Master, GrandMaster:
+		if p.c.tc != nil {
+			break // a transparent clock's master port sends nothing of its own
+		}
 		p.timers[timerAnnounceTx] = now
 		p.timers[timerSyncTx] = now
 	case Faulty:
@@ -703,7 +707,7 @@ func (p *Port) sample(t1, c1, t2, now int64) {
 }
 
 func (p *Port) receiveDelayReq(d *ptp.DelayReq, rx int64, from Addr) {
-	if !p.state.IsMaster() {
+	if !p.state.IsMaster() || p.c.tc != nil {
 		return
 	}
 	r := &p.drespB
