@@ -26,6 +26,11 @@ func (c *Config) clockType(s *Settings) error {
 		want, name = ptp.DelayMechanismP2P, "P2P"
 	}
 	for _, p := range s.Ports {
+		if p.JBOD {
+			// Residence time is an egress timestamp minus an ingress one:
+			// on two PHCs it would mix two timescales.
+			return c.errorAt(p.Interface, "boundary_clock_jbod", "[%s] clock_type %s with boundary_clock_jbod: a transparent clock measures residence on one clock", p.Interface, c.str(g, "clock_type"))
+		}
 		if p.Engine.DelayMechanism != want {
 			return c.errorAt(p.Interface, "delay_mechanism", "[%s] clock_type %s needs delay_mechanism %s", p.Interface, c.str(g, "clock_type"), name)
 		}

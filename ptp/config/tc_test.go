@@ -24,6 +24,7 @@ func TestResolveClockType(t *testing.T) {
 		{"E2E_TC", "[global]\nclock_type E2E_TC\n", []string{"eth0", "eth1"}, engine.E2ETransparent, ""},
 		{"P2P_TC", "[global]\nclock_type P2P_TC\ndelay_mechanism P2P\n", []string{"eth0", "eth1"}, engine.P2PTransparent, ""},
 		{"one interface", "[global]\nclock_type E2E_TC\n", []string{"eth0"}, 0, "at least two interfaces"},
+		{"jbod", "[global]\nclock_type E2E_TC\nboundary_clock_jbod 1\n", []string{"eth0", "eth1"}, 0, "a transparent clock measures residence on one clock"},
 		{"P2P_TC with E2E", "[global]\nclock_type P2P_TC\n", []string{"eth0", "eth1"}, 0, "needs delay_mechanism P2P"},
 		{"E2E_TC with a P2P port", "[global]\nclock_type E2E_TC\n[eth1]\ndelay_mechanism P2P\n", []string{"eth0", "eth1"}, 0, "[eth1] clock_type E2E_TC needs delay_mechanism E2E"},
 	} {
