@@ -17,6 +17,7 @@ need tshark tshark
 need ethtool ethtool
 need gpsd gpsd
 need gpsfake gpsd-clients
+need promtool prometheus
 [ -f /usr/include/linux/ptp_clock.h ] || want+=(linux-libc-dev)
 
 if [ ${#want[@]} -eq 0 ]; then

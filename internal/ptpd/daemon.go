@@ -87,6 +87,8 @@ type Daemon struct {
 	wakeups atomic.Int64
 	// txTimeouts counts transmit timestamps that never came.
 	txTimeouts atomic.Uint64
+	// met serves Prometheus metrics (metrics_address); nil when off.
+	met *metrics
 
 	// Work for the event loop from other goroutines (Do), and the eventfd
 	// that wakes it.
@@ -150,6 +152,9 @@ func New(opt Options) (_ *Daemon, err error) {
 	}
 	if err := d.newEngine(); err != nil {
 		return nil, err
+	}
+	if err := d.startMetrics(); err != nil {
+		return nil, fmt.Errorf("metrics_address: %w", err)
 	}
 	for _, u := range d.set.UDS {
 		sock, err := transport.ListenUDS(u.Path, u.Mode)
@@ -514,6 +519,7 @@ func (d *Daemon) Close() {
 	if d.gm != nil {
 		d.gm.close()
 	}
+	d.closeMetrics()
 	d.poller.Close()
 	if d.links != nil {
 		d.links.Close()

@@ -165,6 +165,7 @@ func (l *loop) turn(ctx context.Context) (done bool, err error) {
 		}
 	}
 	d.exec.Tick()
+	d.met.refresh(d)
 	if l.truth != nil && now() >= l.nextTrue {
 		l.nextTrue += int64(d.opt.TrueErrorEvery)
 		if e, err := l.truth.TrueError(); err == nil {
@@ -199,6 +200,7 @@ func (l *loop) receive(s source, events uint32) (done bool, err error) {
 		// the machine (from a work queue, when the first socket asks).
 		if t, err := ptp.PeekMessageType(l.buf[:n]); err == nil && t.IsEvent() {
 			d.log.Printf(engine.LevelErr, "port %d (%s): received %s without timestamp", s.port+1, d.ports[s.port].name, t)
+			d.met.droppedNoTimestamp(s.port)
 			return false, nil
 		}
 	}

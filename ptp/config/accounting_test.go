@@ -116,6 +116,7 @@ var effects = map[string]string{
 	"dscp_general":                    "ptp/config.TestResolveOptionEffects",
 	"uds_ro_file_mode":                "ptp/config.TestResolveOptionEffects",
 	"emulated_hardware_dir":           "ptp/config.TestResolveOptionEffects",
+	"metrics_address":                 "internal/ptpd.TestMetrics",
 	"emulated_phc_wander":             "ptp/config.TestResolveOptionEffects",
 	"pi_integral_const":               "ptp/config.TestResolveOptionEffects",
 	"pi_proportional_scale":           "ptp/config.TestResolveOptionEffects",

@@ -295,6 +295,9 @@ var options = []Option{
 	ext(st("gpsd_address", Global, "127.0.0.1:2947")),
 	ext(fl("time_source_qualification", Global, "10", 1, 3600)),
 	ext(in("time_source_window", Global, "0", 0, 100_000_000)),
+	// Prometheus metrics over HTTP (GET /metrics) at this host:port, e.g.
+	// 127.0.0.1:9326; empty serves none (the default).
+	ext(st("metrics_address", Global, "")),
 }
 
 // none marks an option as accepted without effect: it loads, with one

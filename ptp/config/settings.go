@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"io/fs"
+	"net"
 	"strings"
 	"time"
 
@@ -56,6 +57,10 @@ type Settings struct {
 	// [/dev/ppsN] section or pps_input. The clock then announces what the
 	// source's state allows, never the configured quality on its own.
 	TimeSource *TimeSourceSettings
+	// MetricsAddress, when not empty, is the host:port on which the
+	// daemon serves Prometheus metrics over HTTP (metrics_address,
+	// roko-ptpd's own).
+	MetricsAddress string
 }
 
 // EmulatedNIC is how one port's emulated card behaves.
@@ -214,6 +219,12 @@ func (c *Config) Resolve() (*Settings, error) {
 	}
 	if c.phc2sys != nil {
 		s.Phc2sys = c.phc2sysSettings()
+	}
+	if a := c.str(g, "metrics_address"); a != "" {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return nil, c.errorAt(g, "metrics_address", "metrics_address %s: not a host:port (%v)", a, err)
+		}
+		s.MetricsAddress = a
 	}
 	if s.TimeSource, err = c.timeSourceSettings(&s.Clock); err != nil {
 		return nil, err

@@ -137,6 +137,7 @@ func TestResolveErrors(t *testing.T) {
 		{"[global]\nclockIdentity zz\n", "t.conf:2: clockIdentity: "},
 		{"[global]\ntime_stamping software\ntwoStepFlag 0\n", "t.conf:3: twoStepFlag 0: one step is only possible with hardware time stamping"},
 		{"[global]\nvirtual_clock 1\ntwoStepFlag 0\n", "t.conf:3: twoStepFlag 0: one step is only possible with hardware time stamping"},
+		{"[global]\nmetrics_address 9326\n", "t.conf:2: metrics_address 9326: not a host:port"},
 	} {
 		_, err := resolve(t, tc.text, "eth0")
 		require.Error(t, err, tc.text)
@@ -308,6 +309,7 @@ func TestResolveOptionEffects(t *testing.T) {
 		{"pi_integral_norm_max", "[global]\npi_integral_norm_max 0.2\n", func(s *Settings) any { return s.Servo.Config.PI.IntegralNormMax }, 0.2},
 		{"time_source_window", "[global]\npps_input /dev/pps0\ntime_source_window 5000\n", func(s *Settings) any { return s.TimeSource.Source.PulseWindow }, 5 * time.Microsecond},
 		{"ts2phc.nmea_delay", "[global]\npps_input /dev/pps0\n[/dev/pps0]\nts2phc.nmea_delay -50000000\n", func(s *Settings) any { return s.TimeSource.Source.NMEADelay }, -50 * time.Millisecond},
+		{"metrics_address", "[global]\nmetrics_address 127.0.0.1:9326\n", func(s *Settings) any { return s.MetricsAddress }, "127.0.0.1:9326"},
 		{"[phc2sys] source", "[phc2sys]\nsource /dev/ptp2\n", func(s *Settings) any { return s.Phc2sys.Source }, "/dev/ptp2"},
 		{"[phc2sys] readings", "[phc2sys]\nreadings 9\n", func(s *Settings) any { return s.Phc2sys.Readings }, 9},
 		{"[phc2sys] clock_servo", "[phc2sys]\nclock_servo linreg\n", func(s *Settings) any { return s.Phc2sys.Servo }, servo.KindLinReg},
