@@ -30,8 +30,9 @@ const (
 	// FixTimeout is how long without a valid time-of-day report counts as
 	// losing the fix (a receiver sends one every second).
 	FixTimeout = 3 * time.Second
-	// lockCount pulses in a row within a tenth of the window after
-	// qualification (the servo has converged) make the source Locked; rejectRun bad pulses or sentences in a row
+	// lockCount pulses in a row within a hundredth of the window after
+	// qualification (the servo has converged: 100 ns for EXTTS, 1 µs for
+	// a kernel PPS) make the source Locked; rejectRun bad pulses or sentences in a row
 	// make a Locked source lose its lock.
 	lockCount = 8
 	rejectRun = 3
@@ -444,7 +445,7 @@ func (s *Source) disciplinedPulse(rec pulseRec) Action {
 	// and the time of day still agrees. Only offsets the servo acted on
 	// count: one it is still learning from (s0) says nothing about
 	// convergence.
-	if a.Adjust && a.Step == 0 && abs(off) <= int64(s.cfg.PulseWindow)/10 {
+	if a.Adjust && a.Step == 0 && abs(off) <= int64(s.cfg.PulseWindow)/100 {
 		s.goodRun++
 	} else {
 		s.goodRun = 0
