@@ -30,9 +30,8 @@ type refusal struct {
 }
 
 const (
-	whyUnicast = "unicast negotiation is not implemented yet: roko-ptpd would run multicast only (issue 18)"
-	whyAuth    = "authentication (IEEE 1588-2019 16.14, AUTHENTICATION TLV) is not implemented: roko-ptpd would send and accept messages without it"
-	whyDst     = "other multicast destinations are not implemented yet: roko-ptpd sends to and listens on the default address, and would not hear the clocks on this one"
+	whyAuth = "authentication (IEEE 1588-2019 16.14, AUTHENTICATION TLV) is not implemented: roko-ptpd would send and accept messages without it"
+	whyDst  = "other multicast destinations are not implemented yet: roko-ptpd sends to and listens on the default address, and would not hear the clocks on this one"
 )
 
 // refusals lists the options refused at start unless left at what
@@ -40,40 +39,32 @@ const (
 var refusals = map[string]refusal{
 	"clock_type": {allow: []string{"BC"},
 		why: "transparent clocks are not implemented yet: roko-ptpd would run as an ordinary clock (OC and BC, chosen by the number of ports, are what it does)"},
-	"unicast_listen":            {why: whyUnicast},
-	"unicast_master_table":      {why: whyUnicast},
-	"inhibit_multicast_service": {why: whyUnicast},
-	"hybrid_e2e":                {why: "hybrid mode (unicast Delay_Req to a multicast master) is not implemented: roko-ptpd would send its Delay_Req by multicast"},
-	"spp":                       {why: whyAuth},
-	"active_key_id":             {why: whyAuth},
-	"sa_file":                   {why: whyAuth},
-	"clock_class_threshold":     {why: "not implemented: roko-ptpd would stay locked to a master of any clockClass"},
-	"egressLatency":             {why: "timestamp latency corrections are not implemented yet: every offset would be wrong by this many nanoseconds"},
-	"ingressLatency":            {why: "timestamp latency corrections are not implemented yet: every offset would be wrong by this many nanoseconds"},
-	"ptp_dst_mac":               {why: whyDst},
-	"ptp_dst_ipv4":              {why: whyDst},
-	"ptp_dst_ipv6":              {why: whyDst},
-	"p2p_dst_mac":               {why: whyDst},
-	"p2p_dst_ipv4":              {why: whyDst},
-	"p2p_dst_ipv6":              {why: whyDst},
-	"phc_index":                 {why: "choosing the PHC is not implemented: roko-ptpd would use the interface's own PHC"},
-	"gmCapable":                 {why: "802.1AS gmCapable is not implemented: roko-ptpd could become grandmaster (clientOnly 1 keeps a clock from it)"},
-	"follow_up_info":            {why: "the 802.1AS Follow_Up information TLV is not implemented: gPTP clients that need it would not synchronise"},
-	"inhibit_announce":          {why: "not implemented: roko-ptpd would send Announce and time out waiting for them (BMCA noop with serverOnly or clientOnly makes a static master)"},
-	"inhibit_delay_req":         {why: "not implemented: roko-ptpd would send Delay_Req"},
-	"ignore_source_id":          {why: "not implemented: roko-ptpd would take Sync and Follow_Up only from the master its Announce messages chose"},
-	"power_profile.version":     {why: "the power profile (IEEE C37.238) TLV is not implemented: roko-ptpd would send Announce without it"},
-	"user":                      {why: "dropping privileges is not implemented: roko-ptpd would keep running as the user that started it"},
+	"hybrid_e2e":            {why: "hybrid mode (unicast Delay_Req to a multicast master) is not implemented: roko-ptpd would send its Delay_Req by multicast"},
+	"spp":                   {why: whyAuth},
+	"active_key_id":         {why: whyAuth},
+	"sa_file":               {why: whyAuth},
+	"clock_class_threshold": {why: "not implemented: roko-ptpd would stay locked to a master of any clockClass"},
+	"egressLatency":         {why: "timestamp latency corrections are not implemented yet: every offset would be wrong by this many nanoseconds"},
+	"ingressLatency":        {why: "timestamp latency corrections are not implemented yet: every offset would be wrong by this many nanoseconds"},
+	"ptp_dst_mac":           {why: whyDst},
+	"ptp_dst_ipv4":          {why: whyDst},
+	"ptp_dst_ipv6":          {why: whyDst},
+	"p2p_dst_mac":           {why: whyDst},
+	"p2p_dst_ipv4":          {why: whyDst},
+	"p2p_dst_ipv6":          {why: whyDst},
+	"phc_index":             {why: "choosing the PHC is not implemented: roko-ptpd would use the interface's own PHC"},
+	"gmCapable":             {why: "802.1AS gmCapable is not implemented: roko-ptpd could become grandmaster (clientOnly 1 keeps a clock from it)"},
+	"follow_up_info":        {why: "the 802.1AS Follow_Up information TLV is not implemented: gPTP clients that need it would not synchronise"},
+	"inhibit_announce":      {why: "not implemented: roko-ptpd would send Announce and time out waiting for them (BMCA noop with serverOnly or clientOnly makes a static master)"},
+	"inhibit_delay_req":     {why: "not implemented: roko-ptpd would send Delay_Req"},
+	"ignore_source_id":      {why: "not implemented: roko-ptpd would take Sync and Follow_Up only from the master its Announce messages chose"},
+	"power_profile.version": {why: "the power profile (IEEE C37.238) TLV is not implemented: roko-ptpd would send Announce without it"},
+	"user":                  {why: "dropping privileges is not implemented: roko-ptpd would keep running as the user that started it"},
 }
 
 // refuse returns the error for the first refused option set, in [global]
-// or an interface's section, to a value roko-ptpd cannot honour, and for a
-// [unicast_master_table] section.
+// or an interface's section, to a value roko-ptpd cannot honour.
 func (c *Config) refuse() error {
-	if len(c.umt) > 0 {
-		return &Error{File: c.File, Line: c.umt[0].Line, Option: "unicast_master_table",
-			Msg: "[unicast_master_table]: " + whyUnicast}
-	}
 	sections := append([]string{"global"}, c.Interfaces()...)
 	for _, o := range options {
 		r, ok := refusals[o.Name]

@@ -346,6 +346,9 @@ func (c *Config) portSettings(cc *engine.ClockConfig) ([]PortSettings, error) {
 		default:
 			return nil, c.errorAt(name, "network_transport", "[%s] network_transport %s: want L2, UDPv4 or UDPv6", name, nt)
 		}
+		if err := c.unicastSettings(name, ps.Transport, &ps.Engine); err != nil {
+			return nil, err
+		}
 		out = append(out, ps)
 	}
 	return out, nil
