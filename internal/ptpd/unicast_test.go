@@ -32,15 +32,25 @@ const (
 )
 
 // ucTable is a [unicast_master_table] section (table_id 1,
-// logQueryInterval 0) of UDPv4 masters, and the global lines that make
-// the port its client.
-func ucTable(masters ...string) string {
+// logQueryInterval 0) of masters of transport (UDPv4, L2), and the
+// global lines that make the port its client.
+func ucTable(transport string, masters ...string) string {
 	var b strings.Builder
 	b.WriteString("unicast_master_table 1\nunicast_req_duration 10\n[unicast_master_table]\ntable_id 1\nlogQueryInterval 0\n")
 	for _, m := range masters {
-		b.WriteString("UDPv4 " + m + "\n")
+		b.WriteString(transport + " " + m + "\n")
 	}
 	return b.String()
+}
+
+// ucTransports are the transports the interop tests run on: ptp4l's flag
+// and the table's keyword, and how a master's address is written.
+var ucTransports = []struct {
+	flag, keyword string
+	addr          func(t *testing.T, l netns.Link) string
+}{
+	{"-4", "UDPv4", func(_ *testing.T, l netns.Link) string { return l.Addr }},
+	{"-2", "L2", macOf},
 }
 
 // ucConf writes text as a configuration file for roko-ptpd and returns
@@ -72,12 +82,22 @@ func syncsReceived(t *testing.T, d *Daemon) uint64 {
 // renewed across two and a half durations, Syncs arriving at the granted
 // 16 Hz throughout.
 func TestUnicastClientOfPTP4L(t *testing.T) {
-	la, lb := pair(t)
-	linuxptp.StartPTP4L(t, la, linuxptp.Options{Flags: []string{"-4"}, Domain: 24,
-		Config: "masterOnly 1\npriority1 1\nunicast_listen 1\ninhibit_multicast_service 1\n"})
-	clClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "client", Offset: 37 * time.Millisecond, FrequencyError: 40_000})
-	require.NoError(t, err)
-	cl, _ := startDaemon(t, lb, clClock, append(ucConf(t, ucTable("198.18.0.1")), "-s", "--domainNumber=24", "-4")...)
+	for _, tr := range ucTransports {
+		t.Run(tr.keyword, func(t *testing.T) {
+			la, lb := pair(t)
+			linuxptp.StartPTP4L(t, la, linuxptp.Options{Flags: []string{tr.flag}, Domain: 24,
+				Config: "masterOnly 1\npriority1 1\nunicast_listen 1\ninhibit_multicast_service 1\n"})
+			clClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "client", Offset: 37 * time.Millisecond, FrequencyError: 40_000})
+			require.NoError(t, err)
+			cl, _ := startDaemon(t, lb, clClock, append(ucConf(t, ucTable(tr.keyword, tr.addr(t, la))), "-s", "--domainNumber=24", tr.flag)...)
+			unicastClientHolds(t, cl, clClock)
+		})
+	}
+}
+
+// unicastClientHolds waits for the client to settle, then watches it
+// for ucHold: SLAVE, within 100 µs, Syncs at 16 Hz, grants held.
+func unicastClientHolds(t *testing.T, cl *Daemon, clClock *phc.Virtual) {
 
 	c := watchClient(t, cl, clClock, 2*time.Second)
 	t.Logf("SLAVE and under 100 µs after %v", c.settled.Round(time.Millisecond))
@@ -109,15 +129,25 @@ func TestUnicastClientOfPTP4L(t *testing.T) {
 // half durations with nothing expired.
 func TestPTP4LUnicastClientOfOurs(t *testing.T) {
 	testenv.RequireCommand(t, "pmc", "linuxptp")
-	la, lb := pair(t)
-	gmClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "gm"})
-	require.NoError(t, err)
-	gm, _ := startDaemon(t, la, gmClock, "--priority1=1", "--serverOnly=1", "--domainNumber=24", "-4",
-		"--unicast_listen=1", "--inhibit_multicast_service=1")
+	for _, tr := range ucTransports {
+		t.Run(tr.keyword, func(t *testing.T) {
+			la, lb := pair(t)
+			gmClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "gm"})
+			require.NoError(t, err)
+			gm, _ := startDaemon(t, la, gmClock, "--priority1=1", "--serverOnly=1", "--domainNumber=24", tr.flag,
+				"--unicast_listen=1", "--inhibit_multicast_service=1")
+			theirs := linuxptp.StartPTP4L(t, lb, linuxptp.Options{Flags: []string{tr.flag}, Domain: 24,
+				Config: "slaveOnly 1\n" + ucTable(tr.keyword, tr.addr(t, la))})
+			ptp4lClientHolds(t, gm, theirs)
+		})
+	}
+}
+
+// ptp4lClientHolds watches a ptp4l unicast client of gm for ucHold: it
+// measures its offset from gm throughout, and gm's grants hold.
+func ptp4lClientHolds(t *testing.T, gm *Daemon, theirs *linuxptp.PTP4L) {
 	var gmID string
 	require.True(t, gm.Do(context.Background(), func(e *engine.Clock) { gmID = e.DefaultDS().ClockIdentity.String() }))
-	theirs := linuxptp.StartPTP4L(t, lb, linuxptp.Options{Flags: []string{"-4"}, Domain: 24,
-		Config: "slaveOnly 1\n" + ucTable("198.18.0.1")})
 
 	median, n, last := theirs.MasterOffsets(t, 5*time.Second, "GET PARENT_DATA_SET", "GET PORT_DATA_SET")
 	require.Positive(t, n, "ptp4l measured offsets from our grandmaster:\n%s", last)
@@ -159,7 +189,7 @@ func TestUnicastTableFallback(t *testing.T) {
 	require.NoError(t, err)
 	startDaemon(t, hosts[0], gmClock, "--priority1=1", "--serverOnly=1", "--domainNumber=24", "-4",
 		"--unicast_listen=1", "--inhibit_multicast_service=1")
-	table := ucTable("198.18.0.9", "198.18.0.1")
+	table := ucTable("UDPv4", "198.18.0.9", "198.18.0.1")
 	theirs := linuxptp.StartPTP4L(t, hosts[2], linuxptp.Options{Flags: []string{"-4"}, Domain: 24, Config: "slaveOnly 1\n" + table})
 	clClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "client", Offset: 37 * time.Millisecond, FrequencyError: 40_000})
 	require.NoError(t, err)
