@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"net/netip"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -209,5 +210,43 @@ func BenchmarkUnicastServerDelayReq(b *testing.B) {
 		if acts := c.Receive(0, msg, 5000, from, 10*sec); len(acts) != 1 {
 			b.Fatalf("%d actions", len(acts))
 		}
+	}
+}
+
+// BenchmarkUnicastServerRound is one round of a unicast grandmaster
+// serving 1,000 clients granted Sync at 16 Hz: 1,000 Syncs, then each
+// one's transmit timestamp and Follow_Up. ns/op is per round; divide by
+// 1,000 for the cost of one client's Sync and Follow_Up.
+func BenchmarkUnicastServerRound(b *testing.B) {
+	const clients = 1000
+	c := newUnicastServer(b)
+	c.Tick(c.Deadline()) // to MASTER on the announce timeout
+	for i := range clients {
+		from := engine.Addr{IP: netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)}), 319)}
+		msg := signaling(b, ptp.PortIdentity{ClockIdentity: ptp.ClockIdentity{4, 0, 0, 0, 0, 0, byte(i >> 8), byte(i)}, PortNumber: 1},
+			&ptp.RequestUnicastTransmission{MessageType: ptp.MessageSync, LogInterMessagePeriod: -4, DurationField: 1 << 30})
+		c.Receive(0, msg, 0, from, sec)
+	}
+	require.Equal(b, clients, c.Port(0).UnicastClients())
+	seqs := make([]uint16, 0, clients)
+	var fups int
+	b.ReportAllocs()
+	for b.Loop() {
+		var now int64
+		seqs = seqs[:0]
+		for len(seqs) == 0 { // the port's own timers wake it too
+			now = c.Deadline()
+			for _, a := range c.Tick(now) {
+				if a.Kind == engine.Send && a.MessageType == ptp.MessageSync {
+					seqs = append(seqs, a.SequenceID)
+				}
+			}
+		}
+		for _, s := range seqs {
+			fups += len(c.TxTimestamp(0, ptp.MessageSync, s, now, now))
+		}
+	}
+	if fups != clients*b.N {
+		b.Fatalf("%d Follow_Ups for %d rounds of %d", fups, b.N, clients)
 	}
 }
