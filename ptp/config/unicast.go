@@ -32,6 +32,10 @@ func (c *Config) unicastSettings(name string, transport ptp.NetworkProtocol, p *
 	if table == nil {
 		return c.errorAt(name, "unicast_master_table", "[%s] unicast_master_table %d: no table with id %d", name, id, id)
 	}
+	if table.PeerAddress != "" {
+		return &Error{File: c.File, Line: table.Line, Option: "unicast_master_table",
+			Msg: "unicast_master_table " + strconv.Itoa(id) + ": peer_address (unicast Pdelay_Req, P2P) is not implemented: roko-ptpd would send its Pdelay_Req by multicast"}
+	}
 	p.LogQueryInterval = int8(max(min(table.LogQueryInterval, 30), -30))
 	want := map[ptp.NetworkProtocol]string{ptp.ProtocolUDPIPv4: "UDPv4", ptp.ProtocolUDPIPv6: "UDPv6", ptp.ProtocolIEEE802_3: "L2"}[transport]
 	for _, e := range table.Entries {

@@ -56,6 +56,7 @@ inhibit_multicast_service 1
 		{"bad address", "[unicast_master_table]\ntable_id 1\nUDPv4 198.18.0.300\n[eth0]\nunicast_master_table 1\n", "bad UDPv4 address"},
 		{"v6 as v4", "[unicast_master_table]\ntable_id 1\nUDPv4 2001:db8::1\n[eth0]\nunicast_master_table 1\n", "bad UDPv4 address"},
 		{"no master of the transport", "[unicast_master_table]\ntable_id 1\nL2 02:00:00:00:00:01\n[eth0]\nunicast_master_table 1\n", "no UDPv4 master"},
+		{"peer_address", "[unicast_master_table]\ntable_id 1\npeer_address 198.18.0.1\nUDPv4 198.18.0.1\n[eth0]\nunicast_master_table 1\n", "peer_address (unicast Pdelay_Req, P2P) is not implemented"},
 		{"short duration", "[eth0]\nunicast_req_duration 9\n", "unicast_req_duration"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
