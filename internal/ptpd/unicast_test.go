@@ -2,10 +2,13 @@ package ptpd
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -173,37 +176,89 @@ func ptp4lClientHolds(t *testing.T, gm *Daemon, theirs *linuxptp.PTP4L) {
 	assert.NotContains(t, theirs.Output(), "rejected")
 }
 
+// refuser answers every REQUEST_UNICAST_TRANSMISSION that reaches link's
+// general port with a GRANT of durationField 0, as a master that will
+// not serve would, until the test ends. It counts what it refused.
+func refuser(t *testing.T, link netns.Link) *atomic.Int64 {
+	var conn *net.UDPConn
+	require.NoError(t, link.NS.Do(func() error {
+		var err error
+		conn, err = net.ListenUDP("udp4", &net.UDPAddr{IP: net.ParseIP(link.Addr), Port: 320})
+		return err
+	}))
+	t.Cleanup(func() { conn.Close() })
+	var refused atomic.Int64
+	go func() {
+		buf := make([]byte, 1500)
+		for {
+			n, from, err := conn.ReadFromUDP(buf)
+			if err != nil {
+				return
+			}
+			var req, reply ptp.Signaling
+			if req.UnmarshalBinary(buf[:n]) != nil {
+				continue
+			}
+			reply.Header = req.Header
+			reply.SourcePortIdentity = ptp.PortIdentity{ClockIdentity: ptp.ClockIdentity{0x02, 0, 0, 0xff, 0xfe, 0, 0, 4}, PortNumber: 1}
+			reply.TargetPortIdentity = req.SourcePortIdentity
+			for tlv := range req.TLVs.All() {
+				var r ptp.RequestUnicastTransmission
+				if tlv.Type != ptp.TLVRequestUnicastTransmission || r.UnmarshalValue(tlv.Value) != nil {
+					continue
+				}
+				_ = reply.TLVs.Add(&ptp.GrantUnicastTransmission{MessageType: r.MessageType, LogInterMessagePeriod: r.LogInterMessagePeriod})
+				refused.Add(1)
+			}
+			if reply.TLVs.Len() == 0 {
+				continue
+			}
+			if b, err := reply.MarshalBinary(); err == nil {
+				_, _ = conn.WriteToUDP(b, from)
+			}
+		}
+	}()
+	return &refused
+}
+
 // TestUnicastTableFallback: the first entry of the table is absent
-// (nothing answers at 198.18.0.9): a roko-ptpd and a ptp4l client both
-// go on to the second, our unicast grandmaster, and synchronise.
+// (nothing answers at 198.18.0.9) and the second refuses (198.18.0.4
+// grants nothing, durationField 0): a roko-ptpd and a ptp4l client both
+// go on to the third, our unicast grandmaster, and synchronise, and both
+// say they were refused.
 func TestUnicastTableFallback(t *testing.T) {
 	testenv.Short(t)
 	sw := netns.New(t)
 	var hosts, ports []netns.Link
-	for i := range 3 {
-		h, p := netns.Veth(t, netns.New(t), "198.18.0."+string(rune('1'+i)), sw, "")
+	for i := range 4 {
+		h, p := netns.Veth(t, netns.New(t), "198.18.0."+strconv.Itoa(i+1), sw, "")
 		hosts, ports = append(hosts, h), append(ports, p)
 	}
 	netns.Bridge(t, sw, ports...)
+	refused := refuser(t, hosts[3])
 	gmClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "gm"})
 	require.NoError(t, err)
 	startDaemon(t, hosts[0], gmClock, "--priority1=1", "--serverOnly=1", "--domainNumber=24", "-4",
 		"--unicast_listen=1", "--inhibit_multicast_service=1")
-	table := ucTable("UDPv4", "198.18.0.9", "198.18.0.1")
+	table := ucTable("UDPv4", "198.18.0.9", "198.18.0.4", "198.18.0.1")
 	theirs := linuxptp.StartPTP4L(t, hosts[2], linuxptp.Options{Flags: []string{"-4"}, Domain: 24, Config: "slaveOnly 1\n" + table})
 	clClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "client", Offset: 37 * time.Millisecond, FrequencyError: 40_000})
 	require.NoError(t, err)
-	cl, _ := startDaemon(t, hosts[1], clClock, append(ucConf(t, table), "-s", "--domainNumber=24", "-4")...)
+	cl, out := startDaemon(t, hosts[1], clClock, append(ucConf(t, table), "-s", "--domainNumber=24", "-4")...)
 
 	c := watchClient(t, cl, clClock, 2*time.Second)
 	t.Logf("ours: SLAVE and under 100 µs after %v", c.settled.Round(time.Millisecond))
 	ms := unicastMasters(t, cl)
-	require.Len(t, ms, 2)
+	require.Len(t, ms, 3)
 	assert.Equal(t, "WAIT", ms[0].State, "the absent master is still asked for Announce")
-	assert.Equal(t, "HAVE_SYDY", ms[1].State)
+	assert.Equal(t, "WAIT", ms[1].State, "the refusing master is still asked for Announce")
+	assert.Equal(t, "HAVE_SYDY", ms[2].State)
+	assert.Contains(t, out.String(), "unicast grant of ANNOUNCE rejected")
 
 	median, n, last := theirs.MasterOffsets(t, 5*time.Second, "GET PORT_DATA_SET")
-	t.Logf("ptp4l: median |offset| %.0f ns over %d readings", median, n)
+	t.Logf("ptp4l: median |offset| %.0f ns over %d readings; %d requests refused", median, n, refused.Load())
 	assert.Positive(t, n)
 	assert.Regexp(t, regexp.MustCompile(`portState\s+(SLAVE|UNCALIBRATED)`), last)
+	assert.Contains(t, theirs.Output(), "unicast grant of ANNOUNCE rejected")
+	assert.GreaterOrEqual(t, refused.Load(), int64(4), "both clients were refused, more than once")
 }
