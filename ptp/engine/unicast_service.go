@@ -22,6 +22,12 @@ import (
 // beyond ±30 (2^30 s is 34 years).
 const maxLogPeriod = 30
 
+// maxUnicastClients bounds the clients a port serves: a request from a
+// new address beyond it is refused, so that a flood of requests from
+// forged addresses cannot grow the table without end (linuxptp has no
+// bound). It is far above what one port serves at 16 Hz.
+var maxUnicastClients = 1 << 16
+
 // ucStartDelay is how long after the first grant of a period its first
 // round is (linuxptp's 10 ms).
 const ucStartDelay = 10_000_000
@@ -128,6 +134,9 @@ func (s *unicastService) grant(from Addr, src ptp.PortIdentity, r *ptp.RequestUn
 	}
 	i, ok := s.index[from]
 	if !ok {
+		if len(s.clients) >= maxUnicastClients {
+			return 0
+		}
 		i = int32(len(s.clients))
 		s.clients = append(s.clients, ucClient{addr: from})
 		s.index[from] = i

@@ -250,3 +250,56 @@ func BenchmarkUnicastServerRound(b *testing.B) {
 		b.Fatalf("%d Follow_Ups for %d rounds of %d", fups, b.N, clients)
 	}
 }
+
+// Beyond maxUnicastClients a new address is refused; those already
+// served keep renewing.
+func TestUnicastServerClientLimit(t *testing.T) {
+	defer engine.SetMaxUnicastClients(2)()
+	c := newUnicastServer(t)
+	req := &ptp.RequestUnicastTransmission{MessageType: ptp.MessageSync, LogInterMessagePeriod: -4, DurationField: 60}
+	for i, want := range []uint32{60, 60, 0, 60} {
+		n := byte(100 + i%3)
+		src := ptp.PortIdentity{ClockIdentity: engine.CID(n), PortNumber: 1}
+		sg, _ := replies(t, c.Receive(0, signaling(t, src, req), 0, ucAddr(n), int64(i+1)*sec))
+		require.Len(t, sg, 1)
+		assert.Equal(t, want, grantsOf(t, &sg[0])[0].DurationField, "request %d", i)
+	}
+	assert.Equal(t, 2, c.Port(0).UnicastClients())
+	assert.EqualValues(t, 1, c.Port(0).UnicastServiceStats().Denied)
+}
+
+// FuzzUnicastSignaling feeds arbitrary negotiation TLVs from arbitrary
+// addresses to a port that is both a unicast server and client: nothing
+// panics, and every reply is a well-formed Signaling message.
+func FuzzUnicastSignaling(f *testing.F) {
+	f.Add(byte(1), []byte{0x00, 0x04, 0x00, 0x06, 0x00, 0xfc, 0x00, 0x00, 0x00, 0x3c})
+	f.Add(byte(2), []byte{0x00, 0x05, 0x00, 0x08, 0xb0, 0x00, 0x00, 0x00, 0x00, 0x0a, 0x00, 0x01})
+	f.Add(byte(1), []byte{0x00, 0x06, 0x00, 0x02, 0x00, 0x00, 0x00, 0x07, 0x00, 0x02, 0x90, 0x00})
+	f.Add(byte(3), []byte{0x00, 0x04, 0x00, 0x06, 0x10, 0x80, 0xff, 0xff, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, from byte, tlvs []byte) {
+		pc := ucClientPort("x", 1, 2)
+		pc.UnicastListen = true
+		c, err := engine.NewClock(engine.GMConfig(9), []engine.PortConfig{pc}, engine.NewTestPI(20_000), 1)
+		require.NoError(t, err)
+		c.Start(0)
+		var s ptp.Signaling
+		s.VersionPTP, s.DomainNumber, s.SourcePortIdentity = 2, 24, ucClientID
+		s.TargetPortIdentity = ptp.PortIdentity{ClockIdentity: ptp.ClockIdentity{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, PortNumber: 0xffff}
+		msg, err := s.MarshalBinary()
+		require.NoError(t, err)
+		msg = append(msg, tlvs...)
+		if len(msg) > 0xffff {
+			return
+		}
+		msg[2], msg[3] = byte(len(msg)>>8), byte(len(msg))
+		for now := int64(1); now < 40*sec; now += 3 * sec {
+			for _, a := range c.Receive(0, msg, 0, ucAddr(from%4), now) {
+				if a.Kind == engine.Send && a.MessageType == ptp.MessageSignaling {
+					var r ptp.Signaling
+					require.NoError(t, r.UnmarshalBinary(a.Msg))
+				}
+			}
+			c.Tick(now)
+		}
+	})
+}
