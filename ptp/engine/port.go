@@ -536,7 +536,7 @@ func (p *Port) receive(pk ptp.Packet, rx int64, from Addr, now int64) {
 	}
 	switch m := pk.(type) {
 	case *ptp.Announce:
-		if p.acceptAnnounce(from) {
+		if p.acceptAnnounce(m, from) {
 			p.receiveAnnounce(m, now)
 		}
 	case *ptp.Sync:

@@ -39,6 +39,10 @@ type ucMaster struct {
 	renew int64
 	// annExpires is when the Announce grant runs out unless renewed.
 	annExpires int64
+	// quality, priority1 and priority2 are from its last Announce, for
+	// UNICAST_MASTER_TABLE_NP.
+	quality              ptp.ClockQuality
+	priority1, priority2 uint8
 }
 
 // unicastClient is a port's unicast client.
@@ -102,10 +106,45 @@ func (p *Port) UnicastMasters() []UnicastMasterState {
 	return out
 }
 
-// acceptAnnounce reports whether a unicast client takes an Announce from
+// acceptAnnounce reports whether a unicast client takes Announce a from
 // from: only the masters of its table count.
-func (p *Port) acceptAnnounce(from Addr) bool {
-	return p.ucc == nil || p.ucc.masterAt(unicastPeer(from)) != nil
+func (p *Port) acceptAnnounce(a *ptp.Announce, from Addr) bool {
+	if p.ucc == nil {
+		return true
+	}
+	m := p.ucc.masterAt(unicastPeer(from))
+	if m == nil {
+		return false
+	}
+	m.quality, m.priority1, m.priority2 = a.GrandmasterClockQuality, a.GrandmasterPriority1, a.GrandmasterPriority2
+	return true
+}
+
+// unicastMasterTableNP answers UNICAST_MASTER_TABLE_NP as ptp4l does: an
+// empty table for a port without one.
+func (p *Port) unicastMasterTableNP() *ptp.UnicastMasterTableNP {
+	t := &ptp.UnicastMasterTableNP{}
+	if p.ucc == nil {
+		return t
+	}
+	for i := range p.ucc.masters {
+		m := &p.ucc.masters[i]
+		e := ptp.UnicastMasterEntry{PortIdentity: m.id, ClockQuality: m.quality, State: ptp.UnicastState(m.state),
+			Priority1: m.priority1, Priority2: m.priority2,
+			Selected: p.c.bestPort == p.idx && m.id == p.c.parent.ParentPortIdentity}
+		switch ip := m.addr.IP.Addr(); {
+		case ip.Is4():
+			a := ip.As4()
+			e.Address = ptp.PortAddress{NetworkProtocol: ptp.ProtocolUDPIPv4, Address: a[:]}
+		case ip.Is6():
+			a := ip.As16()
+			e.Address = ptp.PortAddress{NetworkProtocol: ptp.ProtocolUDPIPv6, Address: a[:]}
+		default:
+			e.Address = ptp.PortAddress{NetworkProtocol: ptp.ProtocolIEEE802_3, Address: append([]byte(nil), m.addr.MAC[:]...)}
+		}
+		t.Entries = append(t.Entries, e)
+	}
+	return t
 }
 
 // parentAddr returns the address of the table entry the clock follows

@@ -84,6 +84,24 @@ func TestUnicastClientKeepsGrants(t *testing.T) {
 	assert.ElementsMatch(t, []ptp.MessageType{ptp.MessageAnnounce, ptp.MessageSync, ptp.MessageDelayResp}, granted(ms[0]))
 	assert.Equal(t, gm.Clock.Port(0).Identity(), ms[0].ID)
 
+	// UNICAST_MASTER_TABLE_NP shows the same, as ptp4l answers it.
+	get := &ptp.Management{TargetPortIdentity: ptp.PortIdentity{ClockIdentity: ptp.ClockIdentity{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, PortNumber: 0xffff},
+		ActionField: ptp.ActionGet}
+	get.VersionPTP, get.DomainNumber = 2, 24
+	require.NoError(t, get.SetEmpty(ptp.MIDUnicastMasterTableNP))
+	resps, _ := cl.Clock.Manage(get, engine.Via{UDS: true}, n.Now())
+	require.Len(t, resps, 1)
+	var umt ptp.UnicastMasterTableNP
+	require.NoError(t, resps[0].Data(&umt))
+	require.Len(t, umt.Entries, 1)
+	e := umt.Entries[0]
+	assert.True(t, e.Selected)
+	assert.Equal(t, ptp.UnicastHaveSydy, e.State)
+	assert.Equal(t, gm.Clock.Port(0).Identity(), e.PortIdentity)
+	assert.EqualValues(t, 6, e.ClockQuality.ClockClass, "the master's Announce")
+	assert.EqualValues(t, 1, e.Priority1)
+	assert.Equal(t, []byte{198, 18, 0, 1}, e.Address.Address)
+
 	st := gm.Clock.Port(0).UnicastServiceStats()
 	assert.Equal(t, 1, gm.Clock.Port(0).UnicastClients())
 	assert.Zero(t, st.Expired, "renewed before expiry")
