@@ -47,13 +47,20 @@ func ucTable(transport string, masters ...string) string {
 }
 
 // ucTransports are the transports the interop tests run on: ptp4l's flag
-// and the table's keyword, and how a master's address is written.
+// and the table's keyword, and the address of master's end of the pair
+// as the table writes it (for UDPv6, both ends get a unique local
+// address first).
 var ucTransports = []struct {
 	flag, keyword string
-	addr          func(t *testing.T, l netns.Link) string
+	addr          func(t *testing.T, master, client netns.Link) string
 }{
-	{"-4", "UDPv4", func(_ *testing.T, l netns.Link) string { return l.Addr }},
-	{"-2", "L2", macOf},
+	{"-4", "UDPv4", func(_ *testing.T, m, _ netns.Link) string { return m.Addr }},
+	{"-6", "UDPv6", func(t *testing.T, m, c netns.Link) string {
+		m.NS.IP(t, "-6", "addr", "add", "fd18::1/64", "dev", m.Name, "nodad")
+		c.NS.IP(t, "-6", "addr", "add", "fd18::2/64", "dev", c.Name, "nodad")
+		return "fd18::1"
+	}},
+	{"-2", "L2", func(t *testing.T, m, _ netns.Link) string { return macOf(t, m) }},
 }
 
 // ucConf writes text as a configuration file for roko-ptpd and returns
@@ -78,21 +85,23 @@ func syncsReceived(t *testing.T, d *Daemon) uint64 {
 	return n
 }
 
-// TestUnicastClientOfPTP4L: a ptp4l grandmaster with unicast_listen 1 and
+// TestUnicastClientOfPTP4L, on UDPv4, UDPv6 and L2: a ptp4l grandmaster with unicast_listen 1 and
 // inhibit_multicast_service 1 (so nothing reaches the client unasked), a
 // roko-ptpd client with a unicast master table: the client negotiates,
 // synchronises, and stays SLAVE and within 100 µs while its grants are
 // renewed across two and a half durations, Syncs arriving at the granted
 // 16 Hz throughout.
 func TestUnicastClientOfPTP4L(t *testing.T) {
+	t.Parallel()
 	for _, tr := range ucTransports {
 		t.Run(tr.keyword, func(t *testing.T) {
+			t.Parallel() // mostly waiting: 25 s of renewals each
 			la, lb := pair(t)
 			linuxptp.StartPTP4L(t, la, linuxptp.Options{Flags: []string{tr.flag}, Domain: 24,
 				Config: "masterOnly 1\npriority1 1\nunicast_listen 1\ninhibit_multicast_service 1\n"})
 			clClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "client", Offset: 37 * time.Millisecond, FrequencyError: 40_000})
 			require.NoError(t, err)
-			cl, _ := startDaemon(t, lb, clClock, append(ucConf(t, ucTable(tr.keyword, tr.addr(t, la))), "-s", "--domainNumber=24", tr.flag)...)
+			cl, _ := startDaemon(t, lb, clClock, append(ucConf(t, ucTable(tr.keyword, tr.addr(t, la, lb))), "-s", "--domainNumber=24", tr.flag)...)
 			unicastClientHolds(t, cl, clClock)
 		})
 	}
@@ -125,22 +134,24 @@ func unicastClientHolds(t *testing.T, cl *Daemon, clClock *phc.Virtual) {
 	assert.ElementsMatch(t, []ptp.MessageType{ptp.MessageAnnounce, ptp.MessageSync, ptp.MessageDelayResp}, ms[0].Granted)
 }
 
-// TestPTP4LUnicastClientOfOurs: our grandmaster with unicast_listen 1 and
+// TestPTP4LUnicastClientOfOurs, on UDPv4, UDPv6 and L2: our grandmaster with unicast_listen 1 and
 // inhibit_multicast_service 1, and ptp4l as a unicast client in
 // UNICAST-SLAVE.cfg's style: ptp4l (free_running 1, so UNCALIBRATED
 // at best) measures its offset from us throughout and our grant table holds it across two and a
 // half durations with nothing expired.
 func TestPTP4LUnicastClientOfOurs(t *testing.T) {
+	t.Parallel()
 	testenv.RequireCommand(t, "pmc", "linuxptp")
 	for _, tr := range ucTransports {
 		t.Run(tr.keyword, func(t *testing.T) {
+			t.Parallel() // mostly waiting: 25 s of renewals each
 			la, lb := pair(t)
 			gmClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "gm"})
 			require.NoError(t, err)
 			gm, _ := startDaemon(t, la, gmClock, "--priority1=1", "--serverOnly=1", "--domainNumber=24", tr.flag,
 				"--unicast_listen=1", "--inhibit_multicast_service=1")
 			theirs := linuxptp.StartPTP4L(t, lb, linuxptp.Options{Flags: []string{tr.flag}, Domain: 24,
-				Config: "slaveOnly 1\n" + ucTable(tr.keyword, tr.addr(t, la))})
+				Config: "slaveOnly 1\n" + ucTable(tr.keyword, tr.addr(t, la, lb))})
 			ptp4lClientHolds(t, gm, theirs)
 		})
 	}
@@ -227,6 +238,7 @@ func refuser(t *testing.T, link netns.Link) *atomic.Int64 {
 // go on to the third, our unicast grandmaster, and synchronise, and both
 // say they were refused.
 func TestUnicastTableFallback(t *testing.T) {
+	t.Parallel()
 	testenv.Short(t)
 	sw := netns.New(t)
 	var hosts, ports []netns.Link
