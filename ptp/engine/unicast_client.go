@@ -14,25 +14,19 @@ import (
 // Announce grant run out and is asked again from the start. This is
 // linuxptp's unicast_client state machine.
 
-// ucState is where the negotiation with one master stands.
-type ucState uint8
-
+// The negotiation states of one master, linuxptp's enum unicast_state.
 const (
-	ucWait     ucState = iota // asking for Announce
-	ucHaveAnn                 // Announce granted
-	ucNeedSydy                // chosen: asking for Sync and Delay_Resp
-	ucHaveSydy                // Sync and Delay_Resp granted
+	ucWait     = ptp.UnicastWait     // asking for Announce
+	ucHaveAnn  = ptp.UnicastHaveAnn  // Announce granted
+	ucNeedSydy = ptp.UnicastNeedSydy // chosen: asking for Sync and Delay_Resp
+	ucHaveSydy = ptp.UnicastHaveSydy // Sync and Delay_Resp granted
 )
-
-func (s ucState) String() string {
-	return [...]string{"WAIT", "HAVE_ANN", "NEED_SYDY", "HAVE_SYDY"}[s]
-}
 
 // ucMaster is one entry of the unicast master table.
 type ucMaster struct {
 	addr    Addr
 	id      ptp.PortIdentity // the granting port, wildcardPort until the Announce grant
-	state   ucState
+	state   ptp.UnicastState
 	granted uint16 // bit 1<<messageType of each grant held
 	// renew is when to ask again for what is granted (three quarters of
 	// the shortest grant); 0: at the next query.
@@ -129,7 +123,7 @@ func (p *Port) unicastMasterTableNP() *ptp.UnicastMasterTableNP {
 	}
 	for i := range p.ucc.masters {
 		m := &p.ucc.masters[i]
-		e := ptp.UnicastMasterEntry{PortIdentity: m.id, ClockQuality: m.quality, State: ptp.UnicastState(m.state),
+		e := ptp.UnicastMasterEntry{PortIdentity: m.id, ClockQuality: m.quality, State: m.state,
 			Priority1: m.priority1, Priority2: m.priority2,
 			Selected: p.c.bestPort == p.idx && m.id == p.c.parent.ParentPortIdentity}
 		switch ip := m.addr.IP.Addr(); {
