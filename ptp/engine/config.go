@@ -156,7 +156,6 @@ func DefaultPortConfig(name string) PortConfig {
 		DelayFilterLength:       10,
 		FaultResetInterval:      4,
 		LocalPriority:           128,
-		LogQueryInterval:        2,
 		UnicastReqDuration:      3600,
 	}
 }
