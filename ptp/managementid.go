@@ -255,6 +255,8 @@ func NewManagementData(id ManagementID) ManagementData {
 		return new(PortServiceStatsNP)
 	case MIDPortHWClockNP:
 		return new(PortHWClockNP)
+	case MIDUnicastMasterTableNP:
+		return new(UnicastMasterTableNP)
 	case MIDVirtualClockNP:
 		return new(VirtualClockNP)
 	case MIDTimeSourceNP:

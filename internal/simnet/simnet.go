@@ -70,6 +70,10 @@ type member struct {
 	seg      *Segment
 	// egress and ingress are the NIC's timestamp latencies (SetLatency).
 	egress, ingress int64
+	// addr is the member's address (SetAddr): unicast messages reach
+	// only the member at their destination, and every message arrives
+	// from its sender's address.
+	addr engine.Addr
 }
 
 // Segment is a shared medium, a bridge: what one member sends reaches
@@ -166,6 +170,20 @@ func (n *Network) SetLatency(nd *Node, port int, egress, ingress int64) {
 	nd.ports[port].egress, nd.ports[port].ingress = egress, ingress
 }
 
+// SetAddr gives port of nd an address (an IP address, its UDP port 319
+// as a socket would report it, or a MAC): messages it sends arrive from
+// there, and a unicast message reaches only the member whose address it
+// names. Without one a port is the zero Addr and hears only multicast.
+func (n *Network) SetAddr(nd *Node, port int, a engine.Addr) { nd.ports[port].addr = a }
+
+// at reports whether the member is at the unicast destination to.
+func (m *member) at(to engine.Addr) bool {
+	if to.IP.IsValid() {
+		return m.addr.IP.Addr() == to.IP.Addr()
+	}
+	return m.addr.MAC == to.MAC && to.MAC != [6]byte{}
+}
+
 // Send implements engine.Network: the message reaches every other member
 // of the port's segment after the path's delay, and an event message's
 // transmit timestamp comes back through the Executor once this batch is
@@ -200,15 +218,15 @@ func (nd *Node) Send(a *engine.Action) (int64, bool, error) {
 		}
 	}
 	for _, to := range from.seg.members {
-		if to == from {
+		if to == from || a.Dest == engine.DestUnicast && !to.at(a.To) {
 			continue
 		}
 		from.seg.sent++
 		if msg == nil || from.seg.Cut || from.seg.LossEvery > 0 && from.seg.sent%from.seg.LossEvery == 0 {
 			continue
 		}
-		peer := to
-		n.At(dep+from.egress+from.up+to.down, func() { n.deliver(peer, msg, n.stamp(peer.nd)+peer.ingress) })
+		peer, src := to, from.addr
+		n.At(dep+from.egress+from.up+to.down, func() { n.deliver(peer, msg, n.stamp(peer.nd)+peer.ingress, src) })
 	}
 	if a.Event {
 		mt, seq, port, fwd := a.MessageType, a.SequenceID, a.Port, a.Forwarded
@@ -267,11 +285,11 @@ func (nd *Node) FrequencyAdjustment() float64 { return nd.sim.freq - nd.sim.natu
 func (nd *Node) Local(t int64) int64 { return nd.sim.local(t) }
 
 // deliver hands msg to the port of m at receive time rx.
-func (n *Network) deliver(m *member, msg []byte, rx int64) {
+func (n *Network) deliver(m *member, msg []byte, rx int64, from engine.Addr) {
 	if n.Tap != nil {
 		n.Tap(m.nd, m.port, msg)
 	}
-	m.nd.Exec.Receive(m.port, msg, rx, engine.Addr{})
+	m.nd.Exec.Receive(m.port, msg, rx, from)
 	n.schedule(m.nd)
 }
 
@@ -334,7 +352,7 @@ func (n *Network) Run(until int64, step int64, probe func()) {
 func (n *Network) Inject(seg *Segment, at int64, msg []byte) {
 	for _, m := range seg.members {
 		peer := m
-		n.At(at+m.down, func() { n.deliver(peer, msg, peer.nd.sim.local(n.Now())) })
+		n.At(at+m.down, func() { n.deliver(peer, msg, peer.nd.sim.local(n.Now()), engine.Addr{}) })
 	}
 }
 

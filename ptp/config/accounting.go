@@ -30,39 +30,30 @@ type refusal struct {
 }
 
 const (
-	whyUnicast = "unicast negotiation is not implemented yet: roko-ptpd would run multicast only (issue 18)"
-	whyAuth    = "authentication (IEEE 1588-2019 16.14, AUTHENTICATION TLV) is not implemented: roko-ptpd would send and accept messages without it"
+	whyAuth = "authentication (IEEE 1588-2019 16.14, AUTHENTICATION TLV) is not implemented: roko-ptpd would send and accept messages without it"
 )
 
 // refusals lists the options refused at start unless left at what
 // roko-ptpd does.
 var refusals = map[string]refusal{
-	"unicast_listen":            {why: whyUnicast},
-	"unicast_master_table":      {why: whyUnicast},
-	"inhibit_multicast_service": {why: whyUnicast},
-	"hybrid_e2e":                {why: "hybrid mode (unicast Delay_Req to a multicast master) is not implemented: roko-ptpd would send its Delay_Req by multicast"},
-	"spp":                       {why: whyAuth},
-	"active_key_id":             {why: whyAuth},
-	"sa_file":                   {why: whyAuth},
-	"clock_class_threshold":     {why: "not implemented: roko-ptpd would stay locked to a master of any clockClass"},
-	"phc_index":                 {why: "choosing the PHC is not implemented: roko-ptpd would use the interface's own PHC"},
-	"gmCapable":                 {why: "802.1AS gmCapable is not implemented: roko-ptpd could become grandmaster (clientOnly 1 keeps a clock from it)"},
-	"follow_up_info":            {why: "the 802.1AS Follow_Up information TLV is not implemented: gPTP clients that need it would not synchronise"},
-	"inhibit_announce":          {why: "not implemented: roko-ptpd would send Announce and time out waiting for them (BMCA noop with serverOnly or clientOnly makes a static master)"},
-	"inhibit_delay_req":         {why: "not implemented: roko-ptpd would send Delay_Req"},
-	"ignore_source_id":          {why: "not implemented: roko-ptpd would take Sync and Follow_Up only from the master its Announce messages chose"},
-	"power_profile.version":     {why: "the power profile (IEEE C37.238) TLV is not implemented: roko-ptpd would send Announce without it"},
-	"user":                      {why: "dropping privileges is not implemented: roko-ptpd would keep running as the user that started it"},
+	"hybrid_e2e":            {why: "hybrid mode (unicast Delay_Req to a multicast master) is not implemented: roko-ptpd would send its Delay_Req by multicast"},
+	"spp":                   {why: whyAuth},
+	"active_key_id":         {why: whyAuth},
+	"sa_file":               {why: whyAuth},
+	"clock_class_threshold": {why: "not implemented: roko-ptpd would stay locked to a master of any clockClass"},
+	"phc_index":             {why: "choosing the PHC is not implemented: roko-ptpd would use the interface's own PHC"},
+	"gmCapable":             {why: "802.1AS gmCapable is not implemented: roko-ptpd could become grandmaster (clientOnly 1 keeps a clock from it)"},
+	"follow_up_info":        {why: "the 802.1AS Follow_Up information TLV is not implemented: gPTP clients that need it would not synchronise"},
+	"inhibit_announce":      {why: "not implemented: roko-ptpd would send Announce and time out waiting for them (BMCA noop with serverOnly or clientOnly makes a static master)"},
+	"inhibit_delay_req":     {why: "not implemented: roko-ptpd would send Delay_Req"},
+	"ignore_source_id":      {why: "not implemented: roko-ptpd would take Sync and Follow_Up only from the master its Announce messages chose"},
+	"power_profile.version": {why: "the power profile (IEEE C37.238) TLV is not implemented: roko-ptpd would send Announce without it"},
+	"user":                  {why: "dropping privileges is not implemented: roko-ptpd would keep running as the user that started it"},
 }
 
 // refuse returns the error for the first refused option set, in [global]
-// or an interface's section, to a value roko-ptpd cannot honour, and for a
-// [unicast_master_table] section.
+// or an interface's section, to a value roko-ptpd cannot honour.
 func (c *Config) refuse() error {
-	if len(c.umt) > 0 {
-		return &Error{File: c.File, Line: c.umt[0].Line, Option: "unicast_master_table",
-			Msg: "[unicast_master_table]: " + whyUnicast}
-	}
 	sections := append([]string{"global"}, c.Interfaces()...)
 	for _, o := range options {
 		r, ok := refusals[o.Name]

@@ -25,6 +25,10 @@ import (
 // [phc2sys] options are keyed "[phc2sys] name".
 var effects = map[string]string{
 	"priority1":                       "ptp/config.TestResolveClockAndPorts",
+	"unicast_listen":                  "ptp/config.TestResolveUnicast",
+	"unicast_master_table":            "ptp/config.TestResolveUnicast",
+	"unicast_req_duration":            "ptp/config.TestResolveUnicast",
+	"inhibit_multicast_service":       "ptp/config.TestResolveUnicast",
 	"domainNumber":                    "ptp/config.TestResolveClockAndPorts",
 	"clientOnly":                      "ptp/config.TestResolveClockAndPorts",
 	"logSyncInterval":                 "ptp/config.TestResolveClockAndPorts",

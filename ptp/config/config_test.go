@@ -165,6 +165,7 @@ func TestParserErrors(t *testing.T) {
 		{"section name with spaces", "[eth0 eth1]\n", "could not parse port name on line 1"},
 		{"port option for a PPS input", "[/dev/pps0]\nlogSyncInterval 1\n", "option logSyncInterval at line 2 cannot be set for the PPS input /dev/pps0"},
 		{"unicast table without an id", "[unicast_master_table]\nUDPv4 198.18.0.1\n", "table_id must be the first line"},
+		{"unicast table id twice", "[unicast_master_table]\ntable_id 1\n[unicast_master_table]\ntable_id 1\n", "table_id 1 already taken"},
 		{"unicast table bad line", "[unicast_master_table]\ntable_id 1\nfoo 1\n", "unknown unicast master table line"},
 		{"unknown [phc2sys] option", "[phc2sys]\ndomainNumber 1\n", "test.conf:2: unknown option domainNumber at line 2 in [phc2sys] section (it takes clock_servo, first_step_threshold, pi_integral_const"},
 		{"bad [phc2sys] servo", "[phc2sys]\nclock_servo ntpshm\n", "ntpshm is a bad value for option clock_servo at line 2 (want one of pi, linreg)"},

@@ -395,6 +395,11 @@ func (c *Config) unicastLine(text string, line int, table *UnicastMasterTable) (
 		if err != nil || id < 1 {
 			return table, c.errorf(line, key, "bad table_id %q at line %d (want a positive integer)", value, line)
 		}
+		for _, t := range c.umt {
+			if t.ID == id {
+				return table, c.errorf(line, key, "table_id %d already taken (line %d)", id, line)
+			}
+		}
 		c.umt = append(c.umt, UnicastMasterTable{ID: id, Line: line})
 		return &c.umt[len(c.umt)-1], nil
 	}

@@ -369,6 +369,9 @@ func (c *Config) portSettings(cc *engine.ClockConfig) ([]PortSettings, error) {
 		if ps.Dst, err = c.destinations(name, ps.Transport, ps.UDP6Scope); err != nil {
 			return nil, err
 		}
+		if err := c.unicastSettings(name, ps.Transport, &ps.Engine); err != nil {
+			return nil, err
+		}
 		out = append(out, ps)
 	}
 	return out, nil

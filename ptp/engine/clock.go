@@ -379,6 +379,9 @@ func (c *Clock) stateDecision(now int64) {
 		}
 		p.dispatch(RecommendedEvent(next), newMaster, now)
 	}
+	for _, p := range c.ports {
+		p.unicastSelection()
+	}
 }
 
 // synchronize feeds one offset measurement to the servo and acts on the

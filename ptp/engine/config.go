@@ -132,6 +132,21 @@ type PortConfig struct {
 	// CheckFupSync is check_fup_sync: a Follow_Up that arrives before its
 	// Sync is used only if the Sync's receive timestamp is the earlier one.
 	CheckFupSync bool
+	// UnicastListen is unicast_listen: the port grants unicast Announce,
+	// Sync and Delay_Resp to clients that ask (IEEE 1588-2019 16.1).
+	UnicastListen bool
+	// InhibitMulticastService is inhibit_multicast_service: with
+	// UnicastListen, a master port sends Announce and Sync only to the
+	// clients it granted them to.
+	InhibitMulticastService bool
+	// UnicastMasters is the port's unicast master table
+	// (unicast_master_table): the port is a unicast client of these
+	// addresses, and takes Announce from no one else. LogQueryInterval
+	// is the table's logQueryInterval, UnicastReqDuration the
+	// durationField it asks for (unicast_req_duration, seconds).
+	UnicastMasters     []Addr
+	LogQueryInterval   int8
+	UnicastReqDuration uint32
 }
 
 // FaultResetASAP is fault_reset_interval's "ASAP".
@@ -151,6 +166,7 @@ func DefaultPortConfig(name string) PortConfig {
 		DelayFilterLength:       10,
 		FaultResetInterval:      4,
 		LocalPriority:           128,
+		UnicastReqDuration:      3600,
 	}
 }
 

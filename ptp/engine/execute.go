@@ -63,6 +63,13 @@ type Executor struct {
 	Watch func(acts []Action)
 	// Now reads the monotonic time that drives the engine's timers.
 	Now func() int64
+
+	// pend holds the transmit timestamps of the batches being carried
+	// out: a batch appends after those of the batches it is nested in
+	// (a Follow_Up's batch runs inside its Sync's), and truncates back
+	// when done, so that a unicast server's round of thousands of Syncs
+	// costs no allocation once the slice has grown.
+	pend []txPending
 }
 
 // txPending is a transmit timestamp to hand back to the engine once
@@ -83,10 +90,7 @@ func (x *Executor) Apply(acts []Action) {
 	if x.Watch != nil {
 		x.Watch(acts)
 	}
-	// At most a few event messages go out per batch; a backing array on
-	// the stack keeps a message from costing an allocation.
-	var buf [4]txPending
-	pending := buf[:0]
+	base := len(x.pend)
 	for i := range acts {
 		a := &acts[i]
 		switch a.Kind {
@@ -94,7 +98,7 @@ func (x *Executor) Apply(acts []Action) {
 			ts, stamped, err := x.Net.Send(a)
 			switch {
 			case a.Event && (stamped || err != nil):
-				pending = append(pending, txPending{a.Port, a.MessageType, a.SequenceID, ts, err, a.Forwarded})
+				x.pend = append(x.pend, txPending{a.Port, a.MessageType, a.SequenceID, ts, err, a.Forwarded})
 			case err != nil:
 				x.Report.Failed(a, err)
 			}
@@ -118,14 +122,13 @@ func (x *Executor) Apply(acts []Action) {
 			}
 		}
 	}
-	for i := range pending {
-		t := &pending[i]
+	end := len(x.pend)
+	for i := base; i < end; i++ {
+		t := x.pend[i] // a copy: nested batches may move x.pend
 		if t.err != nil {
 			// No transmit timestamp: the port cannot measure, and faults
 			// (ptp4l does the same on a timeout or a failed send). The
-			// action is rebuilt here, off the batch's stack array: taking
-			// the address of an element for the Reporter would move the
-			// whole array to the heap on every batch.
+			// action is rebuilt here from the pending record.
 			failed := &Action{Kind: Send, Port: t.port, Event: true, MessageType: t.typ, SequenceID: t.seq}
 			x.Report.Failed(failed, t.err)
 			x.Apply(x.Engine.Fault(t.port, x.Now()))
@@ -137,6 +140,7 @@ func (x *Executor) Apply(acts []Action) {
 		}
 		x.TxTimestamp(t.port, t.typ, t.seq, t.ts)
 	}
+	x.pend = x.pend[:base]
 }
 
 // ForwardedTxTimestamp hands a transparent clock the transmit timestamp

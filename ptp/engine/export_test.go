@@ -15,6 +15,14 @@ var (
 	LogInterval  = logInterval
 )
 
+// SetMaxUnicastClients sets the bound on a port's unicast clients and
+// returns a function that restores it.
+func SetMaxUnicastClients(n int) func() {
+	old := maxUnicastClients
+	maxUnicastClients = n
+	return func() { maxUnicastClients = old }
+}
+
 // TestPI is the tests' PI servo.
 type TestPI = testPI
 

@@ -27,6 +27,11 @@ const (
 	LogTemporalVortex  // the chosen master's UTC offset is smaller than ours
 	LogLinkDown        // "link down": the port's interface lost its link (Clock.LinkChanged)
 	LogLinkUp          // "link up": the port's interface has its link again
+	// LogUnicastRejected: a unicast master refused a request
+	// (MessageType).
+	LogUnicastRejected
+	// LogUnicastCanceled: a unicast master canceled a grant (MessageType).
+	LogUnicastCanceled
 )
 
 // LogLevel follows syslog's numbers, as ptp4l's -l does.
@@ -61,6 +66,8 @@ type LogRecord struct {
 	Freq       float64
 	PathDelay  int64
 	Interval   int8
+	// MessageType is the message type of a unicast grant.
+	MessageType ptp.MessageType
 }
 
 // PortStyle chooses how a port is named in log lines: linuxptp 3.x prints
@@ -151,6 +158,16 @@ func (r *LogRecord) AppendFormat(b []byte, style PortStyle) []byte {
 	case LogLinkUp:
 		b = r.appendPort(b, style)
 		b = append(b, "link up"...)
+	case LogUnicastRejected:
+		b = r.appendPort(b, style)
+		b = append(b, "unicast grant of "...)
+		b = append(b, r.MessageType.String()...)
+		b = append(b, " rejected"...)
+	case LogUnicastCanceled:
+		b = r.appendPort(b, style)
+		b = append(b, "server unilaterally canceled unicast "...)
+		b = append(b, r.MessageType.String()...)
+		b = append(b, " grant"...)
 	}
 	return b
 }

@@ -143,6 +143,8 @@ func (c *Clock) getData(id ptp.ManagementID, port int) ptp.ManagementData {
 			return &np
 		case ptp.MIDPortStatsNP:
 			return &ptp.PortStatsNP{PortIdentity: p.id, RxMsgType: p.Stats.Rx, TxMsgType: p.Stats.Tx}
+		case ptp.MIDUnicastMasterTableNP:
+			return p.unicastMasterTableNP()
 		case ptp.MIDClockDescription:
 			// An ordinary clock (bit 15) or a boundary clock (bit 14), as
 			// ptp4l reports.

@@ -77,6 +77,12 @@ type Port struct {
 	prespB    ptp.PdelayResp
 	pfupB     ptp.PdelayRespFollowUp
 
+	// uc is the unicast service (unicast_listen), ucc the unicast
+	// client (unicast_master_table); nil when not configured.
+	uc    *unicastService
+	ucc   *unicastClient
+	ucTLV ucScratch
+
 	Stats PortStats
 }
 
@@ -173,6 +179,12 @@ func newPort(c *Clock, idx int, cfg PortConfig) (*Port, error) {
 		logMinDelayReqInterval: cfg.LogMinDelayReqInterval,
 		logSyncInterval:        cfg.LogSyncInterval, logPdelayReqInterval: cfg.LogMinPdelayReqInterval}
 	p.fm = bmca.ForeignMasters{Receiver: id, LocalPriority: cfg.LocalPriority}
+	if cfg.UnicastListen {
+		p.uc = newUnicastService()
+	}
+	if len(cfg.UnicastMasters) > 0 {
+		p.ucc = newUnicastClient(&cfg)
+	}
 	switch {
 	case cfg.NoopBMCA && cfg.MasterOnly:
 		p.machine = DesignatedMaster
@@ -242,6 +254,9 @@ func (p *Port) transition(next State, e Event, now int64) {
 	p.c.log(r)
 	prev := p.state
 	p.state = next
+	if p.ucc != nil && p.ucc.next == 0 {
+		p.ucc.next = max(now, 1) // 0 is "not started"
+	}
 	p.timers = [numTimers]int64{}
 	p.sync.valid, p.fup.valid, p.delayReq = false, false, pendingDelayReq{}
 	p.syncTx, p.pdelayTx = pendingTx{}, pendingPdelayResp{}
@@ -317,6 +332,14 @@ func (p *Port) deadline() int64 {
 			d = t
 		}
 	}
+	if p.uc != nil {
+		if t := p.uc.deadline(); t != 0 && (d == 0 || t < d) {
+			d = t
+		}
+	}
+	if p.ucc != nil && p.ucc.next != 0 && (d == 0 || p.ucc.next < d) {
+		d = p.ucc.next
+	}
 	return d
 }
 
@@ -351,13 +374,26 @@ func (p *Port) tick(now int64) {
 		}
 		p.c.stateDecision(now)
 	}
+	// inhibit_multicast_service: a unicast server keeps its timers and
+	// sends nothing to the multicast group.
+	inhibit := p.uc != nil && p.cfg.InhibitMulticastService
 	if p.due(timerAnnounceTx, now) && p.state.IsMaster() {
-		p.sendAnnounce()
+		if !inhibit {
+			p.sendAnnounce()
+		}
 		p.timers[timerAnnounceTx] = now + logInterval(p.cfg.LogAnnounceInterval)
 	}
 	if p.due(timerSyncTx, now) && p.state.IsMaster() {
-		p.sendSync()
+		if !inhibit {
+			p.sendSync()
+		}
 		p.timers[timerSyncTx] = now + logInterval(p.logSyncInterval)
+	}
+	if p.uc != nil {
+		p.serveUnicast(now)
+	}
+	if p.ucc != nil && p.ucc.next != 0 && now >= p.ucc.next {
+		p.queryMasters(now)
 	}
 	if p.due(timerDelayReq, now) && p.state.IsSlave() {
 		p.sendDelayReq()
@@ -384,9 +420,18 @@ func (p *Port) header(h *ptp.Header, seq uint16, interval int8, flags ptp.Flags)
 }
 
 func (p *Port) sendAnnounce() {
+	p.fillAnnounce(p.seqAnnounce, 0)
+	if p.c.send(p, &p.announceB, DestPrimary, Addr{}) {
+		p.seqAnnounce++
+	}
+}
+
+// fillAnnounce fills the port's Announce with sequenceId seq and the
+// header flags flags besides the time properties.
+func (p *Port) fillAnnounce(seq uint16, flags ptp.Flags) {
 	a := &p.announceB
 	c := p.c
-	p.header(&a.Header, p.seqAnnounce, p.cfg.LogAnnounceInterval, ptp.Flags(c.timeProps.Flags))
+	p.header(&a.Header, seq, p.cfg.LogAnnounceInterval, ptp.Flags(c.timeProps.Flags)|flags)
 	a.ControlField = ptp.ControlFieldFor(ptp.MessageAnnounce)
 	a.CurrentUTCOffset = c.timeProps.CurrentUTCOffset
 	a.GrandmasterPriority1 = c.parent.GrandmasterPriority1
@@ -396,9 +441,6 @@ func (p *Port) sendAnnounce() {
 	a.StepsRemoved = c.stepsRemoved
 	a.TimeSource = c.timeProps.TimeSource
 	a.TLVs.Reset()
-	if c.send(p, a, DestPrimary, Addr{}) {
-		p.seqAnnounce++
-	}
 }
 
 func (p *Port) sendSync() {
@@ -418,13 +460,19 @@ func (p *Port) sendSync() {
 
 func (p *Port) sendDelayReq() {
 	d := &p.dreqB
-	p.header(&d.Header, p.seqDelayReq, ptp.LogIntervalUnspecified, 0)
+	// A unicast client asks the master it follows, by unicast.
+	dest, flags := DestPrimary, ptp.Flags(0)
+	to, unicast := p.parentAddr()
+	if unicast {
+		dest, flags = DestUnicast, ptp.FlagUnicast
+	}
+	p.header(&d.Header, p.seqDelayReq, ptp.LogIntervalUnspecified, flags)
 	d.ControlField = ptp.ControlFieldFor(ptp.MessageDelayReq)
 	// The slave-to-master direction is delayAsymmetry shorter than the mean
 	// (IEEE 1588-2019 11.6.3): the master echoes this back in Delay_Resp.
 	d.CorrectionField = ptp.TimeIntervalFromNanoseconds(-p.cfg.DelayAsymmetry)
 	d.OriginTimestamp = ptp.Timestamp{}
-	if p.c.send(p, d, DestPrimary, Addr{}) {
+	if p.c.send(p, d, dest, to) {
 		p.delayReq = pendingDelayReq{sent: true, seq: p.seqDelayReq}
 		p.seqDelayReq++
 	}
@@ -450,6 +498,9 @@ func (p *Port) txTimestamp(t ptp.MessageType, seq uint16, ts int64, now int64) {
 	switch t {
 	case ptp.MessageSync:
 		if !p.syncTx.waiting || p.syncTx.seq != seq || !p.state.IsMaster() {
+			if p.uc != nil {
+				p.unicastSyncStamped(seq, ts)
+			}
 			return
 		}
 		p.syncTx.waiting = false
@@ -498,7 +549,9 @@ func (p *Port) receive(pk ptp.Packet, rx int64, from Addr, now int64) {
 	}
 	switch m := pk.(type) {
 	case *ptp.Announce:
-		p.receiveAnnounce(m, now)
+		if p.acceptAnnounce(m, from) {
+			p.receiveAnnounce(m, now)
+		}
 	case *ptp.Sync:
 		p.receiveSync(m, rx, now)
 	case *ptp.FollowUp:
@@ -515,6 +568,7 @@ func (p *Port) receive(pk ptp.Packet, rx int64, from Addr, now int64) {
 		p.receivePdelayRespFollowUp(m)
 	case *ptp.Signaling:
 		p.receiveSignaling(m)
+		p.receiveUnicastSignaling(m, from, now)
 	case *ptp.Management:
 		p.receiveManagement(m)
 	}
@@ -711,15 +765,18 @@ func (p *Port) receiveDelayReq(d *ptp.DelayReq, rx int64, from Addr) {
 		return
 	}
 	r := &p.drespB
-	p.header(&r.Header, d.SequenceID, p.cfg.LogMinDelayReqInterval, d.Flags&ptp.FlagUnicast)
+	// A unicast Delay_Req is answered by unicast, to the sender's address
+	// (its port is the transport's), with logMessageInterval 0x7F: the
+	// client's rate is its Delay_Resp grant (linuxptp's hybrid_e2e).
+	dest, interval := DestPrimary, p.cfg.LogMinDelayReqInterval
+	if d.Flags.Has(ptp.FlagUnicast) {
+		dest, interval, from = DestUnicast, ptp.LogIntervalUnspecified, unicastPeer(from)
+	}
+	p.header(&r.Header, d.SequenceID, interval, d.Flags&ptp.FlagUnicast)
 	r.ControlField = ptp.ControlFieldFor(ptp.MessageDelayResp)
 	r.CorrectionField = d.CorrectionField
 	r.ReceiveTimestamp = ptp.TimestampFromNanoseconds(rx)
 	r.RequestingPortIdentity = d.SourcePortIdentity
-	dest := DestPrimary
-	if d.Flags.Has(ptp.FlagUnicast) {
-		dest = DestUnicast
-	}
 	p.c.send(p, r, dest, from)
 }
 

@@ -227,6 +227,19 @@ func appendData(b []byte, id ptp.ManagementID, d ptp.ManagementData) []byte {
 		b = field(b, "frequency  %d", v.Frequency)
 	case *ptp.TimeSourceNP:
 		b = appendTimeSource(b, v)
+	case *ptp.UnicastMasterTableNP:
+		b = field(b, "actual_table_size %d", len(v.Entries))
+		b = field(b, "%s  %-24s %-34s %-9s %s %s %s %s  %s", "BM", "identity", "address", "state",
+			"clockClass", "clockQuality", "offsetScaledLogVariance", "p1", "p2")
+		for _, e := range v.Entries {
+			sel := "no "
+			if e.Selected {
+				sel = "yes"
+			}
+			b = field(b, "%s %-24s %-34s %-9s %-10d 0x%02x         0x%04x                  %-3d %-3d",
+				sel, e.PortIdentity, portAddrString(e.Address), e.State, e.ClockQuality.ClockClass,
+				uint8(e.ClockQuality.ClockAccuracy), e.ClockQuality.OffsetScaledLogVariance, e.Priority1, e.Priority2)
+		}
 	case *ptp.PortHWClockNP:
 		b = field(b, "portIdentity            %s", v.PortIdentity)
 		b = field(b, "phcIndex                %d", v.PHCIndex)
@@ -388,4 +401,21 @@ func portAddress(a ptp.PortAddress) string {
 		return netip.Addr.String(ip)
 	}
 	return hexColons(a.Address)
+}
+
+// portAddrString prints a PortAddress as linuxptp's portaddr2str: an IP
+// address for the UDP protocols, otherwise the octets in hex separated by
+// colons.
+func portAddrString(a ptp.PortAddress) string {
+	if ip, ok := a.Addr(); ok {
+		return ip.String()
+	}
+	var b []byte
+	for i, o := range a.Address {
+		if i > 0 {
+			b = append(b, ':')
+		}
+		b = fmt.Appendf(b, "%02x", o)
+	}
+	return string(b)
 }

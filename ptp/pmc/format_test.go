@@ -191,3 +191,30 @@ func TestTextOfTimeSourceNP(t *testing.T) {
 		})
 	}
 }
+
+// UNICAST_MASTER_TABLE_NP is printed as linuxptp 4.4's pmc printed our
+// daemon's answer (a client of two masters, neither answering yet), and
+// a selected entry with its master's quality as pmc's format has it.
+func TestTextOfUnicastMasterTableNP(t *testing.T) {
+	pid := ptp.PortIdentity{ClockIdentity: ptp.ClockIdentity{0x56, 0xad, 0x6f, 0xff, 0xfe, 0x89, 0xf7, 0x9f}, PortNumber: 1}
+	all := ptp.PortIdentity{ClockIdentity: ptp.ClockIdentity{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, PortNumber: 0xffff}
+	m := &ptp.Management{ActionField: ptp.ActionResponse}
+	m.VersionPTP = 2
+	m.SourcePortIdentity = pid
+	require.NoError(t, m.SetData(&ptp.UnicastMasterTableNP{Entries: []ptp.UnicastMasterEntry{
+		{PortIdentity: all, Address: ptp.PortAddress{NetworkProtocol: ptp.ProtocolUDPIPv4, Address: []byte{198, 18, 0, 1}}},
+		{PortIdentity: all, Address: ptp.PortAddress{NetworkProtocol: ptp.ProtocolUDPIPv4, Address: []byte{198, 18, 0, 2}}},
+	}}))
+	assert.Equal(t, "\t56ad6f.fffe.89f79f-1 seq 0 RESPONSE MANAGEMENT UNICAST_MASTER_TABLE_NP "+
+		"\n\t\tactual_table_size 2"+
+		"\n\t\tBM  identity                 address                            state     clockClass clockQuality offsetScaledLogVariance p1  p2"+
+		"\n\t\tno  ffffff.ffff.ffffff-65535 198.18.0.1                         WAIT      0          0x00         0x0000                  0   0  "+
+		"\n\t\tno  ffffff.ffff.ffffff-65535 198.18.0.2                         WAIT      0          0x00         0x0000                  0   0  \n", Text(m))
+
+	require.NoError(t, m.SetData(&ptp.UnicastMasterTableNP{Entries: []ptp.UnicastMasterEntry{{
+		PortIdentity: pid, Selected: true, State: ptp.UnicastHaveSydy, Priority1: 1, Priority2: 128,
+		ClockQuality: ptp.ClockQuality{ClockClass: 6, ClockAccuracy: 0x21, OffsetScaledLogVariance: 0x4e5d},
+		Address:      ptp.PortAddress{NetworkProtocol: ptp.ProtocolIEEE802_3, Address: []byte{2, 0, 0, 0, 0, 0x1a}},
+	}}}))
+	assert.Contains(t, Text(m), "\n\t\tyes 56ad6f.fffe.89f79f-1     02:00:00:00:00:1a                  HAVE_SYDY 6          0x21         0x4e5d                  1   128\n")
+}
