@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/roko-network/roko-ptpd/ptp"
@@ -94,15 +93,13 @@ func (d *Daemon) startMetrics() error {
 		faults: make([]uint64, n), noTimestamp: make([]uint64, n)}
 	m.gm = m.self
 	reg := prometheus.NewRegistry()
-	// No Go runtime collector: its few dozen go_* series cost more per
-	// scrape than all of the daemon's own (scripts/metrics-cost.sh), and
-	// the scrape config drops them. The process collector stays, for
-	// process_cpu_seconds_total. Uncompressed: a few kB on a local
+	// Neither the Go runtime collector (a few dozen go_* series, which the
+	// scrape config drops) nor the process collector (several /proc files
+	// a scrape): together they cost more per scrape than all of the
+	// daemon's own series (scripts/metrics-cost.sh). The collector gives
+	// process_cpu_seconds_total itself. Uncompressed: a few kB on a local
 	// network cost less to send than to gzip, at every scrape.
-	reg.MustRegister(
-		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		&collector{d: d, m: m},
-	)
+	reg.MustRegister(&collector{d: d, m: m})
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{DisableCompression: true}))
 	m.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
