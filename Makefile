@@ -30,7 +30,7 @@ deps:
 ## test: vet and the whole test suite (the one CI runs)
 test: deps
 	$(GO) vet $(PKGS)
-	$(GO) test -race -count=1 -timeout 12m $(PKGS)
+	$(GO) test -race -count=1 -parallel 4 -timeout 12m $(PKGS)
 	cd bench && $(GO) test -count=1 .
 
 ## test-short: the suite without the slow namespace and interop tests
