@@ -34,6 +34,11 @@ import (
 // kernel says CLOCK_REALTIME was set; in between, a conversion between
 // the two clocks is exact arithmetic.
 
+// Monotonic reads CLOCK_MONOTONIC, ns: the virtual and emulated clocks'
+// base, and the timebase in which a grandmaster's time source pairs its
+// pulses with time-of-day reports (both sides must read this one).
+func Monotonic() int64 { return readMono() }
+
 // readMono reads CLOCK_MONOTONIC, the virtual clock's base.
 func readMono() int64 {
 	var ts unix.Timespec

@@ -190,13 +190,11 @@ func (d *Daemon) openPulseInput(ts *config.TimeSourceSettings) (pulseInput, erro
 	return in, nil
 }
 
-// monoNow and realNow read CLOCK_MONOTONIC and CLOCK_REALTIME, ns.
-func monoNow() int64 {
-	var ts unix.Timespec
-	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-	return ts.Nano()
-}
+// monoNow reads CLOCK_MONOTONIC, the time source's host timebase, which
+// the time-of-day readers use too.
+func monoNow() int64 { return phc.Monotonic() }
 
+// realNow reads CLOCK_REALTIME, ns.
 func realNow() int64 {
 	var ts unix.Timespec
 	_ = unix.ClockGettime(unix.CLOCK_REALTIME, &ts)

@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/roko-network/roko-ptpd/phc"
 )
 
 // Report is one time-of-day report.
@@ -83,12 +83,7 @@ func (c *counters) load() Counters {
 }
 
 // monotonic returns CLOCK_MONOTONIC in nanoseconds.
-func monotonic() int64 {
-	var ts unix.Timespec
-	// CLOCK_MONOTONIC cannot fail on Linux; a zero would show in tests.
-	_ = unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-	return ts.Nano()
-}
+func monotonic() int64 { return phc.Monotonic() }
 
 // closer lets Close end a Run that is under way, whichever goroutine
 // calls it, and makes Close idempotent.
