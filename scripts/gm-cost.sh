@@ -32,42 +32,8 @@ BIN=$(realpath "${BIN:-bin}")
 CONF=$(realpath "${CONF:-testdata/seed/gm.conf}")
 [ "$(id -u)" = 0 ] || { echo "needs root" >&2; exit 1; }
 PAIRS=${PAIRS:-"roko-gps roko-nogps ptp4l"}
-# cleanup ends every process in the namespaces this script made (by PID,
-# from ip netns pids), then the namespaces and the temporary directory.
-cleanup() {
-	for p in $PAIRS; do
-		for s in a b; do
-			ns=gmcost-$p-$s
-			pids=$(ip netns pids "$ns" 2>/dev/null || true)
-			[ -z "$pids" ] || kill -TERM $pids 2>/dev/null || true
-		done
-	done
-	sleep 0.3
-	for p in $PAIRS; do
-		for s in a b; do
-			ns=gmcost-$p-$s
-			pids=$(ip netns pids "$ns" 2>/dev/null || true)
-			[ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
-			ip netns del "$ns" 2>/dev/null || true
-		done
-	done
-	rm -rf "${TMP:-}"
-}
-# Ctrl-C and kill go through exit, so through cleanup.
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-cleanup
-TMP=$(mktemp -d)
-for p in $PAIRS; do
-	a=gmcost-$p-a b=gmcost-$p-b
-	ip netns add $a; ip netns add $b
-	ip -n $a link add va type veth peer name vb
-	ip -n $a link set vb netns $b
-	ip -n $a addr add 198.18.0.1/24 dev va; ip -n $b addr add 198.18.0.2/24 dev vb
-	ip -n $a link set lo up; ip -n $b link set lo up
-	ip -n $a link set va up; ip -n $b link set vb up
-done
+PREFIX=gmcost
+. "$(dirname "$0")/cost-pairs.sh"
 # gm.conf without its time source: everything before [/dev/pps0].
 awk '/^\[\/dev\/pps0\]/ {exit} {print}' "$CONF" >"$TMP/gm-nogps.conf"
 # ptp4l's grandmaster: the same [global], software timestamps, free;
@@ -101,21 +67,6 @@ gm() { # pair round
 	roko-nogps) roko "$1" "$TMP/gm-nogps.conf" "$2" ;;
 	ptp4l) echo "exec ptp4l -f $TMP/ptp4l-gm.conf -i va -q" ;;
 	esac
-}
-start() { # name namespace command: starts it, its PID in $TMP/name.pid; output to $LOGDIR/name.log when LOGDIR is set
-	out=/dev/null
-	[ -z "${LOGDIR:-}" ] || out=$LOGDIR/$1.log
-	ip netns exec "$2" sh -c "$3" >"$out" 2>&1 &
-	echo $! >"$TMP/$1.pid"
-}
-# measure name: CPU seconds (all threads' run time from schedstat, in ns,
-# startup included) and peak RSS in KiB of a process that is still running.
-measure() {
-	pid=$(cat "$TMP/$1.pid")
-	[ -d "/proc/$pid" ] || { echo "$1 exited early" >&2; exit 1; }
-	cpu=$(cat /proc/"$pid"/task/*/schedstat | awk '{s += $1} END {printf "%.3f", s / 1e9}')
-	rss=$(awk '/^VmHWM:/ {print $2}' /proc/"$pid"/status)
-	echo "$cpu $rss" >"$TMP/$1"
 }
 # seen pair: the clockClass the pair's ptp4l client sees of its
 # grandmaster (pmc over the client's socket), or "none".

@@ -27,39 +27,8 @@ PROMETHEUS=${PROMETHEUS:-prometheus}
 [ "$(id -u)" = 0 ] || { echo "needs root" >&2; exit 1; }
 command -v "$PROMETHEUS" >/dev/null || { echo "needs prometheus (apt-get install prometheus)" >&2; exit 1; }
 PAIRS=${PAIRS:-"metrics unscraped plain"}
-# cleanup ends every process in the namespaces this script made (by PID,
-# from ip netns pids), then the namespaces and the temporary directory.
-cleanup() {
-	for p in $PAIRS; do
-		for s in a b; do
-			pids=$(ip netns pids "mcost-$p-$s" 2>/dev/null || true)
-			[ -z "$pids" ] || kill -TERM $pids 2>/dev/null || true
-		done
-	done
-	sleep 0.3
-	for p in $PAIRS; do
-		for s in a b; do
-			pids=$(ip netns pids "mcost-$p-$s" 2>/dev/null || true)
-			[ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
-			ip netns del "mcost-$p-$s" 2>/dev/null || true
-		done
-	done
-	rm -rf "${TMP:-}"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-cleanup
-TMP=$(mktemp -d)
-for p in $PAIRS; do
-	a=mcost-$p-a b=mcost-$p-b
-	ip netns add $a; ip netns add $b
-	ip -n $a link add va type veth peer name vb
-	ip -n $a link set vb netns $b
-	ip -n $a addr add 198.18.0.1/24 dev va; ip -n $b addr add 198.18.0.2/24 dev vb
-	ip -n $a link set lo up; ip -n $b link set lo up
-	ip -n $a link set va up; ip -n $b link set vb up
-done
+PREFIX=mcost
+. "$(dirname "$0")/cost-pairs.sh"
 cat >"$TMP/conf" <<C
 [global]
 logAnnounceInterval -2
@@ -87,21 +56,6 @@ gm() {
 	esac
 }
 client() { roko "$1" b "-s --virtual_clock=1 --virtual_clock_offset=0.037 --virtual_clock_frequency=40000 --clock_servo=linreg"; }
-start() { # name namespace command: starts it, its PID in $TMP/name.pid; output to $LOGDIR/name.log when LOGDIR is set
-	out=/dev/null
-	[ -z "${LOGDIR:-}" ] || out=$LOGDIR/$1.log
-	ip netns exec "$2" sh -c "$3" >"$out" 2>&1 &
-	echo $! >"$TMP/$1.pid"
-}
-# measure name: CPU seconds (all threads' run time from schedstat, in ns,
-# startup included) and peak RSS in KiB of a process that is still running.
-measure() {
-	pid=$(cat "$TMP/$1.pid")
-	[ -d "/proc/$pid" ] || { echo "$1 exited early" >&2; exit 1; }
-	cpu=$(cat /proc/"$pid"/task/*/schedstat | awk '{s += $1} END {printf "%.3f", s / 1e9}')
-	rss=$(awk '/^VmHWM:/ {print $2}' /proc/"$pid"/status)
-	echo "$cpu $rss" >"$TMP/$1"
-}
 # scrapes: how many scrapes of the grandmaster Prometheus made over the
 # round and whether the last one was up, from its HTTP API.
 scrapes() {
