@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roko-network/roko-ptpd/internal/mgmt/mgmttest"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -194,48 +196,18 @@ func TestNetworkAgainstPTP4L(t *testing.T) {
 	}
 }
 
-// timeSourceDaemon answers GET TIME_SOURCE_NP on a UNIX socket as a
-// grandmaster with a GPS time source would (the daemon's side is not
-// needed to test the client's), and passes each request's dataField
-// length on to lens.
+// timeSourceDaemon answers GET TIME_SOURCE_NP as a grandmaster with a
+// GPS time source would (the daemon's side is not needed to test the
+// client's), and passes each request's dataField length on to lens.
 func timeSourceDaemon(t *testing.T, lens chan<- int) string {
-	t.Helper()
-	srv, err := transport.ListenUDS(filepath.Join(t.TempDir(), "ptp4l"), 0o600)
-	require.NoError(t, err)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		b := make([]byte, 1500)
-		for {
-			n, from, err := srv.Receive(b)
-			if err != nil {
-				return
-			}
-			var req ptp.Management
-			if req.UnmarshalBinary(b[:n]) != nil {
-				continue
-			}
-			id, data, ok, _ := req.ManagementTLV()
-			if !ok || id != ptp.MIDTimeSourceNP {
-				continue
-			}
-			lens <- len(data)
-			r := req
-			r.TLVs = ptp.TLVs{}
-			r.ActionField = ptp.ActionResponse
-			r.TargetPortIdentity = req.SourcePortIdentity
-			r.SourcePortIdentity = ptp.PortIdentity{ClockIdentity: ptp.ClockIdentity{1, 2, 3, 0xff, 0xfe, 4, 5, 6}}
-			if r.SetData(&ptp.TimeSourceNP{State: ptp.TimeSourceLocked, Fix: 1, PulseInput: ptp.PulseInputEXTTS,
-				RMS: 18, ClockClass: 6, TimeSource: ptp.TimeSourceGNSS, Pulses: 724}) != nil {
-				continue
-			}
-			if out, err := r.AppendBinary(nil); err == nil {
-				_ = srv.Reply(out, from)
-			}
+	return mgmttest.Daemon(t, func(_ *ptp.Management, id ptp.ManagementID, data []byte) (ptp.ManagementData, bool) {
+		if id != ptp.MIDTimeSourceNP {
+			return nil, false
 		}
-	}()
-	t.Cleanup(func() { srv.Close(); <-done })
-	return srv.Path()
+		lens <- len(data)
+		return &ptp.TimeSourceNP{State: ptp.TimeSourceLocked, Fix: 1, PulseInput: ptp.PulseInputEXTTS,
+			RMS: 18, ClockClass: 6, TimeSource: ptp.TimeSourceGNSS, Pulses: 724}, true
+	})
 }
 
 // roko-pmc asks for roko-ptpd's own TIME_SOURCE_NP by name (or a unique

@@ -2,61 +2,25 @@ package main
 
 import (
 	"bytes"
-	"path/filepath"
 	"testing"
+
+	"github.com/roko-network/roko-ptpd/internal/mgmt/mgmttest"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/roko-network/roko-ptpd/ptp"
-	"github.com/roko-network/roko-ptpd/transport"
 )
 
-// fakeDaemon answers management GETs on a UNIX socket with data[id], or
-// NOT_SUPPORTED for an ID it has no data for, as roko-ptpd's engine
-// does. It stands in for the daemon, whose time source side is not
-// needed to test status.
+// fakeDaemon answers management GETs with data[id], or NOT_SUPPORTED
+// for an ID it has no data for, as roko-ptpd's engine does.
 func fakeDaemon(t *testing.T, data map[ptp.ManagementID]ptp.ManagementData) string {
-	t.Helper()
-	srv, err := transport.ListenUDS(filepath.Join(t.TempDir(), "ptp4l"), 0o600)
-	require.NoError(t, err)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		b := make([]byte, 1500)
-		for {
-			n, from, err := srv.Receive(b)
-			if err != nil {
-				return
-			}
-			var req ptp.Management
-			if req.UnmarshalBinary(b[:n]) != nil || req.ActionField != ptp.ActionGet {
-				continue
-			}
-			id, _, ok, _ := req.ManagementTLV()
-			if !ok {
-				continue
-			}
-			r := req
-			r.TLVs = ptp.TLVs{}
-			r.ActionField = ptp.ActionResponse
-			r.TargetPortIdentity = req.SourcePortIdentity
-			r.SourcePortIdentity = ptp.PortIdentity{ClockIdentity: ptp.ClockIdentity{1, 2, 3, 0xff, 0xfe, 4, 5, 6}, PortNumber: 1}
-			if d, ok := data[id]; ok {
-				err = r.SetData(d)
-			} else {
-				err = r.TLVs.Add(&ptp.ManagementErrorStatus{ManagementErrorID: ptp.ErrorNotSupported, ManagementID: id})
-			}
-			if err != nil {
-				continue
-			}
-			if out, err := r.AppendBinary(nil); err == nil {
-				_ = srv.Reply(out, from)
-			}
+	return mgmttest.Daemon(t, func(req *ptp.Management, id ptp.ManagementID, _ []byte) (ptp.ManagementData, bool) {
+		if req.ActionField != ptp.ActionGet {
+			return nil, false
 		}
-	}()
-	t.Cleanup(func() { srv.Close(); <-done })
-	return srv.Path()
+		return data[id], true
+	})
 }
 
 // status shows a grandmaster's time source when the daemon reports one,
