@@ -18,6 +18,7 @@ need ethtool ethtool
 need gpsd gpsd
 need gpsfake gpsd-clients
 need promtool prometheus
+need openssl openssl
 [ -f /usr/include/linux/ptp_clock.h ] || want+=(linux-libc-dev)
 
 if [ ${#want[@]} -eq 0 ]; then

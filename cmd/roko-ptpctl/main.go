@@ -19,6 +19,8 @@
 // roko-ptpctl analyze [--json] FILE... reports what a capture says about
 // PTP on its link, and roko-ptpctl selftest [--json] IFACE checks what a
 // validator's NIC gives hardware timestamping, before it switches.
+// roko-ptpctl attest signs a statement of what the clock did for a
+// verifier's nonce, and roko-ptpctl verify checks one (internal/attest).
 // roko-ptpctl emulate-gps runs an emulated GPS receiver (internal/gpsemu)
 // for tests and demos on machines without one.
 package main
@@ -35,6 +37,7 @@ import (
 	"time"
 
 	"github.com/roko-network/roko-ptpd/internal/analyze"
+	"github.com/roko-network/roko-ptpd/internal/attest"
 	"github.com/roko-network/roko-ptpd/internal/getopt"
 	"github.com/roko-network/roko-ptpd/internal/mgmt"
 	"github.com/roko-network/roko-ptpd/internal/monitor"
@@ -45,8 +48,11 @@ import (
 
 const usage = `usage: roko-ptpctl CLOCK COMMAND...
        roko-ptpctl analyze [--json] FILE...
-       roko-ptpctl monitor|accuracy|status [-s UDS] [-d DOMAIN] [--samples N] [--interval D] [--count N]
+       roko-ptpctl monitor|accuracy|status [-s UDS] [-d DOMAIN] [--samples N] [--interval D] [--count N] [--key PATH]
        roko-ptpctl selftest [--json] [--emulated[=DIR]] IFACE
+       roko-ptpctl attest [-s UDS] [-d DOMAIN] [--key PATH] --nonce HEX [--samples N] [--interval D] [-o FILE]
+       roko-ptpctl attest [--key PATH] --public-key
+       roko-ptpctl verify --pub HOST.pub --nonce HEX [--max-age D] STATEMENT|-
        roko-ptpctl emulate-gps [--phc STATEFILE[:CHANNEL]] [--pps STATEFILE] [--nmea-link PATH] [--nmea-tcp ADDR]
                    [--jitter NS] [--sawtooth NS] [--cable-delay NS] [--pulse-width MS] [--phase MS]
                    [--sentences rmc,zda] [--talker GP] [--seed N] [--time-offset S] [--leap-day YYYY-MM-DD]
@@ -61,7 +67,13 @@ const usage = `usage: roko-ptpctl CLOCK COMMAND...
   analyze  what a capture (pcap or pcapng) says about PTP on its link
   monitor  a row a second: offset, path delay, quality, stepsRemoved
   accuracy N samples of offsetFromMaster: mean, standard deviation, verdict
-  status   time source (a grandmaster's GPS state), current offset, mean deviation, quality
+  status   time source (a grandmaster's GPS state), current offset, mean deviation, quality,
+           attestation (VALID: a statement signed now with --key verifies; INVALID; NONE: no key)
+  attest   a statement of the clock over a window (grandmaster, its quality, port state,
+           offset statistics) for a verifier's nonce, signed with the host's Ed25519 key
+           (default /var/lib/roko-ptpd/attestation.key, made 0600 on first use);
+           --public-key prints the key a verifier enrolls
+  verify   check a statement against the host's enrolled key and the nonce: VALID or INVALID
   selftest what IFACE's NIC gives hardware timestamping: PASS/WARN/FAIL a check, with the fix
   emulate-gps  an emulated GPS receiver until killed: pulses into an emulated PHC's EXTTS
            channel and/or an emulated PPS source, RMC/ZDA on a pty (PATH links to it) and TCP
@@ -106,6 +118,10 @@ func run(args []string) error {
 		return monitorCmd(args[0], args[1:], os.Stdout)
 	case "selftest":
 		return selftestCmd(args[1:], os.Stdout)
+	case "attest":
+		return attestCmd(args[1:], os.Stdout)
+	case "verify":
+		return verifyCmd(args[1:], os.Stdout)
 	}
 	name, cmds := args[0], args[1:]
 	// tsinfo needs no clock: an interface without a PHC can still be asked.
@@ -282,6 +298,7 @@ func monitorCmd(job string, args []string, w io.Writer) error {
 	uds, domain := transport.DefaultUDSAddress, uint8(0)
 	samples, count := 1000, 0
 	interval := 100 * time.Millisecond
+	keyPath := attest.DefaultKeyPath
 	if job == "monitor" {
 		interval = time.Second
 	}
@@ -314,6 +331,8 @@ func monitorCmd(job string, args []string, w io.Writer) error {
 				count, err = strconv.Atoi(value)
 			case "interval":
 				interval, err = time.ParseDuration(value)
+			case "key":
+				keyPath = value
 			default:
 				return fmt.Errorf("unknown option --%s", name)
 			}
@@ -347,7 +366,11 @@ func monitorCmd(job string, args []string, w io.Writer) error {
 		}
 		return nil
 	}
-	return monitor.Status(w, c, samples, interval)
+	if err := monitor.Status(w, c, samples, interval); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "Attestation: %s\n", attestationState(c, keyPath))
+	return err
 }
 
 // selftestCmd runs the self-test of an interface and prints it; it fails

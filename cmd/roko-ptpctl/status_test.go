@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/roko-network/roko-ptpd/internal/mgmt/mgmttest"
@@ -42,17 +44,18 @@ func TestStatusCmd(t *testing.T) {
 			ptp.MIDPortPropertiesNP: port, ptp.MIDCurrentDataSet: &ptp.CurrentDataSet{}, ptp.MIDTimeSourceNP: ts},
 			[]string{"Time Source: GPS (LOCKED 12m3s, pulse RMS 18 ns, fix, 0 rejected)\n", "\nSource State: pulse EXTTS, ",
 				"\nAnnouncing: clockClass 6, clockAccuracy 0x21, timeSource 0x20, currentUtcOffset 37 on eth0 (port MASTER)\n",
-				"\nCurrent Offset: 3.0 ns\nMean Deviation: 18.0 ns (pulse RMS)\nSync Quality: EXCELLENT\n"}, false},
+				"\nCurrent Offset: 3.0 ns\nMean Deviation: 18.0 ns (pulse RMS)\nSync Quality: EXCELLENT\nAttestation: NONE"}, false},
 		{"slave: no time source, as before", map[ptp.ManagementID]ptp.ManagementData{
 			ptp.MIDPortPropertiesNP: slave, ptp.MIDCurrentDataSet: cds},
-			[]string{"Time Source: PTP (eth0)\nCurrent Offset: 42.0 ns\nMean Deviation: 42.0 ns\nSync Quality: EXCELLENT\n"}, true},
+			[]string{"Time Source: PTP (eth0)\nCurrent Offset: 42.0 ns\nMean Deviation: 42.0 ns\nSync Quality: EXCELLENT\nAttestation: NONE (no key at KEY; `roko-ptpctl attest --public-key` makes one)\n"}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			uds := fakeDaemon(t, tc.data)
+			key := filepath.Join(t.TempDir(), "attestation.key")
 			var out bytes.Buffer
-			require.NoError(t, monitorCmd("status", []string{"-s", uds, "--samples", "2", "--interval", "1ms"}, &out))
+			require.NoError(t, monitorCmd("status", []string{"-s", uds, "--samples", "2", "--interval", "1ms", "--key", key}, &out))
 			if tc.exact {
-				assert.Equal(t, tc.want[0], out.String())
+				assert.Equal(t, strings.ReplaceAll(tc.want[0], "KEY", key), out.String())
 				return
 			}
 			for _, w := range tc.want {
