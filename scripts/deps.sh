@@ -19,6 +19,7 @@ need gpsd gpsd
 need gpsfake gpsd-clients
 need promtool prometheus
 need openssl openssl
+need systemd-analyze systemd
 [ -f /usr/include/linux/ptp_clock.h ] || want+=(linux-libc-dev)
 
 if [ ${#want[@]} -eq 0 ]; then
