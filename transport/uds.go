@@ -52,6 +52,16 @@ func ListenUDS(path string, mode fs.FileMode) (*UDS, error) {
 	return &UDS{conn: c, path: path}, nil
 }
 
+// SetOwner gives the socket file to uid and gid (-1 leaves either as it
+// is): uds_owner and uds_group, so that a group of operators may manage
+// the daemon through a socket mode 0660 without being root.
+func (u *UDS) SetOwner(uid, gid int) error {
+	if err := os.Lchown(u.path, uid, gid); err != nil {
+		return fmt.Errorf("transport: owner %d group %d on %s: %w", uid, gid, u.path, err)
+	}
+	return nil
+}
+
 // DialUDS opens a client socket bound at local that talks to the server
 // at server, as pmc does (pmc binds /var/run/pmc.PID).
 func DialUDS(local, server string) (*UDS, error) {

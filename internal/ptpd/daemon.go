@@ -161,6 +161,19 @@ func New(opt Options) (_ *Daemon, err error) {
 		if err != nil {
 			return nil, err
 		}
+		if u.UID != nil || u.GID != nil {
+			uid, gid := -1, -1
+			if u.UID != nil {
+				uid = *u.UID
+			}
+			if u.GID != nil {
+				gid = *u.GID
+			}
+			if err := sock.SetOwner(uid, gid); err != nil {
+				sock.Close()
+				return nil, err
+			}
+		}
 		d.uds = append(d.uds, &udsServer{sock: sock, readOnly: u.ReadOnly})
 	}
 	return d, nil

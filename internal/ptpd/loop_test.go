@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -265,5 +266,29 @@ func drain(m *transport.Member) {
 		if _, err := m.TryReceive(buf, &info); err != nil {
 			return
 		}
+	}
+}
+
+// TestUDSOwner: uds_owner, uds_group and the read-only pair give the
+// management sockets to the configured user and group, with their modes,
+// so that operators in a group manage the daemon without root.
+func TestUDSOwner(t *testing.T) {
+	testenv.RequireRoot(t) // giving a file away needs CAP_CHOWN
+	seg := transport.NewSegment()
+	clk := virtual(t, "gm", 0, 0)
+	d := startOnSegment(t, seg, clk, false, "-S", "--uds_owner=65534", "--uds_group=65533",
+		"--uds_ro_group=65532", "--uds_file_mode=0660", "--uds_ro_file_mode=0640")
+	for _, tc := range []struct {
+		path     string
+		uid, gid uint32
+		mode     os.FileMode
+	}{{d.uds, 65534, 65533, 0o660}, {d.uds + "ro", 0, 65532, 0o640}} {
+		fi, err := os.Stat(tc.path)
+		require.NoError(t, err)
+		st := fi.Sys().(*syscall.Stat_t)
+		assert.Equal(t, tc.uid, st.Uid, tc.path)
+		assert.Equal(t, tc.gid, st.Gid, tc.path)
+		assert.Equal(t, tc.mode, fi.Mode().Perm(), tc.path)
+		assert.NotZero(t, fi.Mode()&os.ModeSocket, tc.path)
 	}
 }

@@ -297,6 +297,14 @@ var options = []Option{
 	// Prometheus metrics over HTTP (GET /metrics) at this host:port, e.g.
 	// 127.0.0.1:9326; empty serves none (the default).
 	ext(st("metrics_address", Global, "")),
+	// Who owns the management sockets: a user and a group, by name or
+	// number, given to the socket file after it is made (with
+	// uds_file_mode / uds_ro_file_mode, this says who may manage the
+	// daemon and who may only read it); empty leaves the daemon's own.
+	ext(st("uds_owner", Global, "")),
+	ext(st("uds_group", Global, "")),
+	ext(st("uds_ro_owner", Global, "")),
+	ext(st("uds_ro_group", Global, "")),
 }
 
 // none marks an option as accepted without effect: it loads, with one

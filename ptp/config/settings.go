@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"os/user"
+	"strconv"
 	"strings"
 	"time"
 
@@ -126,6 +128,9 @@ type UDSSettings struct {
 	Path     string      // uds_address or uds_ro_address
 	Mode     fs.FileMode // uds_file_mode or uds_ro_file_mode
 	ReadOnly bool        // answers GET only, as ptp4l's uds_ro_address
+	// UID and GID are uds_owner / uds_group (or the _ro_ pair) looked up
+	// on this host; nil leaves the socket's owner or group as made.
+	UID, GID *int
 }
 
 // VirtualSettings is roko-ptpd's virtual clock: where it starts against
@@ -210,11 +215,18 @@ func (c *Config) Resolve() (*Settings, error) {
 		s.Log.SummaryEvery = 1 << shift
 	}
 	for _, u := range []struct {
-		addr, mode string
-		ro         bool
-	}{{"uds_address", "uds_file_mode", false}, {"uds_ro_address", "uds_ro_file_mode", true}} {
+		addr, mode, owner, group string
+		ro                       bool
+	}{{"uds_address", "uds_file_mode", "uds_owner", "uds_group", false}, {"uds_ro_address", "uds_ro_file_mode", "uds_ro_owner", "uds_ro_group", true}} {
 		if path := c.str(g, u.addr); path != "" {
-			s.UDS = append(s.UDS, UDSSettings{Path: path, Mode: fs.FileMode(c.int(g, u.mode)), ReadOnly: u.ro})
+			us := UDSSettings{Path: path, Mode: fs.FileMode(c.int(g, u.mode)), ReadOnly: u.ro}
+			if us.UID, err = c.lookupID(g, u.owner, false); err != nil {
+				return nil, err
+			}
+			if us.GID, err = c.lookupID(g, u.group, true); err != nil {
+				return nil, err
+			}
+			s.UDS = append(s.UDS, us)
 		}
 	}
 	if c.phc2sys != nil {
@@ -390,4 +402,42 @@ func (s *Settings) IdentityFromMAC(mac []byte) error {
 	}
 	s.Clock.ClockIdentity = id
 	return nil
+}
+
+// lookupID reads a uds_owner / uds_group style option: a user (or group)
+// name known to this host, or a number; nil when empty.
+func (c *Config) lookupID(section, name string, group bool) (*int, error) {
+	v := c.str(section, name)
+	if v == "" {
+		return nil, nil
+	}
+	if n, err := strconv.ParseUint(v, 10, 31); err == nil {
+		id := int(n)
+		return &id, nil
+	}
+	var id string
+	var err error
+	if group {
+		var g *user.Group
+		if g, err = user.LookupGroup(v); err == nil {
+			id = g.Gid
+		}
+	} else {
+		var u *user.User
+		if u, err = user.Lookup(v); err == nil {
+			id = u.Uid
+		}
+	}
+	if err != nil {
+		what := "user"
+		if group {
+			what = "group"
+		}
+		return nil, c.errorAt(section, name, "%s %s: no such %s on this host (%v); give a name from /etc/passwd or /etc/group, or a number", name, v, what, err)
+	}
+	n, err := strconv.Atoi(id)
+	if err != nil {
+		return nil, c.errorAt(section, name, "%s %s: id %q is not a number", name, v, id)
+	}
+	return &n, nil
 }

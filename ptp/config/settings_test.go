@@ -337,3 +337,36 @@ func TestResolveOptionEffects(t *testing.T) {
 		})
 	}
 }
+
+// uds_owner and friends: names and numbers are looked up once, at
+// Resolve; an unknown name is an error naming the file, line and option.
+func TestResolveUDSOwner(t *testing.T) {
+	id := func(n int) *int { return &n }
+	for _, tc := range []struct {
+		name, conf string
+		uds        []UDSSettings
+		err        string
+	}{
+		{"none", "[global]\n", []UDSSettings{{Path: "/var/run/ptp4l", Mode: 0o660}, {Path: "/var/run/ptp4lro", Mode: 0o666, ReadOnly: true}}, ""},
+		{"names", "[global]\nuds_owner root\nuds_group root\nuds_ro_group 65534\n",
+			[]UDSSettings{{Path: "/var/run/ptp4l", Mode: 0o660, UID: id(0), GID: id(0)}, {Path: "/var/run/ptp4lro", Mode: 0o666, ReadOnly: true, GID: id(65534)}}, ""},
+		{"numbers", "[global]\nuds_ro_owner 1000\n",
+			[]UDSSettings{{Path: "/var/run/ptp4l", Mode: 0o660}, {Path: "/var/run/ptp4lro", Mode: 0o666, ReadOnly: true, UID: id(1000)}}, ""},
+		{"unknown user", "[global]\n\nuds_owner no-such-roko-user\n", nil, "t.conf:3: uds_owner no-such-roko-user: no such user on this host"},
+		{"unknown group", "[global]\nuds_ro_group no-such-roko-group\n", nil, "t.conf:2: uds_ro_group no-such-roko-group: no such group on this host"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse(strings.NewReader(tc.conf), "t.conf")
+			require.NoError(t, err)
+			c.AddInterface("eth0")
+			s, err := c.Resolve()
+			if tc.err != "" {
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tc.err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.uds, s.UDS)
+		})
+	}
+}
