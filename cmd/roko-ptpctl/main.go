@@ -19,6 +19,8 @@
 // roko-ptpctl analyze [--json] FILE... reports what a capture says about
 // PTP on its link, and roko-ptpctl selftest [--json] IFACE checks what a
 // validator's NIC gives hardware timestamping, before it switches.
+// roko-ptpctl doctor [--json] [IFACE] checks the host against the operator
+// guide's prerequisites and tuning (internal/doctor).
 // roko-ptpctl emulate-gps runs an emulated GPS receiver (internal/gpsemu)
 // for tests and demos on machines without one.
 package main
@@ -47,6 +49,7 @@ const usage = `usage: roko-ptpctl CLOCK COMMAND...
        roko-ptpctl analyze [--json] FILE...
        roko-ptpctl monitor|accuracy|status [-s UDS] [-d DOMAIN] [--samples N] [--interval D] [--count N]
        roko-ptpctl selftest [--json] [--emulated[=DIR]] IFACE
+       roko-ptpctl doctor [--json] [IFACE...] [roko-ptpd's options: -f FILE -S -2 ...]
        roko-ptpctl emulate-gps [--phc STATEFILE[:CHANNEL]] [--pps STATEFILE] [--nmea-link PATH] [--nmea-tcp ADDR]
                    [--jitter NS] [--sawtooth NS] [--cable-delay NS] [--pulse-width MS] [--phase MS]
                    [--sentences rmc,zda] [--talker GP] [--seed N] [--time-offset S] [--leap-day YYYY-MM-DD]
@@ -63,12 +66,21 @@ const usage = `usage: roko-ptpctl CLOCK COMMAND...
   accuracy N samples of offsetFromMaster: mean, standard deviation, verdict
   status   time source (a grandmaster's GPS state), current offset, mean deviation, quality
   selftest what IFACE's NIC gives hardware timestamping: PASS/WARN/FAIL a check, with the fix
+  doctor   the operator guide's prerequisites and tuning as checks of this host and IFACE,
+           PASS/WARN/FAIL with the fix; exit status 0 PASS, 1 WARN, 2 FAIL, 3 bad arguments
   emulate-gps  an emulated GPS receiver until killed: pulses into an emulated PHC's EXTTS
            channel and/or an emulated PPS source, RMC/ZDA on a pty (PATH links to it) and TCP
 `
 
 func main() {
 	if err := run(os.Args[1:]); err != nil {
+		var st exitStatus
+		if errors.As(err, &st) {
+			if st.err != nil {
+				fmt.Fprintf(os.Stderr, "roko-ptpctl: %v\n", st.err)
+			}
+			os.Exit(st.code)
+		}
 		fmt.Fprintf(os.Stderr, "roko-ptpctl: %v\n", err)
 		os.Exit(1)
 	}
@@ -91,6 +103,9 @@ func run(args []string) error {
 	if len(args) > 0 && args[0] == "emulate-gps" {
 		// It runs with no arguments, unlike the clock commands.
 		return emulateGPSCmd(args[1:], os.Stdout)
+	}
+	if len(args) > 0 && args[0] == "doctor" {
+		return doctorCmd(args[1:], os.Stdout)
 	}
 	if len(args) < 2 || args[0] == "-h" || args[0] == "--help" {
 		fmt.Print(usage)
