@@ -185,7 +185,9 @@ func (kernelNIC) Timestamping(ifname string) (phc.TimestampingInfo, error) {
 func (kernelNIC) Coalescing(ifname string) (transport.Coalescing, error) {
 	return transport.InterfaceCoalescing(ifname)
 }
-func (kernelNIC) Rings(ifname string) (transport.Rings, error) { return transport.InterfaceRings(ifname) }
+func (kernelNIC) Rings(ifname string) (transport.Rings, error) {
+	return transport.InterfaceRings(ifname)
+}
 
 // System is this host, in the caller's network namespace.
 func System() Host {
@@ -332,7 +334,7 @@ func resolve(o Options) ([]port, Check) {
 		return fallback(), c
 	}
 	ps := portsOf(set)
-	what := fmt.Sprintf("time_stamping %s, %s", set.Timestamping, ps[0].transport)
+	what := fmt.Sprintf("time_stamping %s, %s", set.Timestamping, networkTransport(ps[0].transport))
 	if ps[0].p2p {
 		what += ", P2P"
 	} else {
@@ -368,4 +370,15 @@ func portsOf(set *config.Settings) []port {
 			virtual: set.Virtual != nil, transport: sp.Transport, p2p: sp.Engine.DelayMechanism == ptp.DelayMechanismP2P, dst: sp.Dst})
 	}
 	return ps
+}
+
+// networkTransport names a transport as ptp4l.conf's network_transport.
+func networkTransport(p ptp.NetworkProtocol) string {
+	switch p {
+	case ptp.ProtocolIEEE802_3:
+		return "L2"
+	case ptp.ProtocolUDPIPv6:
+		return "UDPv6"
+	}
+	return "UDPv4"
 }

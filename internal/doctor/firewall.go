@@ -251,6 +251,10 @@ func destPorts(f []string) (has func(int) bool, named bool) {
 			if item == "" {
 				continue
 			}
+			if p := portNumber(item); p >= 0 {
+				ranges = append(ranges, [2]int{p, p})
+				continue
+			}
 			lo, hi, isRange := strings.Cut(item, "-")
 			if !isRange {
 				lo, hi, isRange = strings.Cut(item, ":")
