@@ -29,6 +29,7 @@ type exitStatus struct {
 	err  error
 }
 
+// Error is the error to print, or the status when there is none.
 func (e exitStatus) Error() string {
 	if e.err == nil {
 		return fmt.Sprintf("exit status %d", e.code)

@@ -144,7 +144,10 @@ func (v *firewallVerdict) read(text string, nft bool) {
 				chain = f[1]
 				continue
 			case f[0] == "type" && slices.Contains(f, "hook"):
-				hook := f[slices.Index(f, "hook")+1]
+				hook := ""
+				if i := slices.Index(f, "hook"); i+1 < len(f) {
+					hook = f[i+1]
+				}
 				if (hook == "input" || hook == "prerouting") && strings.Contains(line, "policy drop") {
 					v.restrictive = append(v.restrictive, fmt.Sprintf("%s chain %s: policy drop", table, chain))
 				}

@@ -169,3 +169,19 @@ func TestDestPorts(t *testing.T) {
 		}
 	}
 }
+
+// FuzzFirewallRead: any ruleset text is judged without a panic, and a
+// rule is only ever counted as dropping PTP if it names a port.
+func FuzzFirewallRead(f *testing.F) {
+	for _, s := range []string{nftOpen, nftDropsPTP, nftAcceptsPTP, nftClosed, nftRejectAll, iptDropsPTP, iptAcceptsPTP, iptRejectAll, "type filter hook"} {
+		f.Add(s, true)
+		f.Add(s, false)
+	}
+	f.Fuzz(func(t *testing.T, text string, nft bool) {
+		var v firewallVerdict
+		v.read(text, nft)
+		if len(v.drops) > v.rules {
+			t.Fatalf("%d drops of %d rules", len(v.drops), v.rules)
+		}
+	})
+}

@@ -280,3 +280,23 @@ func TestMulticast(t *testing.T) {
 	}
 	assert.Equal(t, ptp.ProtocolUDPIPv6, udp6.transport)
 }
+
+// FuzzProcNet: whatever /proc/net/igmp, igmp6 and dev_mcast hold, the
+// readers return groups without a panic.
+func FuzzProcNet(f *testing.F) {
+	f.Add("Idx\tDevice    : Count Querier\n4\teth0      :     1      V3\n\t\t\t\t810100E0     1 0:00000000\t\t0\n")
+	f.Add("4    eth0            ff0e0000000000000000000000000181     1 00000004 0\n")
+	f.Add("4    eth0            1     0     011b19000000\n")
+	f.Fuzz(func(t *testing.T, s string) {
+		tr := newTree(t).file("/proc/net/igmp", s).file("/proc/net/igmp6", s).file("/proc/net/dev_mcast", s).
+			file("/proc/1/task/1/stat", s)
+		h := tr.host(nil, nil)
+		for _, read := range []func(Host, string) (map[string]bool, error){ipv4Groups, ipv6Groups, macGroups} {
+			groups, err := read(h, "eth0")
+			if err == nil && len(groups) > len(s) {
+				t.Fatalf("%d groups from %d bytes", len(groups), len(s))
+			}
+		}
+		_, _, _ = schedPolicy(h, 1, "1")
+	})
+}
