@@ -21,6 +21,8 @@
 // validator's NIC gives hardware timestamping, before it switches.
 // roko-ptpctl attest signs a statement of what the clock did for a
 // verifier's nonce, and roko-ptpctl verify checks one (internal/attest).
+// roko-ptpctl doctor [--json] [IFACE] checks the host against the operator
+// guide's prerequisites and tuning (internal/doctor).
 // roko-ptpctl emulate-gps runs an emulated GPS receiver (internal/gpsemu)
 // for tests and demos on machines without one.
 package main
@@ -53,6 +55,7 @@ const usage = `usage: roko-ptpctl CLOCK COMMAND...
        roko-ptpctl attest [-s UDS] [-d DOMAIN] [--key PATH] --nonce HEX [--samples N] [--interval D] [-o FILE]
        roko-ptpctl attest [--key PATH] --public-key
        roko-ptpctl verify --pub HOST.pub --nonce HEX [--max-age D] STATEMENT|-
+       roko-ptpctl doctor [--json] [IFACE...] [roko-ptpd's options: -f FILE -S -2 ...]
        roko-ptpctl emulate-gps [--phc STATEFILE[:CHANNEL]] [--pps STATEFILE] [--nmea-link PATH] [--nmea-tcp ADDR]
                    [--jitter NS] [--sawtooth NS] [--cable-delay NS] [--pulse-width MS] [--phase MS]
                    [--sentences rmc,zda] [--talker GP] [--seed N] [--time-offset S] [--leap-day YYYY-MM-DD]
@@ -75,12 +78,21 @@ const usage = `usage: roko-ptpctl CLOCK COMMAND...
            --public-key prints the key a verifier enrolls
   verify   check a statement against the host's enrolled key and the nonce: VALID or INVALID
   selftest what IFACE's NIC gives hardware timestamping: PASS/WARN/FAIL a check, with the fix
+  doctor   the operator guide's prerequisites and tuning as checks of this host and IFACE,
+           PASS/WARN/FAIL with the fix; exit status 0 PASS, 1 WARN, 2 FAIL, 3 bad arguments
   emulate-gps  an emulated GPS receiver until killed: pulses into an emulated PHC's EXTTS
            channel and/or an emulated PPS source, RMC/ZDA on a pty (PATH links to it) and TCP
 `
 
 func main() {
 	if err := run(os.Args[1:]); err != nil {
+		var st exitStatus
+		if errors.As(err, &st) {
+			if st.err != nil {
+				fmt.Fprintf(os.Stderr, "roko-ptpctl: %v\n", st.err)
+			}
+			os.Exit(st.code)
+		}
 		fmt.Fprintf(os.Stderr, "roko-ptpctl: %v\n", err)
 		os.Exit(1)
 	}
@@ -103,6 +115,9 @@ func run(args []string) error {
 	if len(args) > 0 && args[0] == "emulate-gps" {
 		// It runs with no arguments, unlike the clock commands.
 		return emulateGPSCmd(args[1:], os.Stdout)
+	}
+	if len(args) > 0 && args[0] == "doctor" {
+		return doctorCmd(args[1:], os.Stdout)
 	}
 	if len(args) < 2 || args[0] == "-h" || args[0] == "--help" {
 		fmt.Print(usage)

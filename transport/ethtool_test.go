@@ -1,0 +1,175 @@
+package transport
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"unsafe"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/roko-network/roko-ptpd/internal/testenv"
+)
+
+// ethtoolLayoutProgram prints the kernel headers' sizes and offsets of the
+// structs the ethtool requests use.
+const ethtoolLayoutProgram = `#include <stdio.h>
+#include <stddef.h>
+#include <net/if.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+#define V(name, expr) printf("%s %lu\n", name, (unsigned long)(expr))
+#define S(t) V("sizeof " #t, sizeof(struct t))
+#define O(t, f) V("offsetof " #t "." #f, offsetof(struct t, f))
+int main(void) {
+	S(ethtool_coalesce); O(ethtool_coalesce, rx_coalesce_usecs); O(ethtool_coalesce, rx_max_coalesced_frames);
+	O(ethtool_coalesce, tx_coalesce_usecs); O(ethtool_coalesce, tx_max_coalesced_frames);
+	O(ethtool_coalesce, use_adaptive_rx_coalesce); O(ethtool_coalesce, use_adaptive_tx_coalesce);
+	O(ethtool_coalesce, rate_sample_interval);
+	S(ethtool_ringparam); O(ethtool_ringparam, rx_max_pending); O(ethtool_ringparam, tx_max_pending);
+	O(ethtool_ringparam, rx_pending); O(ethtool_ringparam, tx_pending);
+	S(ifreq); O(ifreq, ifr_data);
+	V("ETHTOOL_GCOALESCE", ETHTOOL_GCOALESCE); V("ETHTOOL_GRINGPARAM", ETHTOOL_GRINGPARAM); V("SIOCETHTOOL", SIOCETHTOOL);
+	return 0;
+}
+`
+
+// TestEthtoolLayout checks the Go mirrors of ethtool_coalesce,
+// ethtool_ringparam and ifreq against the installed kernel headers.
+func TestEthtoolLayout(t *testing.T) {
+	cc := testenv.RequireCommand(t, "cc", "gcc")
+	if _, err := os.Stat("/usr/include/linux/ethtool.h"); err != nil {
+		testenv.Missing(t, "/usr/include/linux/ethtool.h missing (apt-get install -y linux-libc-dev)")
+	}
+	dir := t.TempDir()
+	src, bin := filepath.Join(dir, "layout.c"), filepath.Join(dir, "layout")
+	require.NoError(t, os.WriteFile(src, []byte(ethtoolLayoutProgram), 0o644))
+	out, err := exec.Command(cc, "-o", bin, src).CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	out, err = exec.Command(bin).Output()
+	require.NoError(t, err)
+
+	var c ethtoolCoalesce
+	var r ethtoolRingparam
+	var ifr ethtoolIfreq
+	u := func(v uintptr) uint64 { return uint64(v) }
+	want := map[string]uint64{
+		"sizeof ethtool_coalesce":                            u(unsafe.Sizeof(c)),
+		"offsetof ethtool_coalesce.rx_coalesce_usecs":        u(unsafe.Offsetof(c.RxCoalesceUsecs)),
+		"offsetof ethtool_coalesce.rx_max_coalesced_frames":  u(unsafe.Offsetof(c.RxMaxCoalescedFrames)),
+		"offsetof ethtool_coalesce.tx_coalesce_usecs":        u(unsafe.Offsetof(c.TxCoalesceUsecs)),
+		"offsetof ethtool_coalesce.tx_max_coalesced_frames":  u(unsafe.Offsetof(c.TxMaxCoalescedFrames)),
+		"offsetof ethtool_coalesce.use_adaptive_rx_coalesce": u(unsafe.Offsetof(c.UseAdaptiveRxCoalesce)),
+		"offsetof ethtool_coalesce.use_adaptive_tx_coalesce": u(unsafe.Offsetof(c.UseAdaptiveTxCoalesce)),
+		"offsetof ethtool_coalesce.rate_sample_interval":     u(unsafe.Offsetof(c.RateSampleInterval)),
+		"sizeof ethtool_ringparam":                           u(unsafe.Sizeof(r)),
+		"offsetof ethtool_ringparam.rx_max_pending":          u(unsafe.Offsetof(r.RxMaxPending)),
+		"offsetof ethtool_ringparam.tx_max_pending":          u(unsafe.Offsetof(r.TxMaxPending)),
+		"offsetof ethtool_ringparam.rx_pending":              u(unsafe.Offsetof(r.RxPending)),
+		"offsetof ethtool_ringparam.tx_pending":              u(unsafe.Offsetof(r.TxPending)),
+		"sizeof ifreq":                                       u(unsafe.Sizeof(ifr)),
+		"offsetof ifreq.ifr_data":                            u(unsafe.Offsetof(ifr.Data)),
+		"ETHTOOL_GCOALESCE":                                  unix.ETHTOOL_GCOALESCE,
+		"ETHTOOL_GRINGPARAM":                                 unix.ETHTOOL_GRINGPARAM,
+		"SIOCETHTOOL":                                        unix.SIOCETHTOOL,
+	}
+	seen := map[string]bool{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		line := sc.Text()
+		i := strings.LastIndexByte(line, ' ')
+		name := line[:i]
+		v, err := strconv.ParseUint(line[i+1:], 10, 64)
+		require.NoError(t, err, sc.Text())
+		if g, ok := want[name]; assert.True(t, ok, "the Go side does not check %s", name) {
+			assert.Equal(t, v, g, "%s: kernel %d, Go %d", name, v, g)
+		}
+		seen[name] = true
+	}
+	assert.Len(t, seen, len(want))
+}
+
+// TestEthtoolErrors: a driver without coalescing or rings (loopback), an
+// interface that does not exist and a name that cannot be one each come
+// back as an error that says which, never as zero settings.
+func TestEthtoolErrors(t *testing.T) {
+	_, err := InterfaceCoalescing("lo")
+	assert.ErrorIs(t, err, unix.EOPNOTSUPP)
+	assert.ErrorContains(t, err, "ETHTOOL_GCOALESCE on lo")
+	_, err = InterfaceRings("lo")
+	assert.ErrorIs(t, err, unix.EOPNOTSUPP)
+	_, err = InterfaceRings("nosuch0")
+	assert.ErrorIs(t, err, unix.ENODEV)
+	assert.ErrorContains(t, err, "check the name with 'ip link'")
+	_, err = InterfaceCoalescing("a-name-far-too-long")
+	assert.ErrorIs(t, err, unix.EINVAL)
+	_, err = InterfaceCoalescing("")
+	assert.ErrorIs(t, err, unix.EINVAL)
+}
+
+// TestEthtoolAgainstEthtool reads coalescing and rings of every interface
+// of this host whose driver has them and compares them with what the
+// ethtool command prints. It needs such a driver (virtio_net, a real NIC).
+func TestEthtoolAgainstEthtool(t *testing.T) {
+	bin := testenv.RequireCommand(t, "ethtool", "ethtool")
+	ifaces, err := os.ReadDir("/sys/class/net")
+	require.NoError(t, err)
+	field := func(out, name string) (uint32, bool) {
+		m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `:\s+(\d+)\s*$`).FindStringSubmatch(out)
+		if m == nil {
+			return 0, false
+		}
+		v, err := strconv.ParseUint(m[1], 10, 32)
+		require.NoError(t, err)
+		return uint32(v), true
+	}
+	compared := 0
+	for _, d := range ifaces {
+		name := d.Name()
+		if c, err := InterfaceCoalescing(name); err == nil {
+			out, err := exec.Command(bin, "-c", name).Output()
+			require.NoError(t, err, "ethtool -c %s", name)
+			for _, f := range []struct {
+				label string
+				got   uint32
+			}{{"rx-usecs", c.RxUsecs}, {"rx-frames", c.RxFrames}, {"tx-usecs", c.TxUsecs}, {"tx-frames", c.TxFrames}} {
+				// ethtool prints n/a for a field the driver does not
+				// support; the ioctl reads 0 there.
+				if v, ok := field(string(out), f.label); ok {
+					assert.Equal(t, v, f.got, "%s %s", name, f.label)
+				} else {
+					assert.Zero(t, f.got, "%s %s", name, f.label)
+				}
+			}
+			assert.Equal(t, c.AdaptiveRx, strings.Contains(string(out), "Adaptive RX: on"), "%s adaptive-rx", name)
+			compared++
+		}
+		if r, err := InterfaceRings(name); err == nil {
+			out, err := exec.Command(bin, "-g", name).Output()
+			require.NoError(t, err, "ethtool -g %s", name)
+			max, cur, ok := strings.Cut(string(out), "Current hardware settings:")
+			require.True(t, ok, "%s", out)
+			for _, f := range []struct {
+				part, label string
+				got         uint32
+			}{{max, "RX", r.RxMax}, {max, "TX", r.TxMax}, {cur, "RX", r.Rx}, {cur, "TX", r.Tx}} {
+				v, ok := field(f.part, f.label)
+				require.True(t, ok, "%s: no %s in\n%s", name, f.label, f.part)
+				assert.Equal(t, v, f.got, "%s %s", name, f.label)
+			}
+			compared++
+		}
+	}
+	if compared == 0 {
+		t.Skip("no interface here has a driver with interrupt coalescing or rings (veth and loopback have neither)")
+	}
+	t.Logf("%d answers compared with ethtool's", compared)
+}
