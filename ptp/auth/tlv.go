@@ -206,3 +206,34 @@ func (sa *SecurityAssociation) checkTLV(b []byte, i, l int) Failure {
 	}
 	return OK
 }
+
+// Strip removes every AUTHENTICATION TLV from the message at the start of
+// b, in place, and returns the message without them (and without what
+// followed messageLength), its messageLength updated. A receiver strips a
+// message once it is verified, so that what reads it next sees the
+// message as its sender's engine built it. b must hold a message that
+// Verify accepted; anything else is returned unchanged.
+func Strip(b []byte) []byte {
+	if len(b) < ptp.HeaderLen {
+		return b
+	}
+	n := int(binary.BigEndian.Uint16(b[offMessageLength:]))
+	fixed := ptp.MinLength(ptp.MessageType(b[0] & 0x0f))
+	if fixed == 0 || n < fixed || n > len(b) {
+		return b
+	}
+	w := fixed
+	for i := fixed; i+4 <= n; {
+		l := int(binary.BigEndian.Uint16(b[i+2:]))
+		end := i + 4 + l
+		if end > n {
+			return b
+		}
+		if ptp.TLVType(binary.BigEndian.Uint16(b[i:])) != ptp.TLVAuthentication {
+			w += copy(b[w:], b[i:end])
+		}
+		i = end
+	}
+	binary.BigEndian.PutUint16(b[offMessageLength:], uint16(w))
+	return b[:w]
+}

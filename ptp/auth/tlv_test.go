@@ -248,3 +248,16 @@ func TestFailureNames(t *testing.T) {
 		assert.NotEmpty(t, f.String())
 	}
 }
+
+// TestStrip: a verified message without its TLV is the message as its
+// sender built it; TLVs before it stay.
+func TestStrip(t *testing.T) {
+	sa := testSA(t, 1)
+	for _, typ := range []ptp.MessageType{ptp.MessageSync, ptp.MessageManagement} {
+		plain := message(t, typ, 1, 1)
+		signed, err := Append(slices.Clone(plain), sa, sa.Key(2))
+		require.NoError(t, err)
+		assert.Equal(t, plain, Strip(append(signed, 0, 0)))
+	}
+	assert.Equal(t, []byte{1, 2}, Strip([]byte{1, 2}))
+}
