@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -228,4 +229,49 @@ func TestAuthRefusals(t *testing.T) {
 	require.NoError(t, err)
 	assert.Greater(t, e.Abs(), 30*time.Millisecond, "the wrong-key client's clock was steered")
 	assert.False(t, strings.Contains(wrong.log.String(), "UNCALIBRATED"), "the wrong-key client followed someone")
+}
+
+// TestAuthManagement: with spp in [global], the management socket takes
+// only authenticated requests and signs its answers, as ptp4l's does:
+// linuxptp 4.4's pmc with the association gets its answers over the
+// socket and over the network; Debian's pmc without it gets none.
+func TestAuthManagement(t *testing.T) {
+	testenv.Short(t)
+	bin := linuxptp.Build44(t)
+	plainPMC := testenv.RequireCommand(t, "pmc", "linuxptp")
+	file := saFile(t)
+	la, lb := pair(t)
+	gmClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "gm"})
+	require.NoError(t, err)
+	dir := t.TempDir()
+	uds := filepath.Join(dir, "roko")
+	gm, _ := startDaemon(t, la, gmClock, append([]string{"--priority1=1", "--serverOnly=1", "--domainNumber=24", "-4",
+		"--uds_address=" + uds}, authArgs(file, 1, 2)...)...)
+	var gmID string
+	require.True(t, gm.Do(context.Background(), func(e *engine.Clock) { gmID = e.DefaultDS().ClockIdentity.String() }))
+
+	conf := filepath.Join(dir, "pmc.conf")
+	require.NoError(t, os.WriteFile(conf, []byte("[global]\nsa_file "+file+"\nspp 1\nactive_key_id 2\n"), 0o600))
+	run := func(ns *netns.NS, pmc string, args ...string) string {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		cmd := ns.Command(pmc, args...)
+		cmd = exec.CommandContext(ctx, cmd.Path, cmd.Args[1:]...)
+		out, _ := cmd.CombinedOutput()
+		t.Logf("%s %s:\n%s", filepath.Base(pmc), strings.Join(args, " "), out)
+		return string(out)
+	}
+	idRe := regexp.MustCompile(`clockIdentity\s+` + regexp.QuoteMeta(gmID))
+
+	out := run(la.NS, bin+"/pmc", "-u", "-f", conf, "-b", "0", "-d", "24", "-s", uds, "GET DEFAULT_DATA_SET")
+	assert.Regexp(t, idRe, out, "pmc 4.4 with the association, over the socket")
+
+	out = run(la.NS, plainPMC, "-u", "-b", "0", "-d", "24", "-s", uds, "GET DEFAULT_DATA_SET")
+	assert.NotRegexp(t, idRe, out, "Debian's pmc without the association was answered")
+	var failed uint64
+	require.True(t, gm.Do(context.Background(), func(*engine.Clock) { failed = gm.udsVerify.Failures(auth.FailMissing) }))
+	assert.Positive(t, failed)
+
+	out = run(lb.NS, bin+"/pmc", "-4", "-i", lb.Name, "-f", conf, "-b", "1", "-d", "24", "GET DEFAULT_DATA_SET")
+	assert.Regexp(t, idRe, out, "pmc 4.4 with the association, over the network")
 }
