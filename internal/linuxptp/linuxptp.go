@@ -97,6 +97,12 @@ func Conf(opt Options, uds string) (string, error) {
 		}
 	}
 	fmt.Fprintf(&b, "free_running 1\ntime_stamping software\ndomainNumber %d\nuds_address %s\n", opt.Domain, uds)
+	if opt.Binary != "" && !set["uds_ro_address"] {
+		// linuxptp 4.x opens a read-only socket too, by default
+		// /var/run/ptp4lro, which it removes first: keep it beside the
+		// other. (3.1.1 does not know the option.)
+		fmt.Fprintf(&b, "uds_ro_address %sro\n", uds)
+	}
 	b.WriteString(opt.Config)
 	if opt.Config != "" && !strings.HasSuffix(opt.Config, "\n") {
 		b.WriteString("\n")

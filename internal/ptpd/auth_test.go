@@ -43,11 +43,9 @@ func wrongSAFile(t *testing.T) string {
 
 // authConf is ptp4l 4.4's lines for a port authenticated with spp and
 // key: in the interface's section, so that its UNIX socket stays open to
-// Debian's pmc; and its read-only socket (4.x's, which 3.1.1 does not
-// know) in the test's directory, not /var/run.
-func authConf(t *testing.T, file string, link netns.Link, spp, key int) string {
-	return "sa_file " + file + "\nuds_ro_address " + filepath.Join(t.TempDir(), "ptp4lro") +
-		"\n[" + link.Name + "]\nspp " + strconv.Itoa(spp) + "\nactive_key_id " + strconv.Itoa(key) + "\n"
+// Debian's pmc.
+func authConf(file string, link netns.Link, spp, key int) string {
+	return "sa_file " + file + "\n[" + link.Name + "]\nspp " + strconv.Itoa(spp) + "\nactive_key_id " + strconv.Itoa(key) + "\n"
 }
 
 func authArgs(file string, spp, key int) []string {
@@ -82,7 +80,7 @@ func TestAuthInterop(t *testing.T) {
 			t.Parallel()
 			c := startClient(t, "client "+tc.name, append(tc.flags, authArgs(file, tc.spp, tc.key)...), func(la netns.Link) {
 				linuxptp.StartPTP4L(t, la, linuxptp.Options{Binary: bin + "/ptp4l", Flags: tc.flags, Domain: 24,
-					Config: "masterOnly 1\npriority1 1\n" + authConf(t, file, la, tc.spp, tc.key)})
+					Config: "masterOnly 1\npriority1 1\n" + authConf(file, la, tc.spp, tc.key)})
 			})
 			conv := watchClient(t, c.d, c.clk, 5*time.Second)
 			assert.Less(t, conv.worst, 100*time.Microsecond)
@@ -101,7 +99,7 @@ func TestAuthInterop(t *testing.T) {
 			var gmID string
 			require.True(t, gm.Do(context.Background(), func(e *engine.Clock) { gmID = e.DefaultDS().ClockIdentity.String() }))
 			p := linuxptp.StartPTP4L(t, lb, linuxptp.Options{Binary: bin + "/ptp4l", Flags: tc.flags, Domain: 24,
-				Config: "slaveOnly 1\n" + authConf(t, file, lb, tc.spp, tc.key)})
+				Config: "slaveOnly 1\n" + authConf(file, lb, tc.spp, tc.key)})
 			median, n, last := p.MasterOffsets(t, 8*time.Second, "GET PARENT_DATA_SET")
 			assert.Positive(t, n, "ptp4l measured no offset from our grandmaster:\n%s", last)
 			assert.Regexp(t, `grandmasterIdentity\s+`+regexp.QuoteMeta(gmID), last)
@@ -136,7 +134,7 @@ func TestAuthRefusals(t *testing.T) {
 	netns.Bridge(t, sw, ports...)
 	flags := []string{"-4", "-E"}
 	gm := linuxptp.StartPTP4L(t, hosts[0], linuxptp.Options{Binary: bin + "/ptp4l", Flags: flags, Domain: 24,
-		Config: "masterOnly 1\npriority1 10\n" + authConf(t, file, hosts[0], 1, 1)})
+		Config: "masterOnly 1\npriority1 10\n" + authConf(file, hosts[0], 1, 1)})
 	gmOut, err := gm.PMC(t, "GET DEFAULT_DATA_SET")
 	require.NoError(t, err)
 	gmID := regexp.MustCompile(`clockIdentity\s+(\S+)`).FindStringSubmatch(gmOut)
