@@ -39,6 +39,9 @@ type Options struct {
 	Flags []string
 	// Domain is its domainNumber; PMC asks in it too.
 	Domain uint8
+	// Binary, when set, is the ptp4l to run instead of Debian's (the
+	// linuxptp 4.4 of Build44, for the AUTHENTICATION TLV).
+	Binary string
 	// Config is more lines of the [global] section, such as
 	// "masterOnly 1\npriority1 1\n". A line for an option the defaults
 	// below set replaces the default; free_running, time_stamping,
@@ -94,6 +97,12 @@ func Conf(opt Options, uds string) (string, error) {
 		}
 	}
 	fmt.Fprintf(&b, "free_running 1\ntime_stamping software\ndomainNumber %d\nuds_address %s\n", opt.Domain, uds)
+	if opt.Binary != "" && !set["uds_ro_address"] {
+		// linuxptp 4.x opens a read-only socket too, by default
+		// /var/run/ptp4lro, which it removes first: keep it beside the
+		// other. (3.1.1 does not know the option.)
+		fmt.Fprintf(&b, "uds_ro_address %sro\n", uds)
+	}
 	b.WriteString(opt.Config)
 	if opt.Config != "" && !strings.HasSuffix(opt.Config, "\n") {
 		b.WriteString("\n")
@@ -106,7 +115,10 @@ func Conf(opt Options, uds string) (string, error) {
 // (fails it in CI) when ptp4l is not installed.
 func StartPTP4L(t testing.TB, link netns.Link, opt Options) *PTP4L {
 	t.Helper()
-	bin := testenv.RequireCommand(t, "ptp4l", "linuxptp")
+	bin := opt.Binary
+	if bin == "" {
+		bin = testenv.RequireCommand(t, "ptp4l", "linuxptp")
+	}
 	dir := t.TempDir()
 	p := &PTP4L{Link: link, UDS: filepath.Join(dir, "ptp4l"), Domain: opt.Domain, out: &testenv.Buffer{}, done: make(chan struct{})}
 	conf, err := Conf(opt, p.UDS)
@@ -214,4 +226,36 @@ func (p *PTP4L) MasterOffsets(t testing.TB, d time.Duration, cmds ...string) (me
 	tail := offsets[len(offsets)/2:]
 	slices.Sort(tail)
 	return tail[len(tail)/2], len(offsets), last
+}
+
+// Build44 builds linuxptp 4.4 (ptp4l, pmc, phc2sys, ts2phc, with the
+// AUTHENTICATION TLV through nettle) with ../shared/tools/build-linuxptp.sh
+// once per machine, and returns the directory of its binaries. It skips
+// the test (fails it in CI) when the script or a compiler is missing.
+func Build44(t testing.TB) string {
+	t.Helper()
+	script := ""
+	for dir, _ := os.Getwd(); dir != "/" && dir != "."; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			script = filepath.Join(dir, "..", "shared", "tools", "build-linuxptp.sh")
+			break
+		}
+	}
+	if _, err := os.Stat(script); script == "" || err != nil {
+		testenv.Missing(t, "linuxptp 4.4: no ../shared/tools/build-linuxptp.sh beside the repository")
+		return ""
+	}
+	testenv.RequireCommand(t, "make", "make")
+	testenv.RequireCommand(t, "gcc", "gcc")
+	out, err := exec.Command(script).Output()
+	if err != nil {
+		testenv.Missing(t, "linuxptp 4.4 did not build: %v", err)
+		return ""
+	}
+	dir := strings.TrimSpace(string(out))
+	if _, err := os.Stat(filepath.Join(dir, "ptp4l")); err != nil {
+		testenv.Missing(t, "linuxptp 4.4: no ptp4l in %s", dir)
+		return ""
+	}
+	return dir
 }

@@ -55,3 +55,14 @@ func TestStartPTP4L(t *testing.T) {
 		t.Fatal("ptp4l still running after its test ended")
 	}
 }
+
+// TestConfBinary: a ptp4l 4.x (Options.Binary) gets its read-only socket
+// beside the read-write one, never /var/run/ptp4lro.
+func TestConfBinary(t *testing.T) {
+	c, err := Conf(Options{Binary: "/x/ptp4l"}, "/tmp/d/ptp4l")
+	require.NoError(t, err)
+	assert.Contains(t, c, "uds_ro_address /tmp/d/ptp4lro\n")
+	c, err = Conf(Options{}, "/tmp/d/ptp4l")
+	require.NoError(t, err)
+	assert.NotContains(t, c, "uds_ro_address")
+}

@@ -16,6 +16,7 @@ import (
 	"github.com/roko-network/roko-ptpd/internal/ptplog"
 	"github.com/roko-network/roko-ptpd/phc"
 	"github.com/roko-network/roko-ptpd/ptp"
+	"github.com/roko-network/roko-ptpd/ptp/auth"
 	"github.com/roko-network/roko-ptpd/ptp/config"
 	"github.com/roko-network/roko-ptpd/ptp/engine"
 	"github.com/roko-network/roko-ptpd/transport"
@@ -51,6 +52,12 @@ type port struct {
 	name               string
 	ep                 transport.Endpoint
 	primary, peerDelay transport.Addr
+	// sec, when not nil, authenticates the port's messages: verify
+	// checks what it receives, and out holds what it sends with the
+	// AUTHENTICATION TLV appended.
+	sec    *config.Security
+	verify *auth.Verifier
+	out    []byte
 }
 
 // Daemon is one running clock.
@@ -101,6 +108,10 @@ type Daemon struct {
 	// SUBSCRIBE_EVENTS_NP subscribers by their socket address; touched
 	// only on the event loop.
 	subs map[string]*subscriber
+	// udsVerify authenticates what the management sockets receive, and
+	// udsOut holds what they send with the TLV, when [global] has spp.
+	udsVerify *auth.Verifier
+	udsOut    []byte
 	// udsClient is the read-write socket's latest client, to which
 	// responses relayed from the network go.
 	udsClient *subscriber
@@ -175,6 +186,9 @@ func New(opt Options) (_ *Daemon, err error) {
 			}
 		}
 		d.uds = append(d.uds, &udsServer{sock: sock, readOnly: u.ReadOnly})
+		if s := d.set.UDSSecurity; s != nil && d.udsVerify == nil {
+			d.udsVerify = auth.NewVerifier(s.SA)
+		}
 	}
 	return d, nil
 }
@@ -393,7 +407,11 @@ func (d *Daemon) openPorts() error {
 			}
 		}
 		primary, peer := ep.Destinations()
-		d.ports = append(d.ports, port{name: ps.Interface, ep: ep, primary: primary, peerDelay: peer})
+		p := port{name: ps.Interface, ep: ep, primary: primary, peerDelay: peer}
+		if ps.Security != nil {
+			p.sec, p.verify, p.out = ps.Security, auth.NewVerifier(ps.Security.SA), make([]byte, 0, 1500)
+		}
+		d.ports = append(d.ports, p)
 	}
 	return nil
 }
@@ -473,6 +491,10 @@ func (d *Daemon) newEngine() error {
 	watch := d.notify
 	if d.portClocks != nil {
 		watch = func(acts []engine.Action) { d.switchPHC(acts); d.notify(acts) }
+	}
+	if d.secured() {
+		w := watch
+		watch = func(acts []engine.Action) { d.resetReplayWindows(acts); w(acts) }
 	}
 	d.exec = engine.Executor{Engine: d.eng, Net: d, Steer: d, Report: d, Relay: d.relay, Watch: watch, Now: now}
 	return nil

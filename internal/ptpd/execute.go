@@ -29,10 +29,14 @@ func (d *Daemon) Send(a *engine.Action) (int64, bool, error) {
 			dst = transport.Addr{MAC: a.To.MAC, L2: true}
 		}
 	}
-	if !a.Event {
-		return 0, false, p.ep.SendGeneral(a.Msg, dst)
+	msg, err := d.sign(a.Port, a.Msg)
+	if err != nil {
+		return 0, false, err
 	}
-	ts, err := p.ep.SendEvent(a.Msg, dst)
+	if !a.Event {
+		return 0, false, p.ep.SendGeneral(msg, dst)
+	}
+	ts, err := p.ep.SendEvent(msg, dst)
 	if err != nil {
 		return 0, false, err
 	}
@@ -108,7 +112,9 @@ func sendName(t ptp.MessageType) string {
 // socket's latest client, as ptp4l's UDS port does.
 func (d *Daemon) relay(msg []byte) {
 	if d.udsClient != nil {
-		_ = d.udsClient.sock.sock.Reply(msg, d.udsClient.addr)
+		if msg = d.udsSigned(msg); msg != nil {
+			_ = d.udsClient.sock.sock.Reply(msg, d.udsClient.addr)
+		}
 	}
 }
 

@@ -204,7 +204,11 @@ func (l *loop) receive(s source, events uint32) (done bool, err error) {
 			return false, nil
 		}
 	}
-	d.exec.Receive(s.port, l.buf[:n], d.toClock(l.info.Time), engineAddr(l.info.Src))
+	msg, ok := d.verifyReceived(s.port, l.buf[:n])
+	if !ok {
+		return false, nil
+	}
+	d.exec.Receive(s.port, msg, d.toClock(l.info.Time), engineAddr(l.info.Src))
 	return false, nil
 }
 

@@ -97,11 +97,13 @@ func (d *Daemon) manageUDS(e *engine.Clock, u *udsServer, from *net.UnixAddr, re
 }
 
 // replyUDS sends the responses to the client, reusing out.
-func replyUDS(u *udsServer, from *net.UnixAddr, resps []*ptp.Management, out []byte) []byte {
+func (d *Daemon) replyUDS(u *udsServer, from *net.UnixAddr, resps []*ptp.Management, out []byte) []byte {
 	for _, r := range resps {
 		var err error
 		if out, err = r.AppendBinary(out[:0]); err == nil {
-			_ = u.sock.Reply(out, from)
+			if msg := d.udsSigned(out); msg != nil {
+				_ = u.sock.Reply(msg, from)
+			}
 		}
 	}
 	return out
@@ -115,11 +117,15 @@ func (d *Daemon) serveUDSInLoop(u *udsServer, buf, out []byte) []byte {
 		if err != nil || !ok {
 			return out
 		}
+		msg, ok := d.verifyUDS(buf[:n])
+		if !ok {
+			continue
+		}
 		var req ptp.Management
-		if err := req.UnmarshalBinary(buf[:n]); err != nil {
+		if err := req.UnmarshalBinary(msg); err != nil {
 			d.log.Printf(engine.LevelDebug, "management: dropped a malformed message: %v", err)
 			continue
 		}
-		out = replyUDS(u, from, d.manageUDS(d.eng, u, from, &req), out)
+		out = d.replyUDS(u, from, d.manageUDS(d.eng, u, from, &req), out)
 	}
 }

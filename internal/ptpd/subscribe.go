@@ -74,9 +74,13 @@ func (d *Daemon) notify(acts []engine.Action) {
 		if buf, err = m.AppendBinary(buf[:0]); err != nil {
 			return
 		}
+		msg := d.udsSigned(buf)
+		if msg == nil {
+			return
+		}
 		for _, s := range d.subs {
 			if s.ev.Subscribed(bit) {
-				_ = s.sock.sock.Reply(buf, s.addr)
+				_ = s.sock.sock.Reply(msg, s.addr)
 			}
 		}
 	}

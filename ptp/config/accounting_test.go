@@ -24,6 +24,9 @@ import (
 // effect breaks, as "package path.TestName" from the module's root.
 // [phc2sys] options are keyed "[phc2sys] name".
 var effects = map[string]string{
+	"spp":                             "ptp/config.TestResolveSecurity",
+	"active_key_id":                   "ptp/config.TestResolveSecurity",
+	"sa_file":                         "ptp/config.TestResolveSecurity",
 	"priority1":                       "ptp/config.TestResolveClockAndPorts",
 	"unicast_listen":                  "ptp/config.TestResolveUnicast",
 	"unicast_master_table":            "ptp/config.TestResolveUnicast",

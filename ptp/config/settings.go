@@ -59,6 +59,9 @@ type Settings struct {
 	// [/dev/ppsN] section or pps_input. The clock then announces what the
 	// source's state allows, never the configured quality on its own.
 	TimeSource *TimeSourceSettings
+	// UDSSecurity, when not nil, authenticates the management socket's
+	// messages, as [global]'s spp makes ptp4l's UNIX port do.
+	UDSSecurity *Security
 	// MetricsAddress, when not empty, is the host:port on which the
 	// daemon serves Prometheus metrics over HTTP (metrics_address,
 	// roko-ptpd's own).
@@ -100,6 +103,9 @@ type PortSettings struct {
 	Dst Destinations
 	// Emulated is the port's emulated card, with emulated_hardware 1.
 	Emulated EmulatedNIC
+	// Security, when not nil, authenticates every message of the port
+	// (spp, active_key_id, sa_file).
+	Security *Security
 	// JBOD is boundary_clock_jbod: the port may have a PHC of its own
 	// ("just a bunch of devices"), which the clock switches to when the
 	// port goes UNCALIBRATED, as ptp4l does; phc2sys -a keeps the other
@@ -194,6 +200,9 @@ func (c *Config) Resolve() (*Settings, error) {
 		return nil, err
 	}
 	if err = c.clockType(s); err != nil {
+		return nil, err
+	}
+	if err = c.security(s); err != nil {
 		return nil, err
 	}
 	s.TxTimestampTimeout = time.Duration(c.int(g, "tx_timestamp_timeout")) * time.Millisecond
