@@ -48,7 +48,8 @@ bench-compare:
 	cd bench && $(GO) test -run '^$$' -bench . -benchmem -count 10 . > ../bench-compare.txt
 	"$$($(GO) env GOPATH)/bin/benchstat" -col /impl bench-compare.txt
 
-## servo-report: the servo table of the README (ten simulated minutes per row)
+## servo-report: the servo table of the README: roko-ptpd's servos against
+## linuxptp 4.4's C servos (gcc and the linuxptp 4.4 tarball, see internal/linuxptpservo)
 servo-report:
 	$(GO) test ./servo/ -run '^TestServoReport$$' -count=1 -v
 

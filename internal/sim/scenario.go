@@ -23,16 +23,33 @@ type Oscillator struct {
 	// and down so that it stays bounded.
 	StepEvery time.Duration
 	StepSize  float64
+	// TemperatureSwing and TemperaturePeriod model the frequency following
+	// the room's temperature: the frequency error moves by
+	// TemperatureSwing·sin(2πt/TemperaturePeriod) ppb, whose steepest
+	// slope, at the start, is 2π·TemperatureSwing/TemperaturePeriod.
+	TemperatureSwing  float64
+	TemperaturePeriod time.Duration
+	// Resolution (ppb) is the step of the clock's frequency register: a
+	// frequency the servo sets is truncated toward zero to a multiple of
+	// it, as a PHC with a coarse adjustment does, without the servo being
+	// told. Zero applies frequencies exactly.
+	Resolution float64
 }
 
-// Network describes the path between master and client, the same in both
-// directions.
+// Network describes the path between master and client.
 type Network struct {
-	Delay     time.Duration // base one-way delay
-	Jitter    time.Duration // mean of an exponential extra delay per message
+	Delay     time.Duration // base one-way delay, the same both ways
+	Jitter    time.Duration // mean of an exponential extra delay per message, both ways
 	SpikeProb float64       // probability that a message is delayed by Spike more
 	Spike     time.Duration
 	Loss      float64 // probability that a message is lost
+	// SyncQueue is the mean of an exponential extra delay on messages
+	// from master to client only: a busy switch's queue in one direction,
+	// which makes the path asymmetric on average.
+	SyncQueue time.Duration
+	// At DelayStepAt (from the start) the base delay grows by DelayStep
+	// both ways and stays so: a reroute. Zero DelayStepAt means never.
+	DelayStep, DelayStepAt time.Duration
 }
 
 // Scenario is one simulated run.
@@ -52,7 +69,39 @@ type Scenario struct {
 	Network        Network
 	Duration       time.Duration
 	Seed           uint64
+	// At MasterSwitchAt (from the start; zero means never) the client's
+	// grandmaster changes to one whose time is MasterSwitchOffset ahead of
+	// the old one's: the client's true error is measured against the new
+	// one from then on.
+	MasterSwitchAt, MasterSwitchOffset time.Duration
 }
+
+// event returns when the scenario's disturbance (a reroute or a change of
+// grandmaster) happens, zero if it has none.
+func (sc Scenario) event() time.Duration {
+	switch {
+	case sc.Network.DelayStepAt > 0:
+		return sc.Network.DelayStepAt
+	case sc.MasterSwitchAt > 0:
+		return sc.MasterSwitchAt
+	}
+	return 0
+}
+
+// Daemon is what the daemon around a servo does that the simulator must
+// copy: the daemons differ in how they meet a new grandmaster.
+type Daemon struct {
+	// ResetServoOnNewMaster: a new grandmaster resets the servo
+	// (roko-ptpd); ptp4l keeps its servo and only restarts the delay
+	// measurement, as both do.
+	ResetServoOnNewMaster bool
+}
+
+// The daemons the report compares.
+var (
+	RokoPTPD = Daemon{ResetServoOnNewMaster: true}
+	PTP4L    = Daemon{}
+)
 
 // Result is what a run measured.
 type Result struct {
@@ -76,10 +125,21 @@ type Result struct {
 	// or Delay_Req messages the network dropped.
 	Samples, Lost int
 	// PathDelayRMS is the RMS error of the filtered meanPathDelay over the
-	// second half, ns: it passes straight into the measured offset, so no
-	// servo can do better than it.
+	// second half, ns, against the mean delay from master to client (the
+	// delay that makes the offset unbiased): it passes straight into the
+	// measured offset, so no servo can do better than it.
 	PathDelayRMS float64
+	// Recovery is, in a scenario with a disturbance (Scenario's DelayStep
+	// or MasterSwitch), how long after it the true error took to come
+	// back under RecoveryBound for the rest of the run: zero if it never
+	// left, negative without a disturbance. EventMax is the largest |true
+	// error| after it.
+	Recovery time.Duration
+	EventMax float64
 }
+
+// RecoveryBound is the |true error| (ns) that Result.Recovery waits for.
+const RecoveryBound = 100.0
 
 // epoch is the simulated start of time on the master's clock: timestamps
 // are large numbers, as real ones are, without float64 ever holding them.
@@ -90,10 +150,13 @@ const epoch = int64(1_790_000_000) * 1e9
 type client struct {
 	now    float64 // true time, ns since the start
 	phase  float64 // clock minus true time, ns
-	osc    float64 // oscillator frequency error, ppb
+	osc    float64 // oscillator frequency error, ppb, less temperature
 	adj    float64 // frequency correction set by the servo, ppb
 	wander float64
-	rng    *rand.Rand
+	// temperature swing (ppb) and angular frequency (rad/ns)
+	tempSwing, tempOmega float64
+	resolution           float64
+	rng                  *rand.Rand
 }
 
 // advance moves true time to t, integrating the clock's rate and the
@@ -106,13 +169,31 @@ func (c *client) advance(t float64) {
 	if c.wander > 0 {
 		c.osc += c.wander * math.Sqrt(dt/1e9) * c.rng.NormFloat64()
 	}
-	c.phase += c.rate() * dt
+	osc := c.osc
+	if c.tempSwing != 0 {
+		// the temperature term's exact mean over the interval
+		osc += c.tempSwing * (math.Cos(c.tempOmega*c.now) - math.Cos(c.tempOmega*t)) / (c.tempOmega * dt)
+	}
+	c.phase += rate(osc, c.adj) * dt
 	c.now = t
 }
 
-// rate is the clock's rate error: (1+osc)(1+adj) − 1.
-func (c *client) rate() float64 {
-	return c.osc/1e9 + c.adj/1e9 + c.osc*c.adj/1e18
+// frequency is the oscillator's frequency error now, ppb.
+func (c *client) frequency() float64 {
+	return c.osc + c.tempSwing*math.Sin(c.tempOmega*c.now)
+}
+
+// setAdj sets the servo's correction as the clock's register holds it.
+func (c *client) setAdj(ppb float64) {
+	if c.resolution > 0 {
+		ppb = math.Trunc(ppb/c.resolution) * c.resolution
+	}
+	c.adj = ppb
+}
+
+// rate is a clock's rate error: (1+osc)(1+adj) − 1.
+func rate(osc, adj float64) float64 {
+	return osc/1e9 + adj/1e9 + osc*adj/1e18
 }
 
 // read returns the clock's reading at the current true time, with noise.
@@ -120,11 +201,20 @@ func (c *client) read(noise float64) int64 {
 	return epoch + int64(math.Round(c.now+c.phase+noise))
 }
 
-// Run plays the scenario against s, which starts with the scenario's
-// initial frequency unknown to it, as a daemon's servo does.
+// Run plays the scenario against s in roko-ptpd (RunDaemon with RokoPTPD).
 func Run(sc Scenario, s servo.Servo) (Result, error) {
+	return RunDaemon(sc, RokoPTPD, s)
+}
+
+// RunDaemon plays the scenario against s, which starts with the scenario's
+// initial frequency unknown to it, as a daemon's servo does, with d's
+// behaviour around the servo.
+func RunDaemon(sc Scenario, d Daemon, s servo.Servo) (Result, error) {
 	if !(sc.SyncRate > 0) || sc.Duration <= 0 {
 		return Result{}, fmt.Errorf("sim: scenario %q: SyncRate and Duration must be positive", sc.Name)
+	}
+	if sc.Oscillator.TemperatureSwing != 0 && sc.Oscillator.TemperaturePeriod <= 0 {
+		return Result{}, fmt.Errorf("sim: scenario %q: TemperatureSwing needs a positive TemperaturePeriod", sc.Name)
 	}
 	if sc.DelayReqInterval <= 0 {
 		sc.DelayReqInterval = time.Second
@@ -133,13 +223,29 @@ func Run(sc Scenario, s servo.Servo) (Result, error) {
 		sc.DelayFilterLength = 10
 	}
 	rng := rand.New(rand.NewPCG(sc.Seed, 0x9e3779b97f4a7c15))
-	c := &client{phase: sc.Oscillator.Offset, osc: sc.Oscillator.Frequency, wander: sc.Oscillator.Wander, rng: rng}
+	c := &client{phase: sc.Oscillator.Offset, osc: sc.Oscillator.Frequency, wander: sc.Oscillator.Wander,
+		tempSwing: sc.Oscillator.TemperatureSwing, resolution: sc.Oscillator.Resolution, rng: rng}
+	if sc.Oscillator.TemperaturePeriod > 0 {
+		c.tempOmega = 2 * math.Pi / float64(sc.Oscillator.TemperaturePeriod)
+	}
 	noise := func() float64 { return sc.TimestampNoise * rng.NormFloat64() }
 	lost := func() bool { return sc.Network.Loss > 0 && rng.Float64() < sc.Network.Loss }
-	delay := func() float64 {
+	base := func(t float64) float64 {
 		d := float64(sc.Network.Delay)
+		if sc.Network.DelayStepAt > 0 && t >= float64(sc.Network.DelayStepAt) {
+			d += float64(sc.Network.DelayStep)
+		}
+		return d
+	}
+	// delay is the one-way delay of a message sent at t; queue is the mean
+	// of the extra exponential delay in its direction.
+	delay := func(t float64, queue time.Duration) float64 {
+		d := base(t)
 		if sc.Network.Jitter > 0 {
 			d += float64(sc.Network.Jitter) * rng.ExpFloat64()
+		}
+		if queue > 0 {
+			d += float64(queue) * rng.ExpFloat64()
 		}
 		if sc.Network.SpikeProb > 0 && rng.Float64() < sc.Network.SpikeProb {
 			d += float64(sc.Network.Spike)
@@ -150,18 +256,23 @@ func Run(sc Scenario, s servo.Servo) (Result, error) {
 	interval := 1e9 / sc.SyncRate
 	s.SetSyncInterval(interval / 1e9)
 	n := int(float64(sc.Duration) / interval)
-	res := Result{TimeTo1us: -1, TimeTo100ns: -1, Errors: make([]float64, 0, n), Times: make([]float64, 0, n)}
+	res := Result{TimeTo1us: -1, TimeTo100ns: -1, Recovery: -1, Errors: make([]float64, 0, n), Times: make([]float64, 0, n)}
 	med := newMedian(sc.DelayFilterLength)
+	event := float64(sc.event())
 	var (
 		nextDelayReq float64
 		havePath     bool
 		pathDelay    int64
 		nextStep     = float64(sc.Oscillator.StepEvery)
 		stepSign     = 1.0
-		// the mean one-way delay, which a perfect filter would report
-		trueDelay = float64(sc.Network.Delay + sc.Network.Jitter)
-		pdSum2    float64
-		pdN       int
+		// the master's time minus true time: the new grandmaster's offset
+		// after a switch
+		master   float64
+		switched bool
+		// the last time after the event that the error was out of bounds
+		lastOut = -1.0
+		pdSum2  float64
+		pdN     int
 	)
 	for k := 0; k < n; k++ {
 		t1 := float64(k) * interval
@@ -171,8 +282,18 @@ func Run(sc Scenario, s servo.Servo) (Result, error) {
 			stepSign = -stepSign
 			nextStep += float64(sc.Oscillator.StepEvery)
 		}
+		if sc.MasterSwitchAt > 0 && !switched && t1 >= float64(sc.MasterSwitchAt) {
+			// A new grandmaster: both daemons forget the path delay of
+			// the old one; roko-ptpd also resets its servo.
+			switched, master = true, float64(sc.MasterSwitchOffset)
+			med.reset()
+			havePath, nextDelayReq = false, t1
+			if d.ResetServoOnNewMaster {
+				s.Reset()
+			}
+		}
 		c.advance(t1)
-		e := c.phase
+		e := c.phase - master
 		res.Errors = append(res.Errors, e)
 		res.Times = append(res.Times, t1/1e9)
 		if res.TimeTo1us < 0 && math.Abs(e) < 1e3 {
@@ -181,13 +302,19 @@ func Run(sc Scenario, s servo.Servo) (Result, error) {
 		if res.TimeTo100ns < 0 && math.Abs(e) < 100 {
 			res.TimeTo100ns = time.Duration(t1)
 		}
+		if event > 0 && t1 >= event {
+			res.EventMax = max(res.EventMax, math.Abs(e))
+			if math.Abs(e) >= RecoveryBound {
+				lastOut = t1
+			}
+		}
 
 		if lost() {
 			res.Lost++
 			continue
 		}
-		ts1 := epoch + int64(math.Round(t1+noise()))
-		c.advance(t1 + delay())
+		ts1 := epoch + int64(math.Round(t1+master+noise()))
+		c.advance(t1 + delay(t1, sc.Network.SyncQueue))
 		ts2 := c.read(noise())
 
 		if t1 >= nextDelayReq {
@@ -196,7 +323,7 @@ func Run(sc Scenario, s servo.Servo) (Result, error) {
 				res.Lost++
 			} else {
 				ts3 := c.read(noise())
-				ts4 := epoch + int64(math.Round(c.now+delay()+noise()))
+				ts4 := epoch + int64(math.Round(c.now+delay(c.now, 0)+master+noise()))
 				med.add(((ts2 - ts1) + (ts4 - ts3)) / 2)
 				pathDelay, havePath = med.value(), true
 			}
@@ -207,7 +334,9 @@ func Run(sc Scenario, s servo.Servo) (Result, error) {
 		offset := ts2 - ts1 - pathDelay
 		res.Samples++
 		if k >= n/2 {
-			d := float64(pathDelay) - trueDelay
+			// the mean delay from master to client, which makes the
+			// offset unbiased
+			d := float64(pathDelay) - (base(t1) + float64(sc.Network.Jitter+sc.Network.SyncQueue))
 			pdSum2 += d * d
 			pdN++
 		}
@@ -215,14 +344,14 @@ func Run(sc Scenario, s servo.Servo) (Result, error) {
 		switch state {
 		case servo.Jump:
 			c.phase -= float64(offset)
-			c.adj = ppb
+			c.setAdj(ppb)
 			res.Steps++
 			res.StepTimes = append(res.StepTimes, time.Duration(c.now))
 		case servo.Locked, servo.LockedStable:
-			c.adj = ppb
+			c.setAdj(ppb)
 		}
 	}
-	res.FinalFrequencyError = c.rate() * 1e9
+	res.FinalFrequencyError = rate(c.frequency(), c.adj) * 1e9
 	half := res.Errors[len(res.Errors)/2:]
 	var sum2 float64
 	for _, e := range half {
@@ -232,6 +361,12 @@ func Run(sc Scenario, s servo.Servo) (Result, error) {
 	res.SteadyRMS = math.Sqrt(sum2 / float64(len(half)))
 	if pdN > 0 {
 		res.PathDelayRMS = math.Sqrt(pdSum2 / float64(pdN))
+	}
+	if event > 0 {
+		res.Recovery = 0
+		if lastOut >= 0 {
+			res.Recovery = time.Duration(lastOut + interval - event)
+		}
 	}
 	return res, nil
 }
@@ -245,6 +380,8 @@ type median struct {
 }
 
 func newMedian(n int) *median { return &median{ring: make([]int64, n), sorted: make([]int64, 0, n)} }
+
+func (m *median) reset() { m.next, m.full = 0, false }
 
 func (m *median) add(v int64) {
 	m.ring[m.next] = v

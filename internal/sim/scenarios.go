@@ -22,11 +22,29 @@ func hw() Scenario {
 }
 
 // Scenarios returns the named scenarios of the servo report, in order:
-// hw, hw-fast (128 Hz), sw (2 µs noise), lossy (10 % loss and 1 % delay
-// spikes of +50 µs) and wander (a 100 ppb frequency step every 60 s).
+//
+//   - hw: the base above
+//   - hw-fast: 128 Hz Sync and Delay_Req
+//   - hw-1hz: linuxptp's default intervals, 1 Hz Sync and Delay_Req
+//   - sw: 2 µs RMS timestamp noise (software timestamping)
+//   - lossy: 10 % loss and 1 % delay spikes of +50 µs
+//   - wander: a 100 ppb frequency step every 60 s
+//   - temperature: the frequency follows the room, ±10 ppb over a 20 min
+//     cycle, 3.1 ppb per minute at its steepest
+//   - coarse: a PHC whose frequency register moves in 10 ppb steps
+//   - busy: a busy switch queues Sync messages (master to client only) by
+//     an exponential delay of mean 500 ns
+//   - reroute: the path delay grows by 1 µs both ways at 6 min
+//   - gm-switch: at 6 min the grandmaster changes to one 500 ns ahead
+//
+// The disturbances of reroute and gm-switch fall in the second half of the
+// run, which the steady-state figures cover, so that they show their cost.
 func Scenarios() []Scenario {
 	hwFast := hw()
 	hwFast.Name, hwFast.SyncRate, hwFast.DelayReqInterval = "hw-fast", 128, time.Second/128
+
+	hw1Hz := hw()
+	hw1Hz.Name, hw1Hz.SyncRate, hw1Hz.DelayReqInterval = "hw-1hz", 1, time.Second
 
 	sw := hw()
 	sw.Name, sw.TimestampNoise = "sw", 2000
@@ -42,5 +60,28 @@ func Scenarios() []Scenario {
 	wander.Oscillator.StepEvery = time.Minute
 	wander.Oscillator.StepSize = 100
 
-	return []Scenario{hw(), hwFast, sw, lossy, wander}
+	temperature := hw()
+	temperature.Name = "temperature"
+	temperature.Oscillator.TemperatureSwing = 10
+	temperature.Oscillator.TemperaturePeriod = 20 * time.Minute
+
+	coarse := hw()
+	coarse.Name = "coarse"
+	coarse.Oscillator.Resolution = 10
+
+	busy := hw()
+	busy.Name = "busy"
+	busy.Network.SyncQueue = 500 * time.Nanosecond
+
+	reroute := hw()
+	reroute.Name = "reroute"
+	reroute.Network.DelayStep = time.Microsecond
+	reroute.Network.DelayStepAt = 6 * time.Minute
+
+	gmSwitch := hw()
+	gmSwitch.Name = "gm-switch"
+	gmSwitch.MasterSwitchAt = 6 * time.Minute
+	gmSwitch.MasterSwitchOffset = 500 * time.Nanosecond
+
+	return []Scenario{hw(), hwFast, hw1Hz, sw, lossy, wander, temperature, coarse, busy, reroute, gmSwitch}
 }
