@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Records authenticated PTP traffic (IEEE 1588-2019 16.14 AUTHENTICATION TLV)
 # between two linuxptp 4.4 ptp4l instances built by
-# ../shared/tools/build-linuxptp.sh, on veth pairs joined by a bridge in
+# scripts/linuxptp44.sh, on veth pairs joined by a bridge in
 # network namespaces, with software timestamps. The client runs with
 # free_running 1, so no clock of the machine is adjusted. pmc 4.4 sends
 # management GETs over the network with the same security association.
@@ -16,7 +16,7 @@ set -euo pipefail
 out=$(realpath "${1:?usage: capture-auth.sh OUTDIR [SCENARIO]}")
 only=${2:-}
 here=$(cd "$(dirname "$0")" && pwd)
-bin=$("$here/../../shared/tools/build-linuxptp.sh")
+bin=$("$here/linuxptp44.sh")
 work=$(mktemp -d)
 ns_a=ptpauth-a.$$ ns_b=ptpauth-b.$$ ns_c=ptpauth-c.$$
 pids=()

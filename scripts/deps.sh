@@ -20,7 +20,10 @@ need gpsfake gpsd-clients
 need promtool prometheus
 need openssl openssl
 need systemd-analyze systemd
+need make make
 [ -f /usr/include/linux/ptp_clock.h ] || want+=(linux-libc-dev)
+# linuxptp 4.4's authentication (built by the tests from testdata/linuxptp)
+[ -f /usr/include/nettle/nettle-meta.h ] || want+=(nettle-dev)
 
 if [ ${#want[@]} -eq 0 ]; then
   exit 0

@@ -15,12 +15,15 @@ package linuxptp
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -228,34 +231,98 @@ func (p *PTP4L) MasterOffsets(t testing.TB, d time.Duration, cmds ...string) (me
 	return tail[len(tail)/2], len(offsets), last
 }
 
-// Build44 builds linuxptp 4.4 (ptp4l, pmc, phc2sys, ts2phc, with the
-// AUTHENTICATION TLV through nettle) with ../shared/tools/build-linuxptp.sh
-// once per machine, and returns the directory of its binaries. It skips
-// the test (fails it in CI) when the script or a compiler is missing.
-func Build44(t testing.TB) string {
-	t.Helper()
-	script := ""
-	for dir, _ := os.Getwd(); dir != "/" && dir != "."; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			script = filepath.Join(dir, "..", "shared", "tools", "build-linuxptp.sh")
-			break
+// TarballEnv names the environment variable that may point at another
+// copy of the linuxptp 4.4 source tarball than the repository's.
+const TarballEnv = "ROKO_LINUXPTP_TARBALL"
+
+// Tarball44SHA256 is the digest of linuxptp-4.4.tar.gz (tag v4.4, commit
+// 0188667308e6): tests never run other linuxptp code than they say.
+const Tarball44SHA256 = "ee68b3814d8e592ae6d9f1650bd6af5b843cd13fb628e25c87a2f530743221ba"
+
+// Tarball44 returns the path of linuxptp 4.4's source tarball, checked
+// against Tarball44SHA256: $ROKO_LINUXPTP_TARBALL when set, else the
+// repository's testdata/linuxptp/linuxptp-4.4.tar.gz (see its SOURCE),
+// found from the working directory up to go.mod.
+func Tarball44() (string, error) {
+	p := os.Getenv(TarballEnv)
+	if p == "" {
+		dir, err := os.Getwd()
+		if err != nil {
+			return "", err
+		}
+		for {
+			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+				p = filepath.Join(dir, "testdata", "linuxptp", "linuxptp-4.4.tar.gz")
+				break
+			}
+			parent := filepath.Dir(dir)
+			if parent == dir {
+				return "", fmt.Errorf("linuxptp: no go.mod above the working directory to find testdata/linuxptp from (set $%s)", TarballEnv)
+			}
+			dir = parent
 		}
 	}
-	if _, err := os.Stat(script); script == "" || err != nil {
-		testenv.Missing(t, "linuxptp 4.4: no ../shared/tools/build-linuxptp.sh beside the repository")
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return "", fmt.Errorf("linuxptp 4.4 tarball: %w", err)
+	}
+	if sum := sha256.Sum256(b); hex.EncodeToString(sum[:]) != Tarball44SHA256 {
+		return "", fmt.Errorf("linuxptp 4.4 tarball %s: sha256 %x, want %s", p, sum, Tarball44SHA256)
+	}
+	return p, nil
+}
+
+// Build44 builds linuxptp 4.4 (ptp4l, pmc, phc2sys, ts2phc, with the
+// AUTHENTICATION TLV through nettle) from Tarball44 once per machine, in
+// the user's cache directory under a lock so that test binaries running
+// at once share one build, and returns the directory of its binaries. It
+// skips the test (fails it in CI) when a compiler, make or nettle's
+// headers (nettle-dev, which make deps installs) are missing.
+func Build44(t testing.TB) string {
+	t.Helper()
+	tarball, err := Tarball44()
+	if err != nil {
+		testenv.Missing(t, "%v", err)
 		return ""
 	}
 	testenv.RequireCommand(t, "make", "make")
 	testenv.RequireCommand(t, "gcc", "gcc")
-	out, err := exec.Command(script).Output()
-	if err != nil {
-		testenv.Missing(t, "linuxptp 4.4 did not build: %v", err)
+	if _, err := os.Stat("/usr/include/nettle/nettle-meta.h"); err != nil {
+		testenv.Missing(t, "nettle's headers are missing, so linuxptp 4.4 would build without authentication (apt-get install -y nettle-dev, or make deps)")
 		return ""
 	}
-	dir := strings.TrimSpace(string(out))
-	if _, err := os.Stat(filepath.Join(dir, "ptp4l")); err != nil {
-		testenv.Missing(t, "linuxptp 4.4: no ptp4l in %s", dir)
-		return ""
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		cache = os.TempDir()
+	}
+	root := filepath.Join(cache, "roko-linuxptp-4.4-"+Tarball44SHA256[:12])
+	dir := filepath.Join(root, "linuxptp-4.4")
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		t.Fatalf("linuxptp 4.4: %v", err)
+	}
+	lock, err := os.OpenFile(filepath.Join(root, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		t.Fatalf("linuxptp 4.4: %v", err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatalf("linuxptp 4.4: lock: %v", err)
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN)
+	done := filepath.Join(root, ".built")
+	if _, err := os.Stat(done); err == nil {
+		return dir
+	}
+	_ = os.RemoveAll(dir) // a build that died half way
+	if out, err := exec.Command("tar", "xzf", tarball, "-C", root).CombinedOutput(); err != nil {
+		t.Fatalf("linuxptp 4.4: tar: %v\n%s", err, out)
+	}
+	mk := exec.Command("make", "-C", dir, fmt.Sprintf("-j%d", runtime.NumCPU()), "ptp4l", "pmc", "phc2sys", "ts2phc")
+	if out, err := mk.CombinedOutput(); err != nil {
+		t.Fatalf("linuxptp 4.4 did not build: %v\n%s", err, out)
+	}
+	if err := os.WriteFile(done, nil, 0o644); err != nil {
+		t.Fatalf("linuxptp 4.4: %v", err)
 	}
 	return dir
 }

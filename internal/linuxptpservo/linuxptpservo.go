@@ -29,53 +29,21 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/roko-network/roko-ptpd/internal/linuxptp"
+
 	"github.com/roko-network/roko-ptpd/servo"
 )
 
 //go:embed csrc/harness.c
 var harnessSource []byte
 
-// TarballEnv names the environment variable that may point at the linuxptp
-// 4.4 source tarball; without it the tarball is looked for in
-// ../shared/tools beside the module's root.
-const TarballEnv = "ROKO_LINUXPTP_TARBALL"
+// FindTarball returns the path of the linuxptp 4.4 tarball, digest
+// checked: the repository's copy, or $ROKO_LINUXPTP_TARBALL (see
+// internal/linuxptp.Tarball44).
+func FindTarball() (string, error) { return linuxptp.Tarball44() }
 
-// TarballSHA256 is the digest of linuxptp-4.4.tar.gz (tag v4.4, commit
-// 0188667308e6), so that a report never silently runs other servo code.
-const TarballSHA256 = "ee68b3814d8e592ae6d9f1650bd6af5b843cd13fb628e25c87a2f530743221ba"
-
-// tarballName is the file looked for in ../shared/tools.
-const tarballName = "linuxptp-4.4.tar.gz"
-
-// FindTarball returns the path of the linuxptp 4.4 tarball: $TarballEnv if
-// set, else ../shared/tools/linuxptp-4.4.tar.gz beside the root of the
-// module that holds the working directory.
-func FindTarball() (string, error) {
-	if p := os.Getenv(TarballEnv); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			return "", fmt.Errorf("linuxptpservo: $%s: %w", TarballEnv, err)
-		}
-		return p, nil
-	}
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("linuxptpservo: %w", err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			p := filepath.Join(dir, "..", "shared", "tools", tarballName)
-			if _, err := os.Stat(p); err != nil {
-				return "", fmt.Errorf("linuxptpservo: %s not found (set $%s): %w", tarballName, TarballEnv, err)
-			}
-			return p, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("linuxptpservo: no go.mod above the working directory to find ../shared/tools/%s from (set $%s)", tarballName, TarballEnv)
-		}
-		dir = parent
-	}
-}
+// TarballSHA256 is the digest Build checks.
+const TarballSHA256 = linuxptp.Tarball44SHA256
 
 // servoSources are the linuxptp files the harness compiles; every header
 // of the tarball is extracted too, for their declarations.
