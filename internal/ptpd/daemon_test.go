@@ -458,7 +458,12 @@ func TestBusyLoop(t *testing.T) {
 	wakes = gm.wakeups.Load() + cl.wakeups.Load() - wakes
 	sleeps = testenv.ThreadSleeps(t) - sleeps
 	t.Logf("%d loop wake-ups, %d thread sleeps", wakes, sleeps)
-	assert.Greater(t, wakes, int64(400), "128 Hz Sync and 64 Hz Delay_Req wake the loops")
+	// About 570 a second on an idle host (the grandmaster's 128 Syncs and
+	// 64 Delay_Req, the client's 256 Sync and Follow_Up, 64 Delay_Req
+	// and Delay_Resp); a host busy enough to starve the loops batches
+	// some (378 seen beside a full test suite), so the bound is the
+	// grandmaster's Sync timer and the client's Syncs alone.
+	assert.Greater(t, wakes, int64(256), "128 Hz Sync and 64 Hz Delay_Req wake the loops")
 	assert.Less(t, sleeps, wakes, "more than one thread woke per wake-up")
 
 	// Management answers promptly beside 128 Hz.
