@@ -10,7 +10,7 @@ STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 
 CMDS := $(notdir $(wildcard cmd/*))
 
-.PHONY: all build test test-short bench bench-compare servo-report fuzz lint deps demo demo-gps install clean
+.PHONY: all build test test-short bench bench-compare servo-report capacity fuzz lint deps demo demo-gps install clean
 
 all: build
 
@@ -51,6 +51,11 @@ bench-compare:
 ## servo-report: the servo table of the README (ten simulated minutes per row)
 servo-report:
 	$(GO) test ./servo/ -run '^TestServoReport$$' -count=1 -v
+
+## capacity: the unicast grandmaster capacity table of the README, roko-ptpd
+## against ptp4l (needs root; CLIENTS, RATES, MEASURE: see the script)
+capacity: deps build
+	@./scripts/capacity.sh
 
 ## fuzz: run every fuzz target for FUZZTIME each
 fuzz:
