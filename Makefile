@@ -10,7 +10,7 @@ STATICCHECK ?= $(shell $(GO) env GOPATH)/bin/staticcheck
 
 CMDS := $(notdir $(wildcard cmd/*))
 
-.PHONY: all build test test-short bench bench-compare servo-report fuzz lint deps demo demo-gps install clean
+.PHONY: all build test test-short bench bench-compare servo-report capacity fuzz lint deps demo demo-gps install clean
 
 all: build
 
@@ -52,6 +52,11 @@ bench-compare:
 ## linuxptp 4.4's C servos (gcc and the linuxptp 4.4 tarball, see internal/linuxptpservo)
 servo-report:
 	$(GO) test ./servo/ -run '^TestServoReport$$' -count=1 -v
+
+## capacity: the unicast grandmaster capacity table of the README, roko-ptpd
+## against ptp4l (needs root; CLIENTS, RATES, MEASURE: see the script)
+capacity: deps build
+	@./scripts/capacity.sh
 
 ## fuzz: run every fuzz target for FUZZTIME each
 fuzz:

@@ -53,6 +53,18 @@ func openUDP(cfg Config, family int) (*Transport, error) {
 	return t, nil
 }
 
+// rcvbuf is the receive buffer a UDP socket asks for.
+const rcvbuf = 4 << 20
+
+// setRcvbuf sets the receive buffer to n bytes: beyond net.core.rmem_max
+// with CAP_NET_ADMIN (SO_RCVBUFFORCE), else as far as rmem_max allows.
+func setRcvbuf(fd, n int) error {
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, n); err == nil {
+		return nil
+	}
+	return unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, n)
+}
+
 // openUDPSocket opens one of the pair, bound to port and a member of
 // groups on ifi.
 func openUDPSocket(cfg Config, family int, ifi *net.Interface, port, dscp int, groups []Addr) (*Conn, error) {
@@ -87,6 +99,14 @@ func openUDPSocket(cfg Config, family int, ifi *net.Interface, port, dscp int, g
 	}
 	// Several ports may share 319/320 on different interfaces.
 	step("SO_REUSEADDR", func(fd int) error { return unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1) })
+	// A unicast grandmaster's socket takes the Delay_Req of thousands of
+	// clients, and the event socket's error queue, which shares the
+	// receive buffer, the transmit timestamps of a round of their Syncs:
+	// with the default buffer (rmem_default, 208 KiB) a round of 1,000
+	// Syncs beside 16,000 Delay_Req a second overflowed it, and the
+	// kernel dropped transmit timestamps (ptp4l then faults, as we did).
+	// The memory is used only while messages wait.
+	step("SO_RCVBUF", func(fd int) error { return setRcvbuf(fd, rcvbuf) })
 	step("SO_BINDTODEVICE", func(fd int) error { return unix.BindToDevice(fd, ifi.Name) })
 	tos := dscp << 2
 	if family == unix.AF_INET {

@@ -24,7 +24,9 @@
 // roko-ptpctl doctor [--json] [IFACE] checks the host against the operator
 // guide's prerequisites and tuning (internal/doctor).
 // roko-ptpctl emulate-gps runs an emulated GPS receiver (internal/gpsemu)
-// for tests and demos on machines without one.
+// for tests and demos on machines without one. roko-ptpctl unicast-load
+// runs N negotiated unicast clients against a grandmaster and measures
+// what they get (scripts/capacity.sh).
 package main
 
 import (
@@ -60,6 +62,9 @@ const usage = `usage: roko-ptpctl CLOCK COMMAND...
                    [--jitter NS] [--sawtooth NS] [--cable-delay NS] [--pulse-width MS] [--phase MS]
                    [--sentences rmc,zda] [--talker GP] [--seed N] [--time-offset S] [--leap-day YYYY-MM-DD]
                    [--no-fix-after S] [--pulse-loss-after S]
+       roko-ptpctl unicast-load --master ADDR [--clients N] [--rate HZ] [--announce-log N] [--domain N]
+                   [--duration S] [--ramp S] [--negotiate S] [--warmup S] [--measure S] [--grace S]
+                   [--pid PID] [--prefix CIDR] [--json]
   CLOCK    /dev/ptpN, an emulated PHC's state file, a network interface (its PHC), or CLOCK_REALTIME
   caps | tsinfo | get | cmp | freq [PPB] | adj SECONDS | pins
   perout [channel N] [pin N] [phase NS] [width NS] [period NS] [off]
@@ -82,6 +87,10 @@ const usage = `usage: roko-ptpctl CLOCK COMMAND...
            PASS/WARN/FAIL with the fix; exit status 0 PASS, 1 WARN, 2 FAIL, 3 bad arguments
   emulate-gps  an emulated GPS receiver until killed: pulses into an emulated PHC's EXTTS
            channel and/or an emulated PPS source, RMC/ZDA on a pty (PATH links to it) and TCP
+  unicast-load N unicast clients (default 100) from addresses of --prefix (default
+           198.18.64.0/18, local in this namespace) negotiate Announce, Sync and Delay_Resp
+           with ADDR and send Delay_Req at --rate (default 1 Hz); prints grants held,
+           answers, latency, losses, and the CPU time and memory of process PID
 `
 
 func main() {
@@ -112,6 +121,9 @@ func open(name string) (phc.Clock, *phc.Device, error) {
 }
 
 func run(args []string) error {
+	if len(args) > 0 && args[0] == "unicast-load" {
+		return unicastLoadCmd(args[1:], os.Stdout, os.Stderr)
+	}
 	if len(args) > 0 && args[0] == "emulate-gps" {
 		// It runs with no arguments, unlike the clock commands.
 		return emulateGPSCmd(args[1:], os.Stdout)
