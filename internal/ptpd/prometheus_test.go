@@ -239,12 +239,9 @@ scrape_configs:
 // exportedNames are the metric families roko-ptpd exports (allDescs).
 func exportedNames(t *testing.T) []string {
 	t.Helper()
-	fq := regexp.MustCompile(`fqName: "([a-z0-9_]+)"`)
 	var names []string
 	for _, d := range allDescs {
-		m := fq.FindStringSubmatch(d.String())
-		require.NotNil(t, m, d.String())
-		names = append(names, m[1])
+		names = append(names, d.Name())
 	}
 	return names
 }
