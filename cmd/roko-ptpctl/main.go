@@ -45,7 +45,7 @@ import (
 
 const usage = `usage: roko-ptpctl CLOCK COMMAND...
        roko-ptpctl analyze [--json] FILE...
-       roko-ptpctl monitor|accuracy|status [-s UDS] [-d DOMAIN] [--samples N] [--interval D] [--count N]
+       roko-ptpctl monitor|accuracy|status [-s UDS] [-d DOMAIN] [--samples N] [--interval D] [--count N] [--json]
        roko-ptpctl selftest [--json] [--emulated[=DIR]] IFACE
        roko-ptpctl emulate-gps [--phc STATEFILE[:CHANNEL]] [--pps STATEFILE] [--nmea-link PATH] [--nmea-tcp ADDR]
                    [--jitter NS] [--sawtooth NS] [--cable-delay NS] [--pulse-width MS] [--phase MS]
@@ -62,6 +62,7 @@ const usage = `usage: roko-ptpctl CLOCK COMMAND...
   monitor  a row a second: offset, path delay, quality, stepsRemoved
   accuracy N samples of offsetFromMaster: mean, standard deviation, verdict
   status   time source (a grandmaster's GPS state), current offset, mean deviation, quality
+           (--json: the same as one JSON object)
   selftest what IFACE's NIC gives hardware timestamping: PASS/WARN/FAIL a check, with the fix
   emulate-gps  an emulated GPS receiver until killed: pulses into an emulated PHC's EXTTS
            channel and/or an emulated PPS source, RMC/ZDA on a pty (PATH links to it) and TCP
@@ -288,8 +289,10 @@ func monitorCmd(job string, args []string, w io.Writer) error {
 	if job == "status" {
 		samples = 10
 	}
+	asJSON := false
 	err := getopt.Parse(args, getopt.Handlers{
 		WithArg: "sd",
+		Flags:   []string{"json"},
 		Short: func(c byte, arg string) error {
 			switch c {
 			case 's':
@@ -314,6 +317,11 @@ func monitorCmd(job string, args []string, w io.Writer) error {
 				count, err = strconv.Atoi(value)
 			case "interval":
 				interval, err = time.ParseDuration(value)
+			case "json":
+				if job != "status" {
+					return fmt.Errorf("--json: only status has a JSON form")
+				}
+				asJSON = true
 			default:
 				return fmt.Errorf("unknown option --%s", name)
 			}
@@ -347,7 +355,15 @@ func monitorCmd(job string, args []string, w io.Writer) error {
 		}
 		return nil
 	}
-	return monitor.Status(w, c, samples, interval)
+	r, err := monitor.ReadStatus(c, samples, interval)
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return r.WriteJSON(w)
+	}
+	r.WriteText(w)
+	return nil
 }
 
 // selftestCmd runs the self-test of an interface and prints it; it fails
