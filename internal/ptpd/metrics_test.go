@@ -76,6 +76,24 @@ next:
 	return 0, false
 }
 
+// gathered collects d's metrics as a scrape does, without HTTP (for a
+// daemon in a namespace), after the registry's checks.
+func gathered(t *testing.T, d *Daemon) map[string]*dto.MetricFamily {
+	t.Helper()
+	require.NotNil(t, d.met, "metrics are off")
+	time.Sleep(2 * metricsRefresh) // a snapshot of the state the caller waited for
+	g := prom.NewGatherer(d.collect)
+	require.NoError(t, g.Check())
+	// The families stay the caller's: nothing else gathers with g.
+	fams, _, err := g.Gather()
+	require.NoError(t, err)
+	out := map[string]*dto.MetricFamily{}
+	for _, f := range fams {
+		out[f.GetName()] = f
+	}
+	return out
+}
+
 // label returns the value of label k on the family's first series.
 func label(fams map[string]*dto.MetricFamily, name, k string) string {
 	if f := fams[name]; f != nil && len(f.GetMetric()) > 0 {
