@@ -31,6 +31,8 @@ const usage = `usage: %s [options]
                 source when no port is SLAVE (a grandmaster serving the system time)
  --emulated=DIR with -a: the ports' PHCs are roko-ptpd's emulated ones in DIR
                 (emulated_hardware_dir), for machines without PTP hardware
+ --metrics_address=HOST:PORT
+                serve Prometheus metrics at http://HOST:PORT/metrics (default: none)
  -s [dev|name]  source clock (a PHC device, an interface's PHC, or CLOCK_REALTIME)
  -c [dev|name]  target clock (default CLOCK_REALTIME)
  -d [dev]       PPS source (/dev/ppsN) for CLOCK_REALTIME; with -s the PHC gives the
@@ -86,8 +88,17 @@ func main() {
 func run(o *phc2sys.Options, logf phc2sys.Logf) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	var met *phc2sys.Metrics
+	if o.MetricsAddress != "" {
+		met = phc2sys.NewMetrics()
+		srv, err := met.Serve(o.MetricsAddress, logf)
+		if err != nil {
+			return fmt.Errorf("--metrics_address: %w", err)
+		}
+		defer srv.Close()
+	}
 	if o.Auto {
-		return runAuto(ctx, o, logf)
+		return runAuto(ctx, o, met, logf)
 	}
 	// Refuse at once rather than at the first adjustment, after -w.
 	if o.Target == "CLOCK_REALTIME" {
@@ -106,7 +117,7 @@ func run(o *phc2sys.Options, logf phc2sys.Logf) error {
 		}
 	}
 	if o.PPS != "" {
-		return runPPS(ctx, o, src, dst, logf)
+		return runPPS(ctx, o, src, dst, met, logf)
 	}
 	offsetNs := int64(o.Offset * 1e9)
 	if o.Wait {
@@ -117,6 +128,7 @@ func run(o *phc2sys.Options, logf phc2sys.Logf) error {
 		if !o.OffsetSet {
 			offsetNs = phc2sys.SyncOffset(tp, o.Source, o.Target)
 		}
+		met.SetDaemon(nil, tp, true)
 	}
 	// Without -O the offset is the daemon's, asked again every minute as
 	// phc2sys does, so that a leap second is taken up.
@@ -126,7 +138,9 @@ func run(o *phc2sys.Options, logf phc2sys.Logf) error {
 	if err != nil {
 		return err
 	}
-	s := &phc2sys.Syncer{Source: src, Target: dst, Servo: sv, Readings: o.Readings, OffsetNs: offsetNs}
+	s := &phc2sys.Syncer{Source: src, Target: dst, Servo: sv, Readings: o.Readings, OffsetNs: offsetNs,
+		Metrics: met.Sink(o.Source, o.Target)}
+	met.SetActive(s.Metrics)
 	sanity := servo.NewSanity(float64(o.SanityLimit))
 	// The sanity check compares the target with the monotonic clock, which
 	// nobody steers the way we steer the target.
@@ -188,10 +202,10 @@ func newServo(o *phc2sys.Options, dst phc.Clock) (servo.Servo, error) {
 }
 
 // runAuto is -a: the clocks come from the daemon's ports.
-func runAuto(ctx context.Context, o *phc2sys.Options, logf phc2sys.Logf) error {
+func runAuto(ctx context.Context, o *phc2sys.Options, met *phc2sys.Metrics, logf phc2sys.Logf) error {
 	a := &phc2sys.Auto{
 		RealtimeTarget: o.Realtime >= 1, RealtimeSource: o.Realtime >= 2,
-		Readings: o.Readings, Logf: logf,
+		Readings: o.Readings, Logf: logf, Metrics: met,
 		NewServo: func(dst phc.Clock) (servo.Servo, error) { return newServo(o, dst) },
 		Resolve: func(p phc2sys.AutoPort) (phc.Clock, error) {
 			if p.Timestamping == ptp.TimestampingSoftware {
@@ -225,7 +239,7 @@ func runAuto(ctx context.Context, o *phc2sys.Options, logf phc2sys.Logf) error {
 }
 
 // runPPS is -d: the system clock follows a pulse per second.
-func runPPS(ctx context.Context, o *phc2sys.Options, src, dst phc.Clock, logf phc2sys.Logf) error {
+func runPPS(ctx context.Context, o *phc2sys.Options, src, dst phc.Clock, met *phc2sys.Metrics, logf phc2sys.Logf) error {
 	pps, err := phc.OpenPPS(o.PPS)
 	if err != nil {
 		return fmt.Errorf("-d: %w", err)
@@ -236,7 +250,9 @@ func runPPS(ctx context.Context, o *phc2sys.Options, src, dst phc.Clock, logf ph
 		return err
 	}
 	sv.SetSyncInterval(1) // a pulse a second, whatever -R says
-	s := &phc2sys.PPSSyncer{PPS: pps, Target: dst, Source: src, Servo: sv, Readings: o.Readings, OffsetNs: int64(o.Offset * 1e9)}
+	s := &phc2sys.PPSSyncer{PPS: pps, Target: dst, Source: src, Servo: sv, Readings: o.Readings, OffsetNs: int64(o.Offset * 1e9),
+		Metrics: met.Sink(o.PPS, o.Target)}
+	met.SetActive(s.Metrics)
 	report := phc2sys.Reporter{Logf: logf, Target: dst.Name(), Label: "pps", Every: o.Summary}
 	for ctx.Err() == nil {
 		smp, err := s.Update()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,6 +48,10 @@ func asRoot(bin string, args ...string) *exec.Cmd {
 // and a missing privilege, before anything is touched.
 func TestErrors(t *testing.T) {
 	bin := build(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	taken := ln.Addr().String()
 	for _, tc := range []struct {
 		name string
 		cmd  *exec.Cmd
@@ -54,6 +59,10 @@ func TestErrors(t *testing.T) {
 		want string
 	}{
 		{"bad flag", exec.Command(bin, "-x"), 2, "invalid option"},
+		{"metrics address not host:port", exec.Command(bin, "-s", "/dev/ptp99", "--metrics_address=9326"), 2,
+			`--metrics_address "9326": not a host:port`},
+		{"metrics address taken", exec.Command(bin, "-s", "/dev/ptp99", "-c", "/dev/ptp98", "--metrics_address="+taken), 1,
+			"--metrics_address: listen tcp " + taken},
 		{"no source", exec.Command(bin, "-c", "CLOCK_REALTIME"), 2, "no source: give -s"},
 		{"missing PHC as source", exec.Command(bin, "-s", "/dev/ptp99", "-c", "/dev/ptp98"), 1,
 			"-c: /dev/ptp98: no such clock: check that the NIC driver exposes a PTP hardware clock"},

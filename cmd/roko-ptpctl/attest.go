@@ -251,28 +251,29 @@ func verifyCmd(args []string, w io.Writer) error {
 	return nil
 }
 
-// attestationState is status's "Attestation:" line: whether this host can
-// attest to what status just read. NONE: no key (or not one this user may
-// read); INVALID: the key is refused or a statement made with it does not
-// verify; VALID: a statement of the daemon's state, signed with the key
-// for a fresh nonce, verifies against the key's public half.
-func attestationState(c *mgmt.Client, keyPath string) string {
+// attestationState is status's "Attestation:" line, the state and why:
+// whether this host can attest to what status just read. NONE: no key (or
+// not one this user may read); INVALID: the key is refused or a statement
+// made with it does not verify; VALID: a statement of the daemon's state,
+// signed with the key for a fresh nonce, verifies against the key's
+// public half.
+func attestationState(c *mgmt.Client, keyPath string) (state, detail string) {
 	key, err := attest.LoadKey(keyPath)
 	switch {
 	case errors.Is(err, attest.ErrNoKey):
-		return fmt.Sprintf("NONE (no key at %s; `roko-ptpctl attest --public-key` makes one)", keyPath)
+		return "NONE", fmt.Sprintf("no key at %s; `roko-ptpctl attest --public-key` makes one", keyPath)
 	case errors.Is(err, fs.ErrPermission):
-		return fmt.Sprintf("NONE (%s is not readable by this user)", keyPath)
+		return "NONE", fmt.Sprintf("%s is not readable by this user", keyPath)
 	case err != nil:
-		return fmt.Sprintf("INVALID (%v)", err)
+		return "INVALID", err.Error()
 	}
 	st, err := gatherStatement(c, 1, 0)
 	if err != nil {
-		return fmt.Sprintf("INVALID (%v)", err)
+		return "INVALID", err.Error()
 	}
 	st.Nonce = make([]byte, 16)
 	if _, err := rand.Read(st.Nonce); err != nil {
-		return fmt.Sprintf("INVALID (%v)", err)
+		return "INVALID", err.Error()
 	}
 	pub := key.Public().(ed25519.PublicKey)
 	doc, err := attest.Sign(st, key)
@@ -280,7 +281,7 @@ func attestationState(c *mgmt.Client, keyPath string) string {
 		_, err = attest.Verify(doc, attest.Policy{Key: pub, Nonce: st.Nonce})
 	}
 	if err != nil {
-		return fmt.Sprintf("INVALID (%v)", err)
+		return "INVALID", err.Error()
 	}
-	return fmt.Sprintf("VALID (key %s)", attest.Fingerprint(pub))
+	return "VALID", "key " + attest.Fingerprint(pub)
 }

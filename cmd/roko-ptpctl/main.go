@@ -52,7 +52,7 @@ import (
 
 const usage = `usage: roko-ptpctl CLOCK COMMAND...
        roko-ptpctl analyze [--json] FILE...
-       roko-ptpctl monitor|accuracy|status [-s UDS] [-d DOMAIN] [--samples N] [--interval D] [--count N] [--key PATH]
+       roko-ptpctl monitor|accuracy|status [-s UDS] [-d DOMAIN] [--samples N] [--interval D] [--count N] [--json] [--key PATH]
        roko-ptpctl selftest [--json] [--emulated[=DIR]] IFACE
        roko-ptpctl attest [-s UDS] [-d DOMAIN] [--key PATH] --nonce HEX [--samples N] [--interval D] [-o FILE]
        roko-ptpctl attest [--key PATH] --public-key
@@ -77,6 +77,7 @@ const usage = `usage: roko-ptpctl CLOCK COMMAND...
   accuracy N samples of offsetFromMaster: mean, standard deviation, verdict
   status   time source (a grandmaster's GPS state), current offset, mean deviation, quality,
            attestation (VALID: a statement signed now with --key verifies; INVALID; NONE: no key)
+           (--json: the same as one JSON object)
   attest   a statement of the clock over a window (grandmaster, its quality, port state,
            offset statistics) for a verifier's nonce, signed with the host's Ed25519 key
            (default /var/lib/roko-ptpd/attestation.key, made 0600 on first use);
@@ -332,8 +333,10 @@ func monitorCmd(job string, args []string, w io.Writer) error {
 	if job == "status" {
 		samples = 10
 	}
+	asJSON := false
 	err := getopt.Parse(args, getopt.Handlers{
 		WithArg: "sd",
+		Flags:   []string{"json"},
 		Short: func(c byte, arg string) error {
 			switch c {
 			case 's':
@@ -360,6 +363,11 @@ func monitorCmd(job string, args []string, w io.Writer) error {
 				interval, err = time.ParseDuration(value)
 			case "key":
 				keyPath = value
+			case "json":
+				if job != "status" {
+					return fmt.Errorf("--json: only status has a JSON form")
+				}
+				asJSON = true
 			default:
 				return fmt.Errorf("unknown option --%s", name)
 			}
@@ -393,11 +401,16 @@ func monitorCmd(job string, args []string, w io.Writer) error {
 		}
 		return nil
 	}
-	if err := monitor.Status(w, c, samples, interval); err != nil {
+	r, err := monitor.ReadStatus(c, samples, interval)
+	if err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(w, "Attestation: %s\n", attestationState(c, keyPath))
-	return err
+	r.Attestation, r.AttestationDetail = attestationState(c, keyPath)
+	if asJSON {
+		return r.WriteJSON(w)
+	}
+	r.WriteText(w)
+	return nil
 }
 
 // selftestCmd runs the self-test of an interface and prints it; it fails

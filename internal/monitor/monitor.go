@@ -7,6 +7,7 @@
 package monitor
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -129,16 +130,98 @@ func WriteAccuracy(w io.Writer, s Stats) {
 // currentDS offset is always zero. Its status is the source's instead:
 // see timeSourceStatus.
 func Status(w io.Writer, src Source, n int, interval time.Duration) error {
-	st, iface, err := src.Port()
+	r, err := ReadStatus(src, n, interval)
 	if err != nil {
 		return err
 	}
-	if r, ok := src.(TimeSourceReader); ok {
+	r.WriteText(w)
+	return nil
+}
+
+// StatusReport is the status as facts: what Status prints, and what
+// `roko-ptpctl status --json` gives, a stable object whose fields are only
+// ever added to. Offsets are in nanoseconds.
+type StatusReport struct {
+	// TimeSource is where the clock's time comes from: "PTP" for a clock
+	// that follows (or waits for) a master, else the grandmaster's time
+	// source by the name Status prints ("GPS", "Atomic clock", …).
+	TimeSource string `json:"time_source"`
+	// Interface and PortState are the first port's.
+	Interface string `json:"interface"`
+	PortState string `json:"port_state"`
+	// Synchronized: the port is SLAVE, or the grandmaster's time source
+	// is LOCKED.
+	Synchronized bool `json:"synchronized"`
+	// CurrentOffsetNs is the last offsetFromMaster, or the time source's
+	// last pulse offset.
+	CurrentOffsetNs float64 `json:"current_offset_ns"`
+	// MeanDeviationNs is the mean |offsetFromMaster| over Samples
+	// samples, or the time source's pulse RMS; MeanDeviationOf says which
+	// ("offset_from_master" or "pulse_rms").
+	MeanDeviationNs float64 `json:"mean_deviation_ns"`
+	MeanDeviationOf string  `json:"mean_deviation_of"`
+	Samples         int     `json:"samples"`
+	// SyncQuality is the guide's grade of MeanDeviationNs: EXCELLENT,
+	// GOOD, ACCEPTABLE or POOR; POOR too for a time source not LOCKED.
+	SyncQuality string `json:"sync_quality"`
+	// GrandmasterTimeSource is the grandmaster's time source
+	// (TIME_SOURCE_NP), absent when the daemon has none.
+	GrandmasterTimeSource *TimeSourceReport `json:"grandmaster_time_source,omitempty"`
+	// Attestation is the guide's last line, filled in by the caller (the
+	// host's key is not the daemon's business): VALID, INVALID or NONE,
+	// and AttestationDetail why; absent when not asked.
+	Attestation       string `json:"attestation,omitempty"`
+	AttestationDetail string `json:"attestation_detail,omitempty"`
+
+	ts    *ptp.TimeSourceNP
+	state ptp.PortState
+}
+
+// TimeSourceReport is a grandmaster's time source: TIME_SOURCE_NP with
+// its units in the names.
+type TimeSourceReport struct {
+	Source            string  `json:"source"`
+	State             string  `json:"state"`
+	TimeInStateS      float64 `json:"time_in_state_s"`
+	Qualifying        bool    `json:"qualifying"`
+	QualifiedForS     float64 `json:"qualified_for_s"`
+	Fix               bool    `json:"fix"`
+	PulseInput        string  `json:"pulse_input"`
+	OffsetNs          int64   `json:"offset_ns"`
+	RMSNs             int64   `json:"rms_ns"`
+	FrequencyPPB      float64 `json:"frequency_ppb"`
+	LastReport        string  `json:"last_report,omitempty"` // RFC 3339, UTC
+	FirstLockAfterS   float64 `json:"first_lock_after_s,omitempty"`
+	Pulses            uint64  `json:"pulses"`
+	PulsesApplied     uint64  `json:"pulses_applied"`
+	PulsesMissed      uint64  `json:"pulses_missed"`
+	Reports           uint64  `json:"reports"`
+	ReportsWithoutFix uint64  `json:"reports_without_fix"`
+	Rejected          uint64  `json:"rejected"`
+	Steps             uint64  `json:"steps"`
+	Locks             uint64  `json:"locks"`
+	Losses            uint64  `json:"losses"`
+	// What the clock announces because of the source.
+	ClockClass     uint8  `json:"clock_class"`
+	ClockAccuracy  string `json:"clock_accuracy"`   // "0x21"
+	TimeSourceCode string `json:"time_source_code"` // timeSource, "0x20"
+	UTCOffsetS     int16  `json:"current_utc_offset_s"`
+}
+
+// ReadStatus takes the status from src: n samples interval apart, or the
+// grandmaster's time source when the daemon reports one.
+func ReadStatus(src Source, n int, interval time.Duration) (*StatusReport, error) {
+	st, iface, err := src.Port()
+	if err != nil {
+		return nil, err
+	}
+	r := &StatusReport{Interface: iface, PortState: st.String(), state: st}
+	if tr, ok := src.(TimeSourceReader); ok {
 		// An error answer means no time source here: carry on as for a
 		// slave, whose status this has always been.
-		if ts, err := r.TimeSource(); err == nil {
-			timeSourceStatus(w, ts, st, iface)
-			return nil
+		if ts, err := tr.TimeSource(); err == nil {
+			r.fromTimeSource(ts)
+			return r, nil
 		}
 	}
 	var sumAbs, last float64
@@ -148,18 +231,73 @@ func Status(w io.Writer, src Source, n int, interval time.Duration) error {
 		}
 		cds, err := src.Current()
 		if err != nil {
-			return err
+			return nil, err
 		}
 		last = ns(cds.OffsetFromMaster)
 		sumAbs += math.Abs(last)
 	}
-	source := fmt.Sprintf("PTP (%s)", iface)
-	if st != ptp.PortStateSlave {
-		source = fmt.Sprintf("PTP (%s, port %s, not synchronised to a master)", iface, st)
-	}
 	mean := sumAbs / float64(max(n, 1))
-	fmt.Fprintf(w, "Time Source: %s\nCurrent Offset: %.1f ns\nMean Deviation: %.1f ns\nSync Quality: %s\n", source, last, mean, Quality(mean))
-	return nil
+	r.TimeSource, r.Synchronized = "PTP", st == ptp.PortStateSlave
+	r.CurrentOffsetNs, r.MeanDeviationNs, r.MeanDeviationOf, r.Samples = last, mean, "offset_from_master", n
+	r.SyncQuality = Quality(mean)
+	return r, nil
+}
+
+// fromTimeSource fills r from a grandmaster's time source.
+func (r *StatusReport) fromTimeSource(ts ptp.TimeSourceNP) {
+	r.ts = &ts
+	name, ok := sourceNames[ts.TimeSource]
+	if !ok {
+		name = "timeSource " + ts.TimeSource.String()
+	}
+	r.TimeSource, r.Synchronized = name, ts.State == ptp.TimeSourceLocked
+	r.CurrentOffsetNs, r.MeanDeviationNs, r.MeanDeviationOf = float64(ts.Offset), float64(ts.RMS), "pulse_rms"
+	r.SyncQuality = Quality(float64(ts.RMS))
+	if !r.Synchronized {
+		r.SyncQuality = "POOR"
+	}
+	g := &TimeSourceReport{
+		Source: name, State: ts.State.String(), TimeInStateS: float64(ts.TimeInState) / 1e9,
+		Qualifying: ts.Qualifying != 0, QualifiedForS: float64(ts.Qualified) / 1e9, Fix: ts.Fix != 0,
+		PulseInput: ts.PulseInput.String(), OffsetNs: ts.Offset, RMSNs: ts.RMS, FrequencyPPB: float64(ts.Frequency) / 1000,
+		FirstLockAfterS: float64(ts.LockTime) / 1e9,
+		Pulses:          ts.Pulses, PulsesApplied: ts.PulsesApplied, PulsesMissed: ts.PulsesMissed,
+		Reports: ts.Reports, ReportsWithoutFix: ts.NoFix, Rejected: rejected(ts),
+		Steps: ts.Steps, Locks: ts.Locks, Losses: ts.Losses,
+		ClockClass: ts.ClockClass, ClockAccuracy: ts.ClockAccuracy.String(), TimeSourceCode: ts.TimeSource.String(),
+		UTCOffsetS: ts.UTCOffset,
+	}
+	if ts.LastUTC > 0 {
+		g.LastReport = time.Unix(ts.LastUTC, 0).UTC().Format(time.RFC3339)
+	}
+	r.GrandmasterTimeSource = g
+}
+
+// WriteText prints the guide's lines (and, for a grandmaster with a time
+// source, two more on the source and what the clock announces).
+func (r *StatusReport) WriteText(w io.Writer) {
+	if r.ts != nil {
+		timeSourceStatus(w, *r.ts, r.state, r.Interface)
+	} else {
+		source := fmt.Sprintf("PTP (%s)", r.Interface)
+		if !r.Synchronized {
+			source = fmt.Sprintf("PTP (%s, port %s, not synchronised to a master)", r.Interface, r.PortState)
+		}
+		fmt.Fprintf(w, "Time Source: %s\nCurrent Offset: %.1f ns\nMean Deviation: %.1f ns\nSync Quality: %s\n", source, r.CurrentOffsetNs, r.MeanDeviationNs, r.SyncQuality)
+	}
+	if r.Attestation != "" {
+		fmt.Fprintf(w, "Attestation: %s (%s)\n", r.Attestation, r.AttestationDetail)
+	}
+}
+
+// WriteJSON writes the report as one indented JSON object.
+func (r *StatusReport) WriteJSON(w io.Writer) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
 }
 
 // sourceNames names the announced timeSource for people; GNSS is what

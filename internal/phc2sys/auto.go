@@ -58,6 +58,9 @@ type Auto struct {
 	// RenewEvery is how often the subscription is renewed (default 60 s,
 	// as phc2sys; the subscription itself lasts 180 s).
 	RenewEvery time.Duration
+	// Metrics, when not nil, gets the sinks' figures and the daemon's
+	// port states and time properties as they are seen.
+	Metrics *Metrics
 
 	ports   []AutoPort
 	clocks  map[uint16]phc.Clock // by port number; nil: left out
@@ -66,6 +69,7 @@ type Auto struct {
 	source  phc.Clock
 	syncers map[string]*Syncer // by target name
 	tp      ptp.TimePropertiesDataSet
+	tpRead  bool // tp was read at least once
 }
 
 // subscription is how long we ask the daemon for notifications, and how
@@ -101,7 +105,7 @@ func (a *Auto) readTimeProperties() {
 		a.Logf(4, "reading TIME_PROPERTIES_DATA_SET: %v", err)
 		return
 	}
-	a.tp = tp
+	a.tp, a.tpRead = tp, true
 }
 
 // setPorts takes a new view of the ports, opening the clocks of new ones.
@@ -217,6 +221,7 @@ func (a *Auto) reconfigure() error {
 			delete(a.syncers, name)
 		}
 	}
+	var active []*SinkMetrics
 	for _, d := range dsts {
 		name := a.names[d]
 		s := a.syncers[name]
@@ -225,11 +230,14 @@ func (a *Auto) reconfigure() error {
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
-			s = &Syncer{Source: src, Target: d, Servo: sv, Readings: a.Readings}
+			s = &Syncer{Source: src, Target: d, Servo: sv, Readings: a.Readings, Metrics: a.Metrics.Sink(a.names[src], name)}
 			a.syncers[name] = s
 		}
 		s.OffsetNs = SyncOffset(a.tp, a.names[src], name)
+		active = append(active, s.Metrics)
 	}
+	a.Metrics.SetActive(active...)
+	a.Metrics.SetDaemon(a.ports, a.tp, a.tpRead)
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/roko-network/roko-ptpd/internal/prom"
 	"github.com/roko-network/roko-ptpd/phc"
 	"github.com/roko-network/roko-ptpd/ptp"
 	"github.com/roko-network/roko-ptpd/ptp/config"
@@ -36,6 +37,15 @@ type InDaemon struct {
 	// boundary_clock_jbod changes when another port's PHC takes over.
 	followDaemon bool
 	logf         Logf
+	metrics      *Metrics
+	lastTP       ptp.TimePropertiesDataSet // the time properties last published in metrics
+	tpPublished  bool
+}
+
+// metricsAdder is a daemon whose metrics endpoint (metrics_address) can
+// serve the job's series too, as *ptpd.Daemon does.
+type metricsAdder interface {
+	AddMetrics(collect func(*prom.Sink))
 }
 
 // Daemon is what the job needs of the daemon it runs in (a
@@ -84,11 +94,27 @@ func NewInDaemon(d Daemon, s *config.Phc2sysSettings, target phc.Clock, logf Log
 		return nil, fmt.Errorf("%s: %w", s.ServoAt, err)
 	}
 	sv.SetSyncInterval(1 / o.Rate)
-	return &InDaemon{
+	j := &InDaemon{
 		d: d, rate: o.Rate, summary: s.SummaryUpdates, offsetOK: s.UTCOffsetSet, label: label, logf: logf, followDaemon: s.Source == "",
 		syncer: &Syncer{Source: src, Target: target, Servo: servo.NewFilter(sv, servo.DefaultFilterConfig()),
 			Readings: s.Readings, OffsetNs: int64(s.UTCOffset) * 1e9},
-	}, nil
+	}
+	// The job's series join the daemon's scrapes, on its metrics_address.
+	if m, ok := d.(metricsAdder); ok {
+		j.metrics = NewMetrics()
+		j.setSource(src)
+		m.AddMetrics(j.metrics.Collect)
+	}
+	return j, nil
+}
+
+// setSource makes the series of the sink under src the ones reported.
+func (j *InDaemon) setSource(src phc.Clock) {
+	if j.metrics == nil {
+		return
+	}
+	j.syncer.Metrics = j.metrics.Sink(src.Name(), j.syncer.Target.Name())
+	j.metrics.SetActive(j.syncer.Metrics)
 }
 
 // ready asks the engine whether a port is SLAVE or MASTER (phc2sys -w's
@@ -106,6 +132,10 @@ func (j *InDaemon) ready(ctx context.Context) bool {
 	})
 	if ok && !j.offsetOK {
 		j.syncer.OffsetNs = j.syncOffset(tp)
+	}
+	if j.metrics != nil && (!j.tpPublished || tp != j.lastTP) {
+		j.metrics.SetDaemon(nil, tp, true)
+		j.lastTP, j.tpPublished = tp, true
 	}
 	return ok
 }
@@ -140,6 +170,7 @@ func (j *InDaemon) Run(ctx context.Context) error {
 			if j.followDaemon {
 				if c := j.d.Clock(); c != j.syncer.Source {
 					j.syncer.Source = c
+					j.setSource(c)
 				}
 			}
 			smp, err := j.syncer.Update()

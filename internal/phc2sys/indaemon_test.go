@@ -2,6 +2,9 @@ package phc2sys
 
 import (
 	"context"
+	"math"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,7 +24,8 @@ import (
 // TestInDaemon: a [phc2sys] section runs the phc2sys job inside roko-ptpd.
 // The target (a virtual clock standing for CLOCK_REALTIME) is left alone
 // until the client's port is SLAVE, then follows the client's clock; the
-// true errors of the two clocks agree.
+// true errors of the two clocks agree. The job's metrics join the
+// daemon's own on its metrics_address.
 func TestInDaemon(t *testing.T) {
 	testenv.Short(t)
 	gmLink, clLink := netns.Veth(t, netns.New(t), "198.18.0.1", netns.New(t), "198.18.0.2")
@@ -34,7 +38,7 @@ func TestInDaemon(t *testing.T) {
 	target, err := phc.NewVirtual(phc.VirtualConfig{Name: "realtime", Offset: -7 * time.Millisecond, FrequencyError: -40_000})
 	require.NoError(t, err)
 
-	cl := startPtpd(t, clLink, clClock, "-f", conf, "-s")
+	cl := startPtpd(t, clLink, clClock, "-f", conf, "-s", "--metrics_address=127.0.0.1:0")
 	var log logLines
 	job, err := NewInDaemon(cl.d, cl.set.Phc2sys, target, log.logf)
 	require.NoError(t, err)
@@ -78,6 +82,31 @@ func TestInDaemon(t *testing.T) {
 	assert.Contains(t, log.String(), "phc2sys: realtime: offset measured by the")
 	assert.Regexp(t, `realtime phc offset +-?\d+ s2 freq`, log.String())
 	assert.True(t, strings.Count(log.String(), "phc offset") > 10)
+
+	// The daemon's scrape (in its namespace) has the job's sink, which
+	// the loop has kept within 5 µs, and the daemon's own families.
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DialContext: func(ctx context.Context, network, a string) (net.Conn, error) {
+		var c net.Conn
+		err := clLink.NS.Do(func() error {
+			var err error
+			c, err = (&net.Dialer{}).DialContext(ctx, network, a)
+			return err
+		})
+		return c, err
+	}}}
+	fams := scrape(t, c, "http://"+cl.d.MetricsAddr().String()+"/metrics")
+	sink := []string{"source=client", "sink=realtime"}
+	v, ok := value(fams, "roko_phc2sys_offset_seconds", sink...)
+	require.True(t, ok, "no roko_phc2sys_offset_seconds{source=client,sink=realtime}")
+	assert.Less(t, math.Abs(v), 5e-6)
+	v, _ = value(fams, "roko_phc2sys_samples_total", sink...)
+	assert.Greater(t, v, 10.0)
+	v, _ = value(fams, "roko_phc2sys_servo_state", sink...)
+	assert.GreaterOrEqual(t, v, 2.0)
+	_, ok = value(fams, "roko_phc2sys_utc_offset_seconds")
+	assert.True(t, ok, "the engine's time properties")
+	v, _ = value(fams, "roko_ptp_port_state", "state=SLAVE")
+	assert.Equal(t, 1.0, v, "the daemon's own families")
 }
 
 // A bad [phc2sys] clock stops the daemon at start, naming file and line.

@@ -6,6 +6,7 @@ package phc2sys
 
 import (
 	"fmt"
+	"net"
 	"strconv"
 	"time"
 
@@ -39,8 +40,12 @@ type Options struct {
 	// Emulated is --emulated=DIR (roko's own): with -a, a port's PHC is
 	// the emulated PHC roko-ptpd's emulated_hardware made for its
 	// interface in DIR, not the interface's /dev/ptpN.
-	Emulated      string
-	Help, Version bool
+	Emulated string
+	// MetricsAddress is --metrics_address=HOST:PORT (roko's own, the name
+	// of roko-ptpd's option; phc2sys 4.4 takes its config options as long
+	// options and has none by that name): serve Prometheus metrics there.
+	MetricsAddress string
+	Help, Version  bool
 }
 
 // Parse reads phc2sys's command line (getopt style).
@@ -131,13 +136,20 @@ func Parse(args []string) (*Options, error) {
 		return err
 	}
 	long := func(name, value string) error {
-		if name != "emulated" {
+		switch name {
+		case "emulated":
+			if value == "" {
+				return fmt.Errorf("--emulated: give the directory of the emulated PHCs (roko-ptpd's emulated_hardware_dir)")
+			}
+			o.Emulated = value
+		case "metrics_address":
+			if _, _, err := net.SplitHostPort(value); err != nil {
+				return fmt.Errorf("--metrics_address %q: not a host:port (%v)", value, err)
+			}
+			o.MetricsAddress = value
+		default:
 			return fmt.Errorf("unknown option --%s (see -h)", name)
 		}
-		if value == "" {
-			return fmt.Errorf("--emulated: give the directory of the emulated PHCs (roko-ptpd's emulated_hardware_dir)")
-		}
-		o.Emulated = value
 		return nil
 	}
 	if err := getopt.Parse(args, getopt.Handlers{WithArg: "scdORNuEPISFLnzlf", Short: short, Long: long}); err != nil {

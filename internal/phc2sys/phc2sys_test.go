@@ -34,6 +34,13 @@ func TestParseGuideLine(t *testing.T) {
 	assert.Equal(t, "/run/roko-ptpd/emulated", o.Emulated)
 	_, err = Parse([]string{"-a", "--emulated="})
 	assert.ErrorContains(t, err, "--emulated: give the directory")
+	o, err = Parse([]string{"-s", "eth0", "--metrics_address", "127.0.0.1:9327"})
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:9327", o.MetricsAddress)
+	_, err = Parse([]string{"-s", "eth0", "--metrics_address=:"})
+	require.NoError(t, err, "any host, a port the kernel picks")
+	_, err = Parse([]string{"-s", "eth0", "--metrics_address=localhost"})
+	assert.ErrorContains(t, err, `--metrics_address "localhost": not a host:port`)
 	_, err = Parse([]string{"-a", "--nosuch=1"})
 	assert.ErrorContains(t, err, "unknown option --nosuch")
 
@@ -142,19 +149,6 @@ func TestVirtualClocks(t *testing.T) {
 	require.NoError(t, err)
 	// (1−30e-6)(1+f) = 1+20e-6
 	assert.InDelta(t, 50_001.5, f, 500, "the servo found the 50 ppm between them")
-}
-
-func BenchmarkUpdate(b *testing.B) {
-	src, _ := phc.NewVirtual(phc.VirtualConfig{})
-	dst, _ := phc.NewVirtual(phc.VirtualConfig{Offset: time.Microsecond})
-	sv := servo.NewLinReg(servo.DefaultConfig(), 0)
-	s := &Syncer{Source: src, Target: dst, Servo: sv, Readings: 5}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := s.Update(); err != nil {
-			b.Fatal(err)
-		}
-	}
 }
 
 func TestWaitForDaemonGivesUp(t *testing.T) {

@@ -37,6 +37,8 @@ type PPSSyncer struct {
 	OffsetNs int64
 	// Timeout bounds the wait for a pulse (default 2 s).
 	Timeout time.Duration
+	// Metrics, when not nil, takes every update.
+	Metrics *SinkMetrics
 
 	lastSeq uint32
 	seen    bool
@@ -52,6 +54,16 @@ const PPSNoDelay = -1
 
 // Update waits for the next pulse, feeds the servo and steers the target.
 func (s *PPSSyncer) Update() (Sample, error) {
+	smp, err := s.update()
+	if err != nil {
+		s.Metrics.Failed()
+		return smp, err
+	}
+	s.Metrics.Record(smp)
+	return smp, nil
+}
+
+func (s *PPSSyncer) update() (Sample, error) {
 	timeout := s.Timeout
 	if timeout == 0 {
 		timeout = 2 * time.Second

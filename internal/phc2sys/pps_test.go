@@ -118,13 +118,6 @@ func TestPPS(t *testing.T) {
 	}
 }
 
-func b2f(b bool) float64 {
-	if b {
-		return 1
-	}
-	return 0
-}
-
 // A pulse that does not come is an error that says so.
 func TestPPSMissingPulse(t *testing.T) {
 	w := &world{}

@@ -32,6 +32,8 @@ type Syncer struct {
 	// OffsetNs is what the target should read ahead of the source (-O in
 	// nanoseconds; −currentUtcOffset for a PHC on TAI and a UTC target).
 	OffsetNs int64
+	// Metrics, when not nil, takes every update.
+	Metrics *SinkMetrics
 }
 
 // measure returns target − source with the best method available.
@@ -81,6 +83,16 @@ type realtimeFollower interface {
 
 // Update measures once, feeds the servo and steers the target.
 func (s *Syncer) Update() (Sample, error) {
+	smp, err := s.update()
+	if err != nil {
+		s.Metrics.Failed()
+		return smp, err
+	}
+	s.Metrics.Record(smp)
+	return smp, nil
+}
+
+func (s *Syncer) update() (Sample, error) {
 	o, err := s.measure()
 	if err != nil {
 		return Sample{}, err

@@ -77,7 +77,8 @@ func waitTheirClass(t *testing.T, p *linuxptp.PTP4L, class int, limit time.Durat
 // emulated GPS receiver's pulse (20 ns jitter) on its EXTTS input and its
 // NMEA on a pty; a ptp4l client (free_running 1) and a roko-ptpd client
 // on a virtual clock follow it. The ptp4l client's pmc sees clockClass 6,
-// timeSource 0x20 and the measured accuracy; the grandmaster's PHC is
+// timeSource 0x20 and the measured accuracy; the grandmaster's metrics
+// have its time source LOCKED with a fix and applied pulses; its PHC is
 // within 50 ns RMS of GPS time; the roko client's true error is reported.
 // The pulse removed: 6 → 7 within 2 s, → the free-run class after the
 // holdover ± 1 s; back: 6 after qualification. Run with the default
@@ -121,7 +122,7 @@ func testGPSGrandmaster(t *testing.T, extra []string, freeRunClass int) {
 		"--emulated_phc_offset=0.3", "--emulated_phc_frequency=50000",
 		"--pps_input=extts", "--ts2phc.tod_source=nmea", "--ts2phc.nmea_serialport=" + ttyPath,
 		"--ts2phc.holdover=" + strconv.Itoa(holdover), "--time_source_qualification=3",
-		"--clockClass=6", "--clockAccuracy=0x20", "--timeSource=0x20"}, extra...)
+		"--clockClass=6", "--clockAccuracy=0x20", "--timeSource=0x20", "--metrics_address=127.0.0.1:0"}, extra...)
 	gm, gmLog := startDaemon(t, hosts[0], nil, gmArgs...)
 	emu := gm.Emulated()
 	require.NotNil(t, emu)
@@ -143,6 +144,27 @@ func testGPSGrandmaster(t *testing.T, extra []string, freeRunClass int) {
 	waitClass(t, gm, 6, 90*time.Second)
 	lock := time.Since(start)
 	t.Logf("grandmaster LOCKED %v after start", lock.Round(100*time.Millisecond))
+	// The time source in the daemon's metrics (as a scrape collects them).
+	fams := gathered(t, gm)
+	for _, tc := range []struct {
+		name   string
+		labels []string
+		ok     func(float64) bool
+	}{
+		{"roko_ptp_timesource_state", []string{"state=LOCKED"}, eq(1)},
+		{"roko_ptp_timesource_state", []string{"state=HOLDOVER"}, eq(0)},
+		{"roko_ptp_timesource_fix", nil, eq(1)},
+		{"roko_ptp_timesource_offset_rms_seconds", nil, within(0, 1e-6)},
+		{"roko_ptp_timesource_pulses_total", []string{"result=applied"}, within(1, math.Inf(1))},
+		{"roko_ptp_timesource_reports_total", nil, within(1, math.Inf(1))},
+		{"roko_ptp_timesource_events_total", []string{"event=lock"}, eq(1)},
+		{"roko_ptp_grandmaster_clock_class", nil, eq(6)},
+	} {
+		v, ok := sample(fams, tc.name, tc.labels...)
+		if assert.True(t, ok, "no %s%v", tc.name, tc.labels) {
+			assert.True(t, tc.ok(v), "%s%v %g", tc.name, tc.labels, v)
+		}
+	}
 
 	// The clients start once the grandmaster is on GPS time, as they
 	// would in a fleet whose grandmaster has booted: one that followed

@@ -1,17 +1,12 @@
 package ptpd
 
 import (
-	"context"
-	"errors"
 	"net"
-	"net/http"
 	"strconv"
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
+	"github.com/roko-network/roko-ptpd/internal/prom"
 	"github.com/roko-network/roko-ptpd/ptp"
 	"github.com/roko-network/roko-ptpd/ptp/engine"
 )
@@ -32,10 +27,10 @@ const metricsRefresh = 200 * time.Millisecond
 
 // metrics is the daemon's Prometheus endpoint and the loop's side of it.
 type metrics struct {
-	ln   net.Listener
-	srv  *http.Server
-	done chan struct{}
+	srv  *prom.Server
 	snap atomic.Pointer[metricsSnapshot]
+	// extra are more collect functions (AddMetrics): the [phc2sys] job's.
+	extra atomic.Pointer[[]func(*prom.Sink)]
 
 	// The loop's own counts, copied into each snapshot.
 	next        int64 // now() of the next refresh
@@ -61,20 +56,23 @@ type portSnapshot struct {
 
 // metricsSnapshot is what a scrape reads: a copy the loop made.
 type metricsSnapshot struct {
-	at           time.Time
-	clockID      ptp.ClockIdentity
-	slaveOnly    bool
-	ports        []portSnapshot
-	clock        engine.ClockStats
-	offset       int64 // ns
-	pathDelay    int64 // ns
-	freq         float64
-	servo        engine.ServoState
-	parent       ptp.ParentDataSet
-	stepsRemoved uint16
-	gmPresent    bool
-	gmChanges    uint64
-	steps        uint64
+	at        time.Time
+	clockID   ptp.ClockIdentity
+	slaveOnly bool
+	ports     []portSnapshot
+	clock     engine.ClockStats
+	offset    int64 // ns
+	pathDelay int64 // ns
+	freq      float64
+	servo     engine.ServoState
+	parent    ptp.ParentDataSet
+	// The identities as label values, formatted again only when they
+	// change (refresh), so that a scrape formats none.
+	clockIDString, parentString, gmString string
+	stepsRemoved                          uint16
+	gmPresent                             bool
+	gmChanges                             uint64
+	steps                                 uint64
 }
 
 // startMetrics listens on the settings' metrics_address and serves
@@ -84,25 +82,19 @@ func (d *Daemon) startMetrics() error {
 	if d.set.MetricsAddress == "" {
 		return nil
 	}
-	ln, err := net.Listen("tcp", d.set.MetricsAddress)
+	n := len(d.ports)
+	m := &metrics{self: d.set.Clock.ClockIdentity, faults: make([]uint64, n), noTimestamp: make([]uint64, n)}
+	m.extra.Store(new([]func(*prom.Sink)))
+	m.gm = m.self
+	d.met = m
+	srv, err := prom.Serve(d.set.MetricsAddress, prom.NewGatherer(d.collect), func(err error) {
+		d.log.Printf(engine.LevelErr, "metrics: %v", err)
+	})
 	if err != nil {
+		d.met = nil
 		return err
 	}
-	n := len(d.ports)
-	m := &metrics{ln: ln, done: make(chan struct{}), self: d.set.Clock.ClockIdentity,
-		faults: make([]uint64, n), noTimestamp: make([]uint64, n)}
-	m.gm = m.self
-	reg := prometheus.NewRegistry()
-	// Neither the Go runtime collector (a few dozen go_* series, which the
-	// scrape config drops) nor the process collector (several /proc files
-	// a scrape): together they cost more per scrape than all of the
-	// daemon's own series (scripts/metrics-cost.sh). The collector gives
-	// process_cpu_seconds_total itself. Uncompressed: a few kB on a local
-	// network cost less to send than to gzip, at every scrape.
-	reg.MustRegister(&collector{d: d, m: m})
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{DisableCompression: true}))
-	m.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	m.srv = srv
 	watch := d.exec.Watch
 	d.exec.Watch = func(acts []engine.Action) {
 		m.observe(d.eng, acts)
@@ -110,15 +102,24 @@ func (d *Daemon) startMetrics() error {
 			watch(acts)
 		}
 	}
-	d.met = m
-	go func() {
-		defer close(m.done)
-		if err := m.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			d.log.Printf(engine.LevelErr, "metrics: %v", err)
-		}
-	}()
-	d.log.Printf(engine.LevelInfo, "serving metrics on http://%s/metrics", ln.Addr())
+	d.log.Printf(engine.LevelInfo, "serving metrics on http://%s/metrics", srv.Addr())
 	return nil
+}
+
+// AddMetrics has the daemon's scrapes also collect f's series (the
+// [phc2sys] job's); it does nothing with metrics off. f runs on the
+// scraping goroutine and must not wait for the event loop.
+func (d *Daemon) AddMetrics(f func(*prom.Sink)) {
+	if d.met == nil {
+		return
+	}
+	for {
+		old := d.met.extra.Load()
+		fs := append(append([]func(*prom.Sink){}, *old...), f)
+		if d.met.extra.CompareAndSwap(old, &fs) {
+			return
+		}
+	}
 }
 
 // MetricsAddr returns the address the metrics are served on, or nil when
@@ -127,7 +128,7 @@ func (d *Daemon) MetricsAddr() net.Addr {
 	if d.met == nil {
 		return nil
 	}
-	return d.met.ln.Addr()
+	return d.met.srv.Addr()
 }
 
 // closeMetrics stops serving.
@@ -135,12 +136,7 @@ func (d *Daemon) closeMetrics() {
 	if d.met == nil {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-	defer cancel()
-	if d.met.srv.Shutdown(ctx) != nil {
-		d.met.srv.Close()
-	}
-	<-d.met.done
+	d.met.srv.Close()
 }
 
 // observe counts, on the event loop, what one batch of the engine's
@@ -217,6 +213,7 @@ func (m *metrics) refresh(d *Daemon) {
 		steps:     m.steps,
 	}
 	s.offset, s.pathDelay = e.Offset()
+	s.labelStrings(m.snap.Load())
 	s.stepsRemoved = e.CurrentDS().StepsRemoved
 	for i := range s.ports {
 		p := e.Port(i)
@@ -232,4 +229,24 @@ func (m *metrics) refresh(d *Daemon) {
 		}
 	}
 	m.snap.Store(s)
+}
+
+// labelStrings formats the snapshot's identities for labels, or takes
+// them from the last snapshot when they are the same.
+func (s *metricsSnapshot) labelStrings(last *metricsSnapshot) {
+	if last != nil && last.clockID == s.clockID {
+		s.clockIDString = last.clockIDString
+	} else {
+		s.clockIDString = s.clockID.String()
+	}
+	if last != nil && last.parent.ParentPortIdentity == s.parent.ParentPortIdentity {
+		s.parentString = last.parentString
+	} else {
+		s.parentString = s.parent.ParentPortIdentity.String()
+	}
+	if last != nil && last.parent.GrandmasterIdentity == s.parent.GrandmasterIdentity {
+		s.gmString = last.gmString
+	} else {
+		s.gmString = s.parent.GrandmasterIdentity.String()
+	}
 }

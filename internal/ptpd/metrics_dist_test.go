@@ -15,11 +15,8 @@ import (
 // together they use the ones the guide's alerts and the fleet view need.
 func TestMetricsDistNames(t *testing.T) {
 	exported := map[string]bool{}
-	fq := regexp.MustCompile(`fqName: "([a-z0-9_]+)"`)
 	for _, d := range allDescs {
-		m := fq.FindStringSubmatch(d.String())
-		require.NotNil(t, m, d.String())
-		exported[m[1]] = true
+		exported[d.Name()] = true
 	}
 	used := map[string]bool{}
 	name := regexp.MustCompile(`roko_ptp_[a-z0-9_]+`)

@@ -23,8 +23,10 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/roko-network/roko-ptpd/internal/netns"
+	"github.com/roko-network/roko-ptpd/internal/phc2sys"
 	"github.com/roko-network/roko-ptpd/internal/testenv"
 	"github.com/roko-network/roko-ptpd/phc"
+	"github.com/roko-network/roko-ptpd/ptp/config"
 	"github.com/roko-network/roko-ptpd/ptp/engine"
 )
 
@@ -178,6 +180,31 @@ func waitProm(t *testing.T, limit time.Duration, what string, fn func() string) 
 	}
 }
 
+// startPhc2sysJob runs a [phc2sys] job (8 Hz, linreg) in d, keeping a
+// virtual clock named realtime on d's clock, until the test ends.
+func startPhc2sysJob(t *testing.T, d *Daemon) {
+	t.Helper()
+	c, err := config.Parse(strings.NewReader("[phc2sys]\nupdate_rate 8\nclock_servo linreg\n"), "phc2sys.conf")
+	require.NoError(t, err)
+	c.AddInterface("eth0")
+	set, err := c.Resolve()
+	require.NoError(t, err)
+	target := virtual(t, "realtime", -2*time.Millisecond, 20_000)
+	out := &testenv.Buffer{}
+	job, err := phc2sys.NewInDaemon(d, set.Phc2sys, target, func(_ int, f string, a ...any) { fmt.Fprintf(out, f+"\n", a...) })
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); assert.NoError(t, job.Run(ctx)) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		if t.Failed() {
+			t.Logf("phc2sys job:\n%s", out.String())
+		}
+	})
+}
+
 // startPrometheus runs Debian's prometheus in ns, scraping targets every
 // second and evaluating the test's copy of the repository's alerting rules
 // every second, until the test ends. It returns its API client.
@@ -188,7 +215,7 @@ func startPrometheus(t *testing.T, ns *netns.NS, targets ...string) *promAPI {
 	rules, err := os.ReadFile(filepath.Join("..", "..", "dist", "prometheus", "roko-ptpd.rules.yml"))
 	require.NoError(t, err)
 	forLine := regexp.MustCompile(`(?m)^(\s+for:\s*)\S+\s*$`)
-	require.Len(t, forLine.FindAll(rules, -1), 4, "the rules file's for: lines changed; check promFor's comment")
+	require.Len(t, forLine.FindAll(rules, -1), 6, "the rules file's for: lines changed; check promFor's comment")
 	rules = forLine.ReplaceAll(rules, []byte("${1}"+promFor))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "rules.yml"), rules, 0o644))
 	quoted := make([]string, len(targets))
@@ -239,12 +266,9 @@ scrape_configs:
 // exportedNames are the metric families roko-ptpd exports (allDescs).
 func exportedNames(t *testing.T) []string {
 	t.Helper()
-	fq := regexp.MustCompile(`fqName: "([a-z0-9_]+)"`)
 	var names []string
 	for _, d := range allDescs {
-		m := fq.FindStringSubmatch(d.String())
-		require.NotNil(t, m, d.String())
-		names = append(names, m[1])
+		names = append(names, d.Name())
 	}
 	return names
 }
@@ -288,7 +312,7 @@ func dashboardQueries(t *testing.T) (titles, exprs []string) {
 // every instance selected ("All", whose allValue is .*) and a dashboard
 // over the last few minutes of a 1 s scrape.
 var grafanaVars = strings.NewReplacer(
-	"${instance}", ".*", "$instance", ".*",
+	"${instance}", ".*", "$instance", ".*", "${phc2sys}", ".*", "$phc2sys", ".*",
 	"${__rate_interval}", promRateInterval, "$__rate_interval", promRateInterval,
 	"${__interval}", "1s", "$__interval", "1s",
 	"${__range}", "5m", "$__range", "5m",
@@ -300,7 +324,8 @@ var grafanaVars = strings.NewReplacer(
 // `for:` shortened to promFor): it scrapes a roko-ptpd grandmaster and a
 // client on virtual clocks in two namespaces, and the test reads its HTTP
 // API. Every metric roko-ptpd exports (bar the time source's: there is
-// none here) exists with a sane value; every query of the Grafana
+// none here) exists with a sane value, and so do the client's [phc2sys]
+// job's (a virtual clock for CLOCK_REALTIME); every query of the Grafana
 // dashboard returns data; no alert is active once the client is locked; a
 // forced 20 µs offset of the client (a step of its virtual clock, which
 // slews at most slewLimit) fires PTPOffsetCritical; stopping the
@@ -315,7 +340,8 @@ func TestPrometheusServer(t *testing.T) {
 	require.NoError(t, err)
 	gm, _, stopGM := startStoppable(t, la, gmClock, "--priority1=1", "--serverOnly=1", "--clockClass=6",
 		"--clockAccuracy=0x21", "--metrics_address="+promGM)
-	startDaemon(t, lb, clClock, "-s", "--metrics_address="+promClient)
+	cl, _ := startDaemon(t, lb, clClock, "-s", "--metrics_address="+promClient)
+	startPhc2sysJob(t, cl)
 	api := startPrometheus(t, lb.NS, promGM, promClient)
 
 	var gmID string
@@ -331,6 +357,7 @@ func TestPrometheusServer(t *testing.T) {
 			{`roko_ptp_servo_state{instance="` + promClient + `"} >= 2`, "any"},
 			{`min(count_over_time(up[1m])) >= 6`, "any"},
 			{`abs(roko_ptp_offset_from_master_seconds{instance="` + promClient + `"}) < 1e-6`, "any"},
+			{`abs(roko_phc2sys_offset_seconds{instance="` + promClient + `"}) < 1e-6`, "any"},
 		} {
 			v, err := api.query(c.q)
 			if err != nil {
@@ -404,6 +431,14 @@ func TestPrometheusServer(t *testing.T) {
 			{`roko_ptp_announce_receipt_timeouts_total{instance="` + promClient + `"}`, within(0, 1)}, // LISTENING before the grandmaster came
 			{`roko_ptp_port_faults_total`, eq(0)},
 			{`process_cpu_seconds_total`, within(0, math.Inf(1))},
+			// The [phc2sys] job's sink, on the client's address.
+			{`roko_phc2sys_offset_seconds{instance="` + promClient + `", source="client", sink="realtime"}`, within(-1e-6, 1e-6)},
+			{`roko_phc2sys_servo_state{instance="` + promClient + `"}`, within(2, 3)},
+			{`roko_phc2sys_clock_steps_total{instance="` + promClient + `"}`, eq(1)},
+			{`rate(roko_phc2sys_samples_total{instance="` + promClient + `"}[5s])`, within(5, 11)}, // 8 Hz
+			{`roko_phc2sys_abs_offset_seconds_count{instance="` + promClient + `"} - roko_phc2sys_samples_total{instance="` + promClient + `"}`, eq(0)},
+			{`roko_phc2sys_measurement_errors_total`, eq(0)},
+			{`roko_phc2sys_utc_offset_seconds{instance="` + promClient + `"}`, within(0, 100)},
 		} {
 			v, err := api.query(tc.q)
 			require.NoError(t, err)
@@ -420,6 +455,8 @@ func TestPrometheusServer(t *testing.T) {
 		require.NoError(t, api.get("/api/v1/label/instance/values", url.Values{"match[]": {"roko_ptp_clock_info"}}, &instances))
 		sort.Strings(instances)
 		assert.Equal(t, []string{promGM, promClient}, instances, "the $instance variable's query, label_values(roko_ptp_clock_info, instance)")
+		require.NoError(t, api.get("/api/v1/label/instance/values", url.Values{"match[]": {"roko_phc2sys_samples_total"}}, &instances))
+		assert.Equal(t, []string{promClient}, instances, "the $phc2sys variable's query, label_values(roko_phc2sys_samples_total, instance)")
 		titles, exprs := dashboardQueries(t)
 		require.NotEmpty(t, exprs)
 		for i, e := range exprs {
