@@ -93,7 +93,7 @@ func TestStatusCmdJSON(t *testing.T) {
   "samples": 2,
   "sync_quality": "GOOD",
   "attestation": "NONE",
-  "attestation_detail": "no key at KEY; `+"`roko-ptpctl attest --public-key`"+` makes one"
+  "attestation_detail": "no key at KEY; ` + "`roko-ptpctl attest --public-key`" + ` makes one"
 }
 `},
 		{"grandmaster with a GPS source", map[ptp.ManagementID]ptp.ManagementData{
@@ -136,7 +136,7 @@ func TestStatusCmdJSON(t *testing.T) {
     "current_utc_offset_s": 37
   },
   "attestation": "NONE",
-  "attestation_detail": "no key at KEY; `+"`roko-ptpctl attest --public-key`"+` makes one"
+  "attestation_detail": "no key at KEY; ` + "`roko-ptpctl attest --public-key`" + ` makes one"
 }
 `},
 	} {
