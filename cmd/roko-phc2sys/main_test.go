@@ -47,6 +47,8 @@ func asRoot(bin string, args ...string) *exec.Cmd {
 // and a missing privilege, before anything is touched.
 func TestErrors(t *testing.T) {
 	bin := build(t)
+	spp := filepath.Join(t.TempDir(), "spp.conf")
+	require.NoError(t, os.WriteFile(spp, []byte("[global]\nspp 1\nactive_key_id 1\n"), 0o600))
 	for _, tc := range []struct {
 		name string
 		cmd  *exec.Cmd
@@ -61,6 +63,7 @@ func TestErrors(t *testing.T) {
 		{"CLOCK_REALTIME without privilege", unprivileged(bin, "-s", "/dev/ptp99", "-c", "CLOCK_REALTIME", "-w"), 1,
 			"-c CLOCK_REALTIME: steering CLOCK_REALTIME needs CAP_SYS_TIME: run as root, or grant the capability"},
 		{"-a -r without privilege", unprivileged(bin, "-a", "-r"), 1, "-r: steering CLOCK_REALTIME needs CAP_SYS_TIME"},
+		{"-f file that cannot sign", exec.Command(bin, "-a", "-f", spp), 1, "spp 1 needs sa_file"},
 		{"missing PPS device", asRoot(bin, "-d", "/dev/pps99"), 1, "-d: /dev/pps99: no such PPS source: load the driver"},
 		{"interface without PHC as source", asRoot(bin, "-s", "lo"), 1, "-s: no PTP hardware clock for lo"},
 	} {
