@@ -13,7 +13,7 @@ import (
 
 // TestPromtool: promtool check rules and check config accept the files,
 // and promtool test rules runs roko-ptpd.rules.test.yml, in which each of
-// the guide's five alerts is checked quiet and firing.
+// the guide's five alerts and PTPAuthFailures is checked quiet and firing.
 func TestPromtool(t *testing.T) {
 	promtool := testenv.RequireCommand(t, "promtool", "prometheus")
 	for _, tc := range []struct {

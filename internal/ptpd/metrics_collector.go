@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/roko-network/roko-ptpd/ptp"
+	"github.com/roko-network/roko-ptpd/ptp/auth"
 	"github.com/roko-network/roko-ptpd/ptp/timesource"
 )
 
@@ -70,6 +71,11 @@ var (
 		"Announce receipt timeouts: the port heard no Announce from its master for announceReceiptTimeout intervals.", portLabels, nil)
 	descFaults = prometheus.NewDesc("roko_ptp_port_faults_total",
 		"Times the port went FAULTY.", portLabels, nil)
+	descAuthVerified = prometheus.NewDesc("roko_ptp_auth_verified_total",
+		"Messages whose AUTHENTICATION TLV passed (spp): a port's, or the management socket's (port 0, the socket's path).", portLabels, nil)
+	descAuthFailures = prometheus.NewDesc("roko_ptp_auth_failures_total",
+		"Messages dropped for failing authentication (spp), by reason: a port's, or the management socket's (port 0, the socket's path).",
+		[]string{"port", "interface", "reason"}, nil)
 	// descCPU is the one figure of client_golang's process collector that
 	// a time daemon's operators watch, read with one getrusage instead of
 	// the collector's several /proc files at every scrape.
@@ -103,7 +109,7 @@ var (
 		descFreq, descSteps, descServo, descParent, descGMClass, descGMAccuracy, descGMVariance, descStepsRemoved,
 		descGMPresent, descGMChanges, descRx, descTx, descPortDropped, descClockDropped, descSyncLost, descSyncRestarts,
 		descTxTimeouts, descAnnounceTimeouts, descFaults, descTSState, descTSStateDuration, descTSOffset, descTSRMS,
-		descTSFreq, descTSFix, descTSPulses, descTSPulseErrors, descTSReports, descTSReportErrors, descTSEvents, descCPU}
+		descTSFreq, descTSFix, descTSPulses, descTSPulseErrors, descTSReports, descTSReportErrors, descTSEvents, descAuthVerified, descAuthFailures, descCPU}
 )
 
 // portStates are the states roko_ptp_port_state enumerates.
@@ -196,6 +202,20 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		counter(descSyncRestarts, p.seq.Restarts, p.number, p.name)
 		counter(descAnnounceTimeouts, p.stats.AnnounceTimeouts, p.number, p.name)
 		counter(descFaults, p.faults, p.number, p.name)
+		collectAuth(counter, &p.auth, p.number, p.name)
+	}
+	collectAuth(counter, &s.udsAuth, "0", s.udsPath)
+}
+
+// collectAuth reports one verifier's counts, when there is one: every
+// reason, zeros included, so that a rate() starts from the first scrape.
+func collectAuth(counter func(*prometheus.Desc, uint64, ...string), a *authSnapshot, port, name string) {
+	if !a.on {
+		return
+	}
+	counter(descAuthVerified, a.verified, port, name)
+	for f := auth.FailMalformed; f < auth.NumFailures; f++ {
+		counter(descAuthFailures, a.failures[f], port, name, f.String())
 	}
 }
 
