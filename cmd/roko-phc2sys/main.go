@@ -49,6 +49,9 @@ const usage = `usage: %s [options]
  -L [limit]     sanity frequency limit, ppb (default 200000000)
  -n [num]       domain number (default 0)
  -z [path]      the daemon's UNIX socket (default /var/run/ptp4l)
+ -f [file]      configuration file: its [global] uds_address, domainNumber and
+                sa_file, spp, active_key_id (requests to the daemon signed and answers
+                authenticated, for a socket that [global] spp protects); -z, -n win
  -m             print messages to stdout
  -q             do not print messages to the syslog
  -l [num]       logging level (default 6)
@@ -88,6 +91,10 @@ func main() {
 func run(o *phc2sys.Options, logf phc2sys.Logf) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	daemon, err := o.Management()
+	if err != nil {
+		return err
+	}
 	var met *phc2sys.Metrics
 	if o.MetricsAddress != "" {
 		met = phc2sys.NewMetrics()
@@ -98,7 +105,7 @@ func run(o *phc2sys.Options, logf phc2sys.Logf) error {
 		defer srv.Close()
 	}
 	if o.Auto {
-		return runAuto(ctx, o, met, logf)
+		return runAuto(ctx, o, daemon, met, logf)
 	}
 	// Refuse at once rather than at the first adjustment, after -w.
 	if o.Target == "CLOCK_REALTIME" {
@@ -121,7 +128,7 @@ func run(o *phc2sys.Options, logf phc2sys.Logf) error {
 	}
 	offsetNs := int64(o.Offset * 1e9)
 	if o.Wait {
-		tp, err := phc2sys.WaitForDaemon(ctx, o.UDS, o.Domain, logf)
+		tp, err := phc2sys.WaitForDaemon(ctx, daemon, logf)
 		if err != nil {
 			return err
 		}
@@ -152,7 +159,7 @@ func run(o *phc2sys.Options, logf phc2sys.Logf) error {
 	for {
 		if followOffset && time.Since(asked) >= time.Minute {
 			asked = time.Now()
-			if off, err := phc2sys.DaemonSyncOffset(o.UDS, o.Domain, o.Source, o.Target); err != nil {
+			if off, err := phc2sys.DaemonSyncOffset(daemon, o.Source, o.Target); err != nil {
 				logf(4, "asking the daemon for the UTC offset: %v", err)
 			} else if off != s.OffsetNs {
 				logf(5, "the daemon's UTC offset changed: %s now reads %+d ns from %s", dst.Name(), off, src.Name())
@@ -201,8 +208,9 @@ func newServo(o *phc2sys.Options, dst phc.Clock) (servo.Servo, error) {
 	return servo.NewFilter(sv, servo.DefaultFilterConfig()), nil
 }
 
-// runAuto is -a: the clocks come from the daemon's ports.
-func runAuto(ctx context.Context, o *phc2sys.Options, met *phc2sys.Metrics, logf phc2sys.Logf) error {
+// runAuto is -a: the clocks come from the ports of the daemon that
+// daemon asks.
+func runAuto(ctx context.Context, o *phc2sys.Options, daemon mgmt.Config, met *phc2sys.Metrics, logf phc2sys.Logf) error {
 	a := &phc2sys.Auto{
 		RealtimeTarget: o.Realtime >= 1, RealtimeSource: o.Realtime >= 2,
 		Readings: o.Readings, Logf: logf, Metrics: met,
@@ -229,7 +237,7 @@ func runAuto(ctx context.Context, o *phc2sys.Options, met *phc2sys.Metrics, logf
 		}
 		a.Realtime = rt
 	}
-	a.Redial = func() (*mgmt.Client, error) { return mgmt.Dial(o.UDS, o.Domain) }
+	a.Redial = func() (*mgmt.Client, error) { return mgmt.Open(daemon) }
 	defer func() {
 		if a.Client != nil {
 			a.Client.Close()

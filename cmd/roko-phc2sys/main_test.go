@@ -52,6 +52,8 @@ func TestErrors(t *testing.T) {
 	require.NoError(t, err)
 	defer ln.Close()
 	taken := ln.Addr().String()
+	spp := filepath.Join(t.TempDir(), "spp.conf")
+	require.NoError(t, os.WriteFile(spp, []byte("[global]\nspp 1\nactive_key_id 1\n"), 0o600))
 	for _, tc := range []struct {
 		name string
 		cmd  *exec.Cmd
@@ -70,6 +72,7 @@ func TestErrors(t *testing.T) {
 		{"CLOCK_REALTIME without privilege", unprivileged(bin, "-s", "/dev/ptp99", "-c", "CLOCK_REALTIME", "-w"), 1,
 			"-c CLOCK_REALTIME: steering CLOCK_REALTIME needs CAP_SYS_TIME: run as root, or grant the capability"},
 		{"-a -r without privilege", unprivileged(bin, "-a", "-r"), 1, "-r: steering CLOCK_REALTIME needs CAP_SYS_TIME"},
+		{"-f file that cannot sign", exec.Command(bin, "-a", "-f", spp), 1, "spp 1 needs sa_file"},
 		{"missing PPS device", asRoot(bin, "-d", "/dev/pps99"), 1, "-d: /dev/pps99: no such PPS source: load the driver"},
 		{"interface without PHC as source", asRoot(bin, "-s", "lo"), 1, "-s: no PTP hardware clock for lo"},
 	} {

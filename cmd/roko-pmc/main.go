@@ -19,8 +19,9 @@ import (
 	"github.com/roko-network/roko-ptpd/internal/getopt"
 	"github.com/roko-network/roko-ptpd/internal/mgmt"
 	"github.com/roko-network/roko-ptpd/ptp"
+	"github.com/roko-network/roko-ptpd/ptp/auth"
+	"github.com/roko-network/roko-ptpd/ptp/config"
 	"github.com/roko-network/roko-ptpd/ptp/pmc"
-	"github.com/roko-network/roko-ptpd/transport"
 )
 
 const usage = `usage: roko-pmc [options] [commands]
@@ -36,7 +37,10 @@ const usage = `usage: roko-pmc [options] [commands]
 
  -b [num]  boundary hops, default 1
  -d [num]  domain number, default 0
- -f [file] read configuration from 'file' (accepted, not read)
+ -f [file] read configuration from 'file': its [global] network_transport,
+           domainNumber, transportSpecific, uds_address, and sa_file, spp,
+           active_key_id and allow_unauth, which sign the requests and
+           authenticate the answers (linuxptp 4.4); the flags win
  -h        prints this message and exits
  -i [dev]  interface device to use (network transports)
  -s [path] server address for UDS, default /var/run/ptp4l
@@ -44,6 +48,7 @@ const usage = `usage: roko-pmc [options] [commands]
  -v        prints the software version and exits
  -z        send zero length TLV values with the GET actions
  --json    print responses as JSON lines
+ --OPTION VALUE, --OPTION=VALUE  a configuration file option (--spp 1)
 
  Commands: GET NAME, SET NAME VALUE (for the one-octet data sets),
  CMD NAME; NAME may be any unique prefix, as in pmc.
@@ -51,7 +56,8 @@ const usage = `usage: roko-pmc [options] [commands]
 
 // options are pmc's flags.
 type options struct {
-	// cfg holds -u/-2/-4/-6 (the last given wins), -s, -i, -d, -b and -t.
+	// cfg holds -u/-2/-4/-6 (the last given wins), -s, -i, -d, -b and -t,
+	// and what -f's file and the long options add.
 	cfg           mgmt.Config
 	zeroLength    bool
 	json          bool
@@ -59,9 +65,16 @@ type options struct {
 	help, version bool
 }
 
+// parse reads pmc's command line and, with -f, its configuration file. As
+// in pmc, -d, -t, -s and the long options are configuration values that
+// the file's [global] section cannot change, and a transport flag wins
+// over the file's network_transport.
 func parse(args []string) (*options, error) {
 	// pmc's defaults: UDPv4, one boundary hop.
-	o := &options{cfg: mgmt.Config{Network: ptp.ProtocolUDPIPv4, Server: transport.DefaultUDSAddress, BoundaryHops: 1}}
+	o := &options{cfg: mgmt.Config{BoundaryHops: 1}}
+	conf := config.New("command line")
+	var network *ptp.NetworkProtocol
+	var file string
 	short := func(c byte, arg string) error {
 		num := func(base int) (uint8, error) {
 			v, err := strconv.ParseUint(strings.TrimPrefix(strings.ToLower(arg), "0x"), base, 8)
@@ -70,27 +83,30 @@ func parse(args []string) (*options, error) {
 			}
 			return uint8(v), nil
 		}
+		set := func(option string, base int) error {
+			v, err := num(base)
+			if err != nil {
+				return err
+			}
+			return conf.Set(option, strconv.Itoa(int(v)))
+		}
 		var err error
 		switch c {
-		case 'u':
-			o.cfg.Network = 0
-		case '2':
-			o.cfg.Network = ptp.ProtocolIEEE802_3
-		case '4':
-			o.cfg.Network = ptp.ProtocolUDPIPv4
-		case '6':
-			o.cfg.Network = ptp.ProtocolUDPIPv6
+		case 'u', '2', '4', '6':
+			n := map[byte]ptp.NetworkProtocol{'u': 0, '2': ptp.ProtocolIEEE802_3, '4': ptp.ProtocolUDPIPv4, '6': ptp.ProtocolUDPIPv6}[c]
+			network = &n
 		case 'b':
 			o.cfg.BoundaryHops, err = num(10)
 		case 'd':
-			o.cfg.Domain, err = num(10)
+			err = set("domainNumber", 10)
 		case 't':
-			o.cfg.TransportSpecific, err = num(16)
+			err = set("transportSpecific", 16)
 		case 's':
-			o.cfg.Server = arg
+			err = conf.Set("uds_address", arg)
 		case 'i':
 			o.cfg.Interface = arg
 		case 'f':
+			file = arg
 		case 'z':
 			o.zeroLength = true
 		case 'h':
@@ -106,19 +122,40 @@ func parse(args []string) (*options, error) {
 		WithArg: "bdtsif",
 		Short:   short,
 		Flags:   []string{"json"},
-		Long: func(name, _ string) error {
-			if name != "json" {
-				return fmt.Errorf("unknown option --%s", name)
+		Long: func(name, value string) error {
+			if name == "json" {
+				o.json = true
+				return nil
 			}
-			o.json = true
-			return nil
+			return conf.Set(name, value)
 		},
 		Positional: func(a string) error { o.commands = append(o.commands, a); return nil },
 	})
 	if err != nil {
 		return nil, err
 	}
-	if o.cfg.Network != 0 && o.cfg.Interface == "" && !o.help && !o.version {
+	if o.help || o.version {
+		return o, nil
+	}
+	if file != "" {
+		if err := conf.ReadFile(file); err != nil {
+			return nil, err
+		}
+	}
+	// The file's other options (a daemon's ptp4l.conf, often) are not
+	// pmc's business: its warnings about them are not printed.
+	m, err := conf.Management()
+	if err != nil {
+		return nil, err
+	}
+	o.cfg.Network, o.cfg.Domain, o.cfg.TransportSpecific, o.cfg.Server = m.Network, m.Domain, m.TransportSpecific, m.UDSAddress
+	if network != nil {
+		o.cfg.Network = *network
+	}
+	if m.Security != nil {
+		o.cfg.SA, o.cfg.Key, o.cfg.AllowUnauth = m.Security.SA, m.Security.Key, m.AllowUnauth
+	}
+	if o.cfg.Network != 0 && o.cfg.Interface == "" {
 		return nil, errors.New("network management needs an interface: give -i, or -u for the daemon's UNIX socket")
 	}
 	return o, nil
@@ -297,7 +334,18 @@ func runIO(args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	}
 	for recv(100 * time.Millisecond) {
 	}
+	reportAuth(c, stderr)
 	return nil
+}
+
+// reportAuth says how many answers failed authentication, by reason:
+// pmc's "auth: bad message", once per reason rather than per message.
+func reportAuth(c *mgmt.Client, stderr io.Writer) {
+	for f := auth.FailMalformed; f < auth.NumFailures; f++ {
+		if n := c.AuthFailures(f); n > 0 {
+			fmt.Fprintf(stderr, "auth: bad message: %s (%d)\n", f, n)
+		}
+	}
 }
 
 func writable(dir string) bool {

@@ -13,8 +13,8 @@ import (
 
 // TestPromtool: promtool check rules and check config accept the files,
 // and promtool test rules runs roko-ptpd.rules.test.yml, in which each of
-// the guide's five alerts, and phc2sys's two offset alerts, is checked
-// quiet and firing.
+// the guide's five alerts, PTPAuthFailures and phc2sys's two offset
+// alerts is checked quiet and firing.
 func TestPromtool(t *testing.T) {
 	promtool := testenv.RequireCommand(t, "promtool", "prometheus")
 	for _, tc := range []struct {

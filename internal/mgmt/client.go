@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/roko-network/roko-ptpd/ptp"
+	"github.com/roko-network/roko-ptpd/ptp/auth"
 	"github.com/roko-network/roko-ptpd/transport"
 )
 
@@ -55,6 +56,17 @@ type Config struct {
 	// Timeout bounds the wait for the first answer to a Get or Set
 	// (default 1 s); Client.Timeout changes it later.
 	Timeout time.Duration
+	// SA, when not nil, is the security association of the daemon's
+	// management (pmc's spp, in sa_file): every request carries an
+	// AUTHENTICATION TLV under Key (active_key_id), and every answer is
+	// authenticated before it is read, as linuxptp 4.4's pmc does. Its
+	// keys must not be used elsewhere while the Client is (an auth.Key is
+	// not safe for concurrent use).
+	SA  *auth.SecurityAssociation
+	Key *auth.Key
+	// AllowUnauth is pmc's allow_unauth: the answers taken that fail
+	// authentication (with SA only).
+	AllowUnauth auth.AllowUnauth
 }
 
 // Client asks one daemon (UNIX socket) or the clocks on one link
@@ -74,6 +86,8 @@ type Client struct {
 	// SUBSCRIBE_EVENTS_NP brings) that arrived while a question waited.
 	pending   []*ptp.Management
 	malformed uint64
+	// verify authenticates answers when the Config has an SA.
+	verify *auth.Verifier
 	// Timeout bounds the wait for the first answer to a Get or Set.
 	Timeout time.Duration
 }
@@ -87,6 +101,13 @@ func Open(cfg Config) (*Client, error) {
 	}
 	c := &Client{cfg: cfg, self: ptp.PortIdentity{PortNumber: uint16(os.Getpid())},
 		buf: make([]byte, 1500), Timeout: cfg.Timeout}
+	if cfg.SA != nil {
+		if cfg.Key == nil || cfg.SA.Key(cfg.Key.ID) != cfg.Key {
+			return nil, errors.New("mgmt: a security association needs one of its keys to sign with")
+		}
+		c.verify = auth.NewVerifier(cfg.SA)
+		c.verify.AllowUnauth = cfg.AllowUnauth
+	}
 	if cfg.Network == 0 {
 		if cfg.Server == "" {
 			cfg.Server = transport.DefaultUDSAddress
@@ -134,6 +155,15 @@ var ErrNoAnswer = errors.New("no answer from the daemon")
 // decoded; each was dropped.
 func (c *Client) Malformed() uint64 { return c.malformed }
 
+// AuthFailures returns how many answers failed authentication for reason
+// f (with an SA): dropped, unless AllowUnauth took them.
+func (c *Client) AuthFailures(f auth.Failure) uint64 {
+	if c.verify == nil {
+		return 0
+	}
+	return c.verify.Failures(f)
+}
+
 // Request returns a management message from this client with the next
 // sequenceId and action, addressed to every port of every clock, with the
 // domain, boundary hops and transportSpecific of its Config and no TLV
@@ -157,6 +187,11 @@ func (c *Client) Send(m *ptp.Management) error {
 	b, err := m.AppendBinary(c.out[:0])
 	if err != nil {
 		return err
+	}
+	if c.cfg.SA != nil {
+		if b, err = auth.Append(b, c.cfg.SA, c.cfg.Key); err != nil {
+			return fmt.Errorf("mgmt: signing %s: %w", m.ActionField, err)
+		}
 	}
 	c.out = b
 	if err := c.link.send(b); err != nil {
@@ -192,7 +227,9 @@ func (c *Client) silence(what string, wait time.Duration, err error) error {
 // next reads until deadline for an answer: a management message that is
 // not a request. Other PTP messages and requests (other clients', or our
 // own looped back by multicast) are skipped; undecodable ones are counted.
-// A wait that ends in silence returns os.ErrDeadlineExceeded.
+// With an SA, an answer that fails authentication is counted and
+// dropped unless AllowUnauth takes it. A wait that ends in silence
+// returns os.ErrDeadlineExceeded.
 func (c *Client) next(deadline time.Time) (*ptp.Management, error) {
 	for {
 		n, err := c.link.receive(c.buf, deadline)
@@ -202,6 +239,12 @@ func (c *Client) next(deadline time.Time) (*ptp.Management, error) {
 		b := c.buf[:n]
 		if t, err := ptp.PeekMessageType(b); err == nil && t != ptp.MessageManagement {
 			continue
+		}
+		if c.verify != nil && !isRequest(b) {
+			if _, ok := c.verify.Verify(b); !ok {
+				continue
+			}
+			b = auth.Strip(b)
 		}
 		var m ptp.Management
 		if m.UnmarshalBinary(b) != nil {
@@ -214,6 +257,21 @@ func (c *Client) next(deadline time.Time) (*ptp.Management, error) {
 		}
 		return &m, nil
 	}
+}
+
+// isRequest reports whether the management message b is a GET, SET or
+// COMMAND: another client's, or our own looped back, which is skipped
+// without being authenticated.
+func isRequest(b []byte) bool {
+	const offAction = 46
+	if len(b) <= offAction {
+		return false
+	}
+	switch ptp.ManagementAction(b[offAction] & 0x0f) {
+	case ptp.ActionGet, ptp.ActionSet, ptp.ActionCommand:
+		return true
+	}
+	return false
 }
 
 // Get asks for id and returns every response to it (one per port for the

@@ -150,7 +150,7 @@ func startPtpdAt(t *testing.T, link netns.Link, clk phc.Clock, uds string, args 
 	w := writerFunc(func(b []byte) (int, error) { out.logf(0, "%s", strings.TrimRight(string(b), "\n")); return len(b), nil })
 	require.NoError(t, link.NS.Do(func() error {
 		var err error
-		d, err = ptpd.New(ptpd.Options{Settings: set, Log: ptplog.New("roko-ptpd", 6, "", w, nil), Clock: clk})
+		d, err = ptpd.New(ptpd.Options{Settings: set, Log: ptplog.New("roko-ptpd", 6, "", w, w), Clock: clk})
 		return err
 	}))
 	ctx, cancel := context.WithCancel(context.Background())

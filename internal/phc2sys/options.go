@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/roko-network/roko-ptpd/internal/getopt"
+	"github.com/roko-network/roko-ptpd/internal/mgmt"
+	"github.com/roko-network/roko-ptpd/ptp/config"
 	"github.com/roko-network/roko-ptpd/servo"
 	"github.com/roko-network/roko-ptpd/transport"
 )
@@ -37,6 +39,10 @@ type Options struct {
 	Level          int     // -l
 	Auto           bool    // -a
 	Realtime       int     // -r given once (1: sync CLOCK_REALTIME too) or twice (2: it may be the source)
+	// ConfigFile is -f: its [global] uds_address, domainNumber,
+	// transportSpecific, sa_file, spp and active_key_id say how to ask
+	// the daemon (Management).
+	ConfigFile string
 	// Emulated is --emulated=DIR (roko's own): with -a, a port's PHC is
 	// the emulated PHC roko-ptpd's emulated_hardware made for its
 	// interface in DIR, not the interface's /dev/ptpN.
@@ -46,6 +52,8 @@ type Options struct {
 	// options and has none by that name): serve Prometheus metrics there.
 	MetricsAddress string
 	Help, Version  bool
+
+	domainSet, udsSet bool // -n, -z given: they win over -f's file
 }
 
 // Parse reads phc2sys's command line (getopt style).
@@ -110,9 +118,9 @@ func Parse(args []string) (*Options, error) {
 		case 'n':
 			var v int
 			v, err = n(0, 255)
-			o.Domain = uint8(v)
+			o.Domain, o.domainSet = uint8(v), true
 		case 'z':
-			o.UDS = arg
+			o.UDS, o.udsSet = arg, true
 		case 'm':
 			o.Print = true
 		case 'q':
@@ -124,8 +132,10 @@ func Parse(args []string) (*Options, error) {
 		case 'r':
 			o.Realtime = min(o.Realtime+1, 2)
 		case 'f':
-			// A config file: phc2sys reads only its [global] logging and
-			// servo options, which the flags here cover.
+			// phc2sys 4.4 reads its management options from the file
+			// (Management); its logging and servo options are the
+			// flags here.
+			o.ConfigFile = arg
 		case 'h':
 			o.Help = true
 		case 'v':
@@ -174,6 +184,42 @@ func Parse(args []string) (*Options, error) {
 		return nil, fmt.Errorf("-d %s: the target must be CLOCK_REALTIME, the clock the kernel timestamps pulses on", o.PPS)
 	}
 	return o, nil
+}
+
+// Management returns how to ask the daemon, as phc2sys 4.4's agent
+// does: its UNIX socket and domain from -z and -n, else from -f's
+// [global] uds_address and domainNumber; and with [global] spp in the
+// file, the association that signs the requests and authenticates the
+// answers (allow_unauth is pmc's alone: phc2sys takes only answers that
+// pass).
+func (o *Options) Management() (mgmt.Config, error) {
+	cfg := mgmt.Config{Server: o.UDS, Domain: o.Domain}
+	if o.ConfigFile == "" {
+		return cfg, nil
+	}
+	c := config.New("command line")
+	if o.udsSet {
+		if err := c.Set("uds_address", o.UDS); err != nil {
+			return cfg, err
+		}
+	}
+	if o.domainSet {
+		if err := c.Set("domainNumber", strconv.Itoa(int(o.Domain))); err != nil {
+			return cfg, err
+		}
+	}
+	if err := c.ReadFile(o.ConfigFile); err != nil {
+		return cfg, err
+	}
+	m, err := c.Management()
+	if err != nil {
+		return cfg, err
+	}
+	cfg.Server, cfg.Domain, cfg.TransportSpecific = m.UDSAddress, m.Domain, m.TransportSpecific
+	if m.Security != nil {
+		cfg.SA, cfg.Key = m.Security.SA, m.Security.Key
+	}
+	return cfg, nil
 }
 
 // ServoConfig returns the servo settings the flags ask for.

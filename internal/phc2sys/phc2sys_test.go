@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/roko-network/roko-ptpd/internal/mgmt"
 	"github.com/roko-network/roko-ptpd/phc"
 	"github.com/roko-network/roko-ptpd/ptp"
 	"github.com/roko-network/roko-ptpd/servo"
@@ -154,7 +155,7 @@ func TestVirtualClocks(t *testing.T) {
 func TestWaitForDaemonGivesUp(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	_, err := WaitForDaemon(ctx, "/nonexistent/ptp4l", 0, func(int, string, ...any) {})
+	_, err := WaitForDaemon(ctx, mgmt.Config{Server: "/nonexistent/ptp4l"}, func(int, string, ...any) {})
 	assert.ErrorContains(t, err, "no daemon listening")
 }
 

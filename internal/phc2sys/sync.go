@@ -136,11 +136,11 @@ func OpenClock(name string) (phc.Clock, error) {
 // Logf prints one line at a syslog level.
 type Logf func(level int, format string, args ...any)
 
-// WaitForDaemon waits, as phc2sys -w does, until the daemon at uds has a
-// port in SLAVE (or is the grandmaster: MASTER), and returns its time
-// properties.
-func WaitForDaemon(ctx context.Context, uds string, domain uint8, logf Logf) (ptp.TimePropertiesDataSet, error) {
-	c, err := mgmt.Dial(uds, domain)
+// WaitForDaemon waits, as phc2sys -w does, until the daemon that cfg
+// asks has a port in SLAVE (or is the grandmaster: MASTER), and returns
+// its time properties.
+func WaitForDaemon(ctx context.Context, cfg mgmt.Config, logf Logf) (ptp.TimePropertiesDataSet, error) {
+	c, err := mgmt.Open(cfg)
 	if err != nil {
 		return ptp.TimePropertiesDataSet{}, err
 	}
@@ -268,11 +268,11 @@ func syncOffsetUTC(tp ptp.TimePropertiesDataSet, sourceUTC, targetUTC bool) int6
 	return off
 }
 
-// DaemonSyncOffset asks the daemon at uds for its time properties and
-// returns SyncOffset of them: phc2sys -w's offset, re-read every minute
-// so that a leap second is taken up.
-func DaemonSyncOffset(uds string, domain uint8, source, target string) (int64, error) {
-	c, err := mgmt.Dial(uds, domain)
+// DaemonSyncOffset asks the daemon that cfg asks for its time properties
+// and returns SyncOffset of them: phc2sys -w's offset, re-read every
+// minute so that a leap second is taken up.
+func DaemonSyncOffset(cfg mgmt.Config, source, target string) (int64, error) {
+	c, err := mgmt.Open(cfg)
 	if err != nil {
 		return 0, err
 	}

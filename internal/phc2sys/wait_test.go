@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/roko-network/roko-ptpd/internal/linuxptp"
+	"github.com/roko-network/roko-ptpd/internal/mgmt"
 	"github.com/roko-network/roko-ptpd/internal/netns"
 	"github.com/roko-network/roko-ptpd/internal/ptpd"
 	"github.com/roko-network/roko-ptpd/internal/ptplog"
@@ -58,7 +59,7 @@ func TestWaitForDaemon(t *testing.T) {
 			waited := false
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			tp, err := WaitForDaemon(ctx, uds, 0, func(int, string, ...any) { waited = true })
+			tp, err := WaitForDaemon(ctx, mgmt.Config{Server: uds}, func(int, string, ...any) { waited = true })
 			require.NoError(t, err)
 			t.Logf("%s synchronised (MASTER) after %v", daemon, time.Since(start).Round(time.Millisecond))
 			assert.True(t, waited, "it waited while the daemon was LISTENING")

@@ -12,16 +12,19 @@ import (
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/roko-network/roko-ptpd/internal/linuxptp"
+	"github.com/roko-network/roko-ptpd/internal/mgmt"
 	"github.com/roko-network/roko-ptpd/internal/netns"
 	"github.com/roko-network/roko-ptpd/internal/testenv"
 	"github.com/roko-network/roko-ptpd/phc"
 	"github.com/roko-network/roko-ptpd/ptp"
 	"github.com/roko-network/roko-ptpd/ptp/auth"
 	"github.com/roko-network/roko-ptpd/ptp/engine"
+	"github.com/roko-network/roko-ptpd/transport"
 )
 
 // saFile is the sa_file of the linuxptp 4.4 captures: spp 1 holds
@@ -272,4 +275,53 @@ func TestAuthManagement(t *testing.T) {
 
 	out = run(lb.NS, bin+"/pmc", "-4", "-i", lb.Name, "-f", conf, "-b", "1", "-d", "24", "GET DEFAULT_DATA_SET")
 	assert.Regexp(t, idRe, out, "pmc 4.4 with the association, over the network")
+}
+
+// TestAuthMetrics: a client with spp 1 on a segment with an authenticated
+// grandmaster and a forger without the TLV counts, on /metrics, the
+// messages that passed and those it dropped by reason; its management
+// socket ([global] spp) has its own series (port 0, the socket's path),
+// which count an unsigned request.
+func TestAuthMetrics(t *testing.T) {
+	file := saFile(t)
+	seg := transport.NewSegment()
+	gmClock := virtual(t, "gm", 0, 0)
+	clClock := virtual(t, "client", 3*time.Millisecond, 10_000)
+	startOnSegment(t, seg, gmClock, false, append([]string{"-S", "--priority1=10", "--serverOnly=1"}, authArgs(file, 1, 1)...)...)
+	forger := startOnSegment(t, seg, virtual(t, "forger", 0, 0), false, "-S", "--priority1=0", "--serverOnly=1")
+	cl := startOnSegment(t, seg, clClock, false, append([]string{"-S", "-s", "--metrics_address=127.0.0.1:0"}, authArgs(file, 1, 2)...)...)
+
+	c, err := mgmt.Dial(cl.uds, 0)
+	require.NoError(t, err)
+	c.Timeout = 100 * time.Millisecond
+	_, err = c.Get(ptp.MIDDefaultDataSet)
+	c.Close()
+	require.ErrorIs(t, err, mgmt.ErrNoAnswer, "an unsigned request, answered")
+
+	port := []string{"port=1", "interface=client"}
+	uds := []string{"port=0", "interface=" + cl.uds}
+	var fams map[string]*dto.MetricFamily
+	for start := time.Now(); ; time.Sleep(200 * time.Millisecond) {
+		require.Less(t, time.Since(start), 10*time.Second, "no verified and refused messages on /metrics")
+		fams = scrape(t, cl.d)
+		verified, _ := sample(fams, "roko_ptp_auth_verified_total", port...)
+		missing, _ := sample(fams, "roko_ptp_auth_failures_total", append(port, "reason=no_auth_tlv")...)
+		udsMissing, _ := sample(fams, "roko_ptp_auth_failures_total", append(uds, "reason=no_auth_tlv")...)
+		if verified >= 10 && missing >= 2 && udsMissing >= 1 {
+			break
+		}
+	}
+	for f := auth.FailMalformed; f < auth.NumFailures; f++ {
+		_, ok := sample(fams, "roko_ptp_auth_failures_total", append(port, "reason="+f.String())...)
+		assert.True(t, ok, "every reason has a series: %v", f)
+	}
+	v, _ := sample(fams, "roko_ptp_auth_failures_total", append(port, "reason=bad_icv")...)
+	assert.Zero(t, v)
+	v, ok := sample(fams, "roko_ptp_auth_verified_total", uds...)
+	assert.True(t, ok)
+	assert.Zero(t, v, "no signed request was sent to the socket")
+	var parent, forged ptp.ClockIdentity
+	require.True(t, cl.d.Do(context.Background(), func(e *engine.Clock) { parent = e.ParentDS().GrandmasterIdentity }))
+	require.True(t, forger.d.Do(context.Background(), func(e *engine.Clock) { forged = e.DefaultDS().ClockIdentity }))
+	assert.NotEqual(t, forged, parent, "the forger took over")
 }

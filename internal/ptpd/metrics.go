@@ -8,6 +8,7 @@ import (
 
 	"github.com/roko-network/roko-ptpd/internal/prom"
 	"github.com/roko-network/roko-ptpd/ptp"
+	"github.com/roko-network/roko-ptpd/ptp/auth"
 	"github.com/roko-network/roko-ptpd/ptp/engine"
 )
 
@@ -52,6 +53,28 @@ type portSnapshot struct {
 	seq          engine.SequenceTracker
 	faults       uint64
 	noTimestamp  uint64
+	auth         authSnapshot
+}
+
+// authSnapshot is what a verifier (a port's, or the management socket's)
+// has counted; on is false when there is none (no spp).
+type authSnapshot struct {
+	on       bool
+	verified uint64
+	failures [auth.NumFailures]uint64
+}
+
+// snapshotAuth copies v's counts (nil: none). By value: the
+// snapshot stays one allocation.
+func snapshotAuth(v *auth.Verifier) authSnapshot {
+	if v == nil {
+		return authSnapshot{}
+	}
+	a := authSnapshot{on: true, verified: v.Verified()}
+	for f := range a.failures {
+		a.failures[f] = v.Failures(auth.Failure(f))
+	}
+	return a
 }
 
 // metricsSnapshot is what a scrape reads: a copy the loop made.
@@ -73,6 +96,10 @@ type metricsSnapshot struct {
 	gmPresent                             bool
 	gmChanges                             uint64
 	steps                                 uint64
+	// udsAuth is the management socket's authentication ([global] spp),
+	// udsPath its uds_address.
+	udsAuth authSnapshot
+	udsPath string
 }
 
 // startMetrics listens on the settings' metrics_address and serves
@@ -213,6 +240,9 @@ func (m *metrics) refresh(d *Daemon) {
 		steps:     m.steps,
 	}
 	s.offset, s.pathDelay = e.Offset()
+	if s.udsAuth = snapshotAuth(d.udsVerify); s.udsAuth.on && len(d.set.UDS) > 0 {
+		s.udsPath = d.set.UDS[0].Path
+	}
 	s.labelStrings(m.snap.Load())
 	s.stepsRemoved = e.CurrentDS().StepsRemoved
 	for i := range s.ports {
@@ -226,6 +256,7 @@ func (m *metrics) refresh(d *Daemon) {
 			seq:         p.SyncSequence(),
 			faults:      m.faults[i],
 			noTimestamp: m.noTimestamp[i],
+			auth:        snapshotAuth(d.ports[i].verify),
 		}
 	}
 	m.snap.Store(s)

@@ -5,6 +5,7 @@ import (
 
 	"github.com/roko-network/roko-ptpd/internal/prom"
 	"github.com/roko-network/roko-ptpd/ptp"
+	"github.com/roko-network/roko-ptpd/ptp/auth"
 	"github.com/roko-network/roko-ptpd/ptp/timesource"
 )
 
@@ -85,11 +86,16 @@ var (
 	descTSEvents = prom.NewCounter("roko_ptp_timesource_events_total",
 		"The time source's steps of the clock, locks and losses.", "event")
 
+	descAuthVerified = prom.NewCounter("roko_ptp_auth_verified_total",
+		"Messages whose AUTHENTICATION TLV passed (spp): a port's, or the management socket's (port 0, the socket's path).", "port", "interface")
+	descAuthFailures = prom.NewCounter("roko_ptp_auth_failures_total",
+		"Messages dropped for failing authentication (spp), by reason: a port's, or the management socket's (port 0, the socket's path).", "port", "interface", "reason")
 	allDescs = []*prom.Desc{descClockInfo, descSnapshotAge, descPortState, descLinkUp, descOffset, descPathDelay,
 		descFreq, descSteps, descServo, descParent, descGMClass, descGMAccuracy, descGMVariance, descStepsRemoved,
 		descGMPresent, descGMChanges, descRx, descTx, descPortDropped, descClockDropped, descSyncLost, descSyncRestarts,
 		descTxTimeouts, descAnnounceTimeouts, descFaults, descTSState, descTSStateDuration, descTSOffset, descTSRMS,
-		descTSFreq, descTSFix, descTSPulses, descTSPulseErrors, descTSReports, descTSReportErrors, descTSEvents}
+		descTSFreq, descTSFix, descTSPulses, descTSPulseErrors, descTSReports, descTSReportErrors, descTSEvents,
+		descAuthVerified, descAuthFailures}
 )
 
 // portStates are the states roko_ptp_port_state enumerates.
@@ -159,6 +165,20 @@ func (d *Daemon) collect(s *prom.Sink) {
 		s.Counter(descSyncRestarts, p.seq.Restarts, p.number, p.name)
 		s.Counter(descAnnounceTimeouts, p.stats.AnnounceTimeouts, p.number, p.name)
 		s.Counter(descFaults, p.faults, p.number, p.name)
+		collectAuth(s, &p.auth, p.number, p.name)
+	}
+	collectAuth(s, &snap.udsAuth, "0", snap.udsPath)
+}
+
+// collectAuth reports one verifier's counts, when there is one: every
+// reason, zeros included, so that a rate() starts from the first scrape.
+func collectAuth(s *prom.Sink, a *authSnapshot, port, name string) {
+	if !a.on {
+		return
+	}
+	s.Counter(descAuthVerified, a.verified, port, name)
+	for f := auth.FailMalformed; f < auth.NumFailures; f++ {
+		s.Counter(descAuthFailures, a.failures[f], port, name, f.String())
 	}
 }
 

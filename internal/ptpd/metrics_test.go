@@ -199,6 +199,8 @@ func TestMetrics(t *testing.T) {
 	}
 	assert.Nil(t, fams["roko_ptp_timesource_state"], "no time source, no time source metrics")
 	require.NoError(t, prom.NewGatherer(cl.d.collect).Check(), "the registry's checks")
+	assert.Nil(t, fams["roko_ptp_auth_failures_total"], "no spp, no authentication metrics")
+	assert.Nil(t, fams["roko_ptp_auth_verified_total"])
 
 	gf := scrape(t, gm.d)
 	v, _ := sample(gf, "roko_ptp_port_state", "state=MASTER")

@@ -215,7 +215,7 @@ func startPrometheus(t *testing.T, ns *netns.NS, targets ...string) *promAPI {
 	rules, err := os.ReadFile(filepath.Join("..", "..", "dist", "prometheus", "roko-ptpd.rules.yml"))
 	require.NoError(t, err)
 	forLine := regexp.MustCompile(`(?m)^(\s+for:\s*)\S+\s*$`)
-	require.Len(t, forLine.FindAll(rules, -1), 6, "the rules file's for: lines changed; check promFor's comment")
+	require.Len(t, forLine.FindAll(rules, -1), 7, "the rules file's for: lines changed; check promFor's comment")
 	rules = forLine.ReplaceAll(rules, []byte("${1}"+promFor))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "rules.yml"), rules, 0o644))
 	quoted := make([]string, len(targets))
@@ -323,14 +323,14 @@ var grafanaVars = strings.NewReplacer(
 // scrape and rule evaluation, the repository's alerting rules with their
 // `for:` shortened to promFor): it scrapes a roko-ptpd grandmaster and a
 // client on virtual clocks in two namespaces, and the test reads its HTTP
-// API. Every metric roko-ptpd exports (bar the time source's: there is
-// none here) exists with a sane value, and so do the client's [phc2sys]
-// job's (a virtual clock for CLOCK_REALTIME); every query of the Grafana
-// dashboard returns data; no alert is active once the client is locked; a
-// forced 20 µs offset of the client (a step of its virtual clock, which
-// slews at most slewLimit) fires PTPOffsetCritical; stopping the
-// grandmaster makes PTPGrandmasterChange and PTPLinkDown pending or
-// firing on the client.
+// API. Every metric roko-ptpd exports (bar the time source's and
+// authentication's: there are none here) exists with a sane value, and so
+// do the client's [phc2sys] job's (a virtual clock for CLOCK_REALTIME);
+// every query of the Grafana dashboard returns data; no alert is active
+// once the client is locked; a forced 20 µs offset of the client (a step
+// of its virtual clock, which slews at most slewLimit) fires
+// PTPOffsetCritical; stopping the grandmaster makes PTPGrandmasterChange
+// and PTPLinkDown pending or firing on the client.
 func TestPrometheusServer(t *testing.T) {
 	testenv.Short(t)
 	testenv.RequireCommand(t, "prometheus", "prometheus")
@@ -379,6 +379,10 @@ func TestPrometheusServer(t *testing.T) {
 			require.NoError(t, err)
 			if strings.HasPrefix(name, "roko_ptp_timesource_") {
 				assert.Empty(t, v, "%s: no time source here", name)
+				continue
+			}
+			if strings.HasPrefix(name, "roko_ptp_auth_") {
+				assert.Empty(t, v, "%s: no spp here (TestAuthMetrics has them)", name)
 				continue
 			}
 			assert.NotEmpty(t, v, "%s: not in Prometheus", name)

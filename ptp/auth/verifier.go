@@ -32,6 +32,7 @@ type Verifier struct {
 
 	window   replayWindow
 	failures [NumFailures]uint64
+	verified uint64
 	unauth   uint64
 }
 
@@ -50,6 +51,7 @@ func (v *Verifier) Verify(b []byte) (f Failure, accept bool) {
 	}
 	if f == OK {
 		v.window.accept(b, v.SA.SeqIDWindow)
+		v.verified++
 		return OK, true
 	}
 	if !hasTLV && v.AllowUnauth >= AcceptUnauthResponses && isResponse(b) {
@@ -82,6 +84,9 @@ func (v *Verifier) Failures(f Failure) uint64 {
 	}
 	return v.failures[f]
 }
+
+// Verified returns how many messages passed authentication.
+func (v *Verifier) Verified() uint64 { return v.verified }
 
 // Unauthenticated returns how many messages allow_unauth let through
 // without an AUTHENTICATION TLV.

@@ -50,6 +50,7 @@ func TestReplayWindow(t *testing.T) {
 		}
 	}
 	assert.Equal(t, uint64(4), v.Failures(FailReplay))
+	assert.Equal(t, uint64(len(steps)-4), v.Verified(), "the messages that passed")
 
 	// The wrap.
 	v.Reset()

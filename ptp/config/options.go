@@ -72,7 +72,7 @@ func st(name string, s Scope, def string) Option {
 var options = []Option{
 	in("active_key_id", Port, "0", 0, u32max),
 	none(in("allow_unauth", Port, "0", 0, 2),
-		"only pmc applies it, as in linuxptp: a port with spp authenticates every message it receives"),
+		"only pmc applies it, as in linuxptp (roko-pmc does): a port with spp authenticates every message it receives"),
 	none(in("allowedLostResponses", Port, "3", 1, 255),
 		"802.1AS asCapable is not implemented: lost Pdelay responses do not change a port's state"),
 	in("announceReceiptTimeout", Port, "3", 2, u8max),

@@ -23,56 +23,25 @@ type Security struct {
 // port does (it has no section of its own).
 func (c *Config) security(s *Settings) error {
 	const g = "global"
-	var db *auth.Database
-	path := c.str(g, "sa_file")
-	if path != "" {
-		var err error
-		if db, err = auth.LoadSAFile(path); err != nil {
-			return c.errorAt(g, "sa_file", "sa_file %s: %v", path, err)
-		}
+	db, err := c.saDatabase()
+	if err != nil {
+		return err
 	}
 	sec := func(section string) (*Security, error) {
-		spp, keyID := c.int(section, "spp"), c.int(section, "active_key_id")
-		where := ""
-		if section != g {
-			if ps := c.findSection(c.ports, section); ps != nil {
-				_, a := ps.values["spp"]
-				_, b := ps.values["active_key_id"]
-				if a || b {
-					where = "[" + section + "] "
-				}
-			}
+		sc, err := c.securityOf(section, db)
+		if sc == nil || err != nil {
+			return nil, err
 		}
-		if spp < 0 {
-			if keyID > 0 {
-				return nil, c.errorAt(section, "active_key_id", "%sactive_key_id %d needs spp", where, keyID)
-			}
-			return nil, nil
-		}
-		if path == "" {
-			return nil, c.errorAt(section, "spp", "%sspp %d needs sa_file", where, spp)
-		}
-		sa := db.Lookup(uint8(spp))
-		if sa == nil {
-			return nil, c.errorAt(section, "spp", "%sspp %d: sa_file %s has no security association with spp %d", where, spp, path, spp)
-		}
-		if keyID == 0 {
-			return nil, c.errorAt(section, "spp", "%sspp %d needs active_key_id", where, spp)
-		}
-		k := sa.Key(uint32(keyID))
-		if k == nil {
-			return nil, c.errorAt(section, "active_key_id", "%sactive_key_id %d: security association %d of %s has no key %d", where, keyID, spp, path, keyID)
-		}
+		where, spp := c.where(section), c.int(section, "spp")
 		if s.Timestamping == ptp.TimestampingOneStep {
 			return nil, c.errorAt(section, "spp", "%sspp %d: not with one-step time stamping (the NIC writes the Sync's time after the ICV is computed)", where, spp)
 		}
 		if s.Clock.MinorVersionPTP < 1 {
 			return nil, c.errorAt(section, "spp", "%sspp %d needs ptp_minor_version 1 (IEEE 1588-2019)", where, spp)
 		}
-		return &Security{SA: sa, Key: k}, nil
+		return sc, nil
 	}
 	// [global] first, so that a mistake there is named once, as itself.
-	var err error
 	if s.UDSSecurity, err = sec(g); err != nil {
 		return err
 	}
@@ -82,4 +51,64 @@ func (c *Config) security(s *Settings) error {
 		}
 	}
 	return nil
+}
+
+// saDatabase loads [global]'s sa_file; nil without one.
+func (c *Config) saDatabase() (*auth.Database, error) {
+	const g = "global"
+	path := c.str(g, "sa_file")
+	if path == "" {
+		return nil, nil
+	}
+	db, err := auth.LoadSAFile(path)
+	if err != nil {
+		return nil, c.errorAt(g, "sa_file", "sa_file %s: %v", path, err)
+	}
+	return db, nil
+}
+
+// where is "[eth0] " when section (an interface) sets spp or
+// active_key_id itself, for messages; "" for [global]'s.
+func (c *Config) where(section string) string {
+	if section == "global" {
+		return ""
+	}
+	if ps := c.findSection(c.ports, section); ps != nil {
+		_, a := ps.values["spp"]
+		_, b := ps.values["active_key_id"]
+		if a || b {
+			return "[" + section + "] "
+		}
+	}
+	return ""
+}
+
+// securityOf is section's spp and active_key_id checked as linuxptp's
+// sad_readiness_check does (what pmc and phc2sys check too): spp needs
+// sa_file, an association of that spp and an active_key_id of one of its
+// keys; active_key_id needs spp. nil when section has no spp.
+func (c *Config) securityOf(section string, db *auth.Database) (*Security, error) {
+	spp, keyID := c.int(section, "spp"), c.int(section, "active_key_id")
+	where, path := c.where(section), c.str("global", "sa_file")
+	if spp < 0 {
+		if keyID > 0 {
+			return nil, c.errorAt(section, "active_key_id", "%sactive_key_id %d needs spp", where, keyID)
+		}
+		return nil, nil
+	}
+	if path == "" {
+		return nil, c.errorAt(section, "spp", "%sspp %d needs sa_file", where, spp)
+	}
+	sa := db.Lookup(uint8(spp))
+	if sa == nil {
+		return nil, c.errorAt(section, "spp", "%sspp %d: sa_file %s has no security association with spp %d", where, spp, path, spp)
+	}
+	if keyID == 0 {
+		return nil, c.errorAt(section, "spp", "%sspp %d needs active_key_id", where, spp)
+	}
+	k := sa.Key(uint32(keyID))
+	if k == nil {
+		return nil, c.errorAt(section, "active_key_id", "%sactive_key_id %d: security association %d of %s has no key %d", where, keyID, spp, path, keyID)
+	}
+	return &Security{SA: sa, Key: k}, nil
 }
