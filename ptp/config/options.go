@@ -268,6 +268,9 @@ var options = []Option{
 	// roko-ptpd's own options, after linuxptp's.
 	ext(in("servo_spike_filter", Global, "1", 0, 1)),
 	ext(in("linreg_max_points", Global, "1024", 4, 1024)),
+	ext(in("delay_window", Port, "1024", 0, 65536)),
+	ext(in("delay_change_count", Port, "3", 1, 1000)),
+	ext(fl("delay_pair_age", Port, "0.25", 0, 1000)),
 	// The virtual clock (package phc) in place of a PHC: for machines
 	// without PTP hardware, tests and the demo.
 	ext(in("virtual_clock", Global, "0", 0, 1)),
