@@ -87,3 +87,11 @@ func (f *Filter) Reset() {
 	f.inner.Reset()
 	f.n, f.mean, f.run, f.state = 0, 0, 0, Unlocked
 }
+
+// ResetFilter forgets what the filter learned of the offsets but keeps the
+// servo: after a change of master the offsets may settle somewhere new
+// (another grandmaster's time), and the first of them are not outliers,
+// while the servo's frequency estimate still holds for the clock.
+func (f *Filter) ResetFilter() {
+	f.n, f.mean, f.run = 0, 0, 0
+}

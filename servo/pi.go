@@ -5,10 +5,11 @@ import (
 	"math"
 )
 
-// PIConfig holds the PI servo's options under linuxptp's names. A zero
-// ProportionalConst or IntegralConst means "derive the gain from the sync
-// interval" with the Scale/Exponent/NormMax rule; a zero Scale means the
-// default for the timestamping mode.
+// PIConfig holds the PI servo's options under linuxptp's names. With both
+// ProportionalConst and IntegralConst set they are the gains; otherwise
+// (one alone is ignored, as linuxptp ignores it) the gains come from the
+// sync interval with the Scale/Exponent/NormMax rule, and a zero Scale
+// gives both scales the defaults for the timestamping mode.
 type PIConfig struct {
 	ProportionalConst    float64 // pi_proportional_const
 	IntegralConst        float64 // pi_integral_const
@@ -89,23 +90,18 @@ func NewPI(cfg Config, frequency float64) (*PI, error) {
 			return nil, fmt.Errorf("servo: %s %v: must be zero or positive", v.name, v.v)
 		}
 	}
+	// As linuxptp's pi.c: the constants count only as a pair, and a
+	// missing scale gives both scales their defaults.
 	switch {
-	case pc.ProportionalConst > 0:
-		// A configured constant is used as given, only capped so that the
+	case pc.ProportionalConst > 0 && pc.IntegralConst > 0:
+		// Configured constants are used as given, only capped so that the
 		// loop cannot go unstable at long intervals.
 		s.kpScale, s.kpExp, s.kpNormMax = pc.ProportionalConst, 0, kpConstNormMax
-	case s.kpScale == 0 && pc.SoftwareTimestamps:
-		s.kpScale = swKpScale
-	case s.kpScale == 0:
-		s.kpScale = hwKpScale
-	}
-	switch {
-	case pc.IntegralConst > 0:
 		s.kiScale, s.kiExp, s.kiNormMax = pc.IntegralConst, 0, kiConstNormMax
-	case s.kiScale == 0 && pc.SoftwareTimestamps:
-		s.kiScale = swKiScale
-	case s.kiScale == 0:
-		s.kiScale = hwKiScale
+	case (s.kpScale == 0 || s.kiScale == 0) && pc.SoftwareTimestamps:
+		s.kpScale, s.kiScale = swKpScale, swKiScale
+	case s.kpScale == 0 || s.kiScale == 0:
+		s.kpScale, s.kiScale = hwKpScale, hwKiScale
 	}
 	s.SetSyncInterval(1)
 	return s, nil

@@ -46,6 +46,12 @@ func TestPIMatchesRokoPI(t *testing.T) {
 		{"sw", func(c *servo.Config) { c.PI.SoftwareTimestamps = true }},
 		{"hw", func(c *servo.Config) { c.StepThreshold = 500 * time.Nanosecond }},
 		{"hw", func(c *servo.Config) { c.PI.ProportionalConst, c.PI.IntegralConst = 0.4, 0.1 }},
+		// One constant alone is ignored, and one scale alone gives way
+		// to both defaults (pi.c).
+		{"hw", func(c *servo.Config) { c.PI.ProportionalConst = 0.4 }},
+		{"hw", func(c *servo.Config) { c.PI.IntegralConst = 0.1 }},
+		{"hw", func(c *servo.Config) { c.PI.ProportionalScale = 0.2 }},
+		{"hw", func(c *servo.Config) { c.PI.ProportionalScale, c.PI.IntegralScale = 0.2, 0.05 }},
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {
 			sc := scenario(t, tc.scenario)

@@ -91,17 +91,44 @@ func (sc Scenario) event() time.Duration {
 // Daemon is what the daemon around a servo does that the simulator must
 // copy: the daemons differ in how they meet a new grandmaster.
 type Daemon struct {
-	// ResetServoOnNewMaster: a new grandmaster resets the servo
-	// (roko-ptpd); ptp4l keeps its servo and only restarts the delay
-	// measurement, as both do.
-	ResetServoOnNewMaster bool
+	// MeetNewMaster, when set, is given the servo and the first offset
+	// measured from a new grandmaster before the servo sees it (roko-ptpd
+	// resets the servo or its spike filter there); nil keeps the servo as
+	// it is, as ptp4l does. Both restart the delay measurement.
+	MeetNewMaster func(s servo.Servo, offset int64)
+	// DelayFilter, when set, returns the daemon's meanPathDelay filter;
+	// nil is linuxptp's moving median of the scenario's
+	// DelayFilterLength.
+	DelayFilter func() DelayFilter
+	// PairAge: with a PairingDelayFilter, a Sync that comes at most
+	// PairAge after the last Delay_Req is measured with the filter's
+	// Paired delay.
+	PairAge time.Duration
 }
 
-// The daemons the report compares.
-var (
-	RokoPTPD = Daemon{ResetServoOnNewMaster: true}
-	PTP4L    = Daemon{}
-)
+// DelayFilter turns raw path delays (ns) into the meanPathDelay that
+// offsets are measured with, as ptp/engine's filters do.
+type DelayFilter interface {
+	// Sample adds a raw path delay and returns the estimate.
+	Sample(d int64) int64
+	// Reset forgets every sample (a new master).
+	Reset()
+}
+
+// PairingDelayFilter is a DelayFilter that measures each Sync's offset
+// with the Sync's own master-to-slave delay paired with the last
+// Delay_Req's, as ptp/engine's WindowedDelayFilter does.
+type PairingDelayFilter interface {
+	DelayFilter
+	// Paired returns the path delay to measure a Sync with, given the
+	// mean of its own delay and the last Delay_Req's.
+	Paired(p int64) int64
+}
+
+// PTP4L is ptp4l around its servo: the servo kept across a change of
+// grandmaster, path delays through the moving median of the scenario's
+// DelayFilterLength.
+var PTP4L = Daemon{}
 
 // Result is what a run measured.
 type Result struct {
@@ -201,9 +228,10 @@ func (c *client) read(noise float64) int64 {
 	return epoch + int64(math.Round(c.now+c.phase+noise))
 }
 
-// Run plays the scenario against s in roko-ptpd (RunDaemon with RokoPTPD).
+// Run plays the scenario against s as ptp4l runs its servo (RunDaemon
+// with PTP4L).
 func Run(sc Scenario, s servo.Servo) (Result, error) {
-	return RunDaemon(sc, RokoPTPD, s)
+	return RunDaemon(sc, PTP4L, s)
 }
 
 // RunDaemon plays the scenario against s, which starts with the scenario's
@@ -257,7 +285,10 @@ func RunDaemon(sc Scenario, d Daemon, s servo.Servo) (Result, error) {
 	s.SetSyncInterval(interval / 1e9)
 	n := int(float64(sc.Duration) / interval)
 	res := Result{TimeTo1us: -1, TimeTo100ns: -1, Recovery: -1, Errors: make([]float64, 0, n), Times: make([]float64, 0, n)}
-	med := newMedian(sc.DelayFilterLength)
+	var med DelayFilter = newMedian(sc.DelayFilterLength)
+	if d.DelayFilter != nil {
+		med = d.DelayFilter()
+	}
 	event := float64(sc.event())
 	var (
 		nextDelayReq float64
@@ -272,7 +303,12 @@ func RunDaemon(sc Scenario, d Daemon, s servo.Servo) (Result, error) {
 		// the last time after the event that the error was out of bounds
 		lastOut = -1.0
 		pdSum2  float64
-		pdN     int
+		// the last Delay_Req's slave-to-master delay, t4 − t3, and t3
+		lastReq, lastReqAt int64
+		haveReq            bool
+		// the next offset is the first from a new grandmaster
+		meet bool
+		pdN  int
 	)
 	for k := 0; k < n; k++ {
 		t1 := float64(k) * interval
@@ -284,13 +320,11 @@ func RunDaemon(sc Scenario, d Daemon, s servo.Servo) (Result, error) {
 		}
 		if sc.MasterSwitchAt > 0 && !switched && t1 >= float64(sc.MasterSwitchAt) {
 			// A new grandmaster: both daemons forget the path delay of
-			// the old one; roko-ptpd also resets its servo.
+			// the old one.
 			switched, master = true, float64(sc.MasterSwitchOffset)
-			med.reset()
-			havePath, nextDelayReq = false, t1
-			if d.ResetServoOnNewMaster {
-				s.Reset()
-			}
+			med.Reset()
+			havePath, haveReq, nextDelayReq = false, false, t1
+			meet = d.MeetNewMaster != nil
 		}
 		c.advance(t1)
 		e := c.phase - master
@@ -317,38 +351,55 @@ func RunDaemon(sc Scenario, d Daemon, s servo.Servo) (Result, error) {
 		c.advance(t1 + delay(t1, sc.Network.SyncQueue))
 		ts2 := c.read(noise())
 
-		if t1 >= nextDelayReq {
-			nextDelayReq = t1 + float64(sc.DelayReqInterval)
-			if lost() {
-				res.Lost++
-			} else {
-				ts3 := c.read(noise())
-				ts4 := epoch + int64(math.Round(c.now+delay(c.now, 0)+master+noise()))
-				med.add(((ts2 - ts1) + (ts4 - ts3)) / 2)
-				pathDelay, havePath = med.value(), true
+		// As in both daemons, the Sync's offset is measured with the
+		// path delay known when it arrives; the Delay_Req that follows
+		// pairs with it and updates the path delay for later ones.
+		stepped := false
+		if havePath {
+			use := pathDelay
+			if pf, ok := med.(PairingDelayFilter); ok && haveReq && float64(ts2-lastReqAt) <= float64(d.PairAge) {
+				use = pf.Paired(((ts2 - ts1) + lastReq) / 2)
+			}
+			offset := ts2 - ts1 - use
+			if meet {
+				meet = false
+				d.MeetNewMaster(s, offset)
+			}
+			res.Samples++
+			if k >= n/2 {
+				// the mean delay from master to client, which makes the
+				// offset unbiased
+				d := float64(pathDelay) - (base(t1) + float64(sc.Network.Jitter+sc.Network.SyncQueue))
+				pdSum2 += d * d
+				pdN++
+			}
+			ppb, state := s.Sample(offset, ts2)
+			switch state {
+			case servo.Jump:
+				c.phase -= float64(offset)
+				c.setAdj(ppb)
+				res.Steps++
+				res.StepTimes = append(res.StepTimes, time.Duration(c.now))
+				stepped = true
+			case servo.Locked, servo.LockedStable:
+				c.setAdj(ppb)
 			}
 		}
-		if !havePath {
-			continue
-		}
-		offset := ts2 - ts1 - pathDelay
-		res.Samples++
-		if k >= n/2 {
-			// the mean delay from master to client, which makes the
-			// offset unbiased
-			d := float64(pathDelay) - (base(t1) + float64(sc.Network.Jitter+sc.Network.SyncQueue))
-			pdSum2 += d * d
-			pdN++
-		}
-		ppb, state := s.Sample(offset, ts2)
-		switch state {
-		case servo.Jump:
-			c.phase -= float64(offset)
-			c.setAdj(ppb)
-			res.Steps++
-			res.StepTimes = append(res.StepTimes, time.Duration(c.now))
-		case servo.Locked, servo.LockedStable:
-			c.setAdj(ppb)
+		if t1 >= nextDelayReq {
+			nextDelayReq = t1 + float64(sc.DelayReqInterval)
+			switch {
+			case lost():
+				res.Lost++
+			case stepped:
+				// A step between the Sync and the Delay_Req would pair
+				// timestamps from either side of it: both daemons drop
+				// the Sync's.
+			default:
+				ts3 := c.read(noise())
+				ts4 := epoch + int64(math.Round(c.now+delay(c.now, 0)+master+noise()))
+				pathDelay, havePath = med.Sample(((ts2-ts1)+(ts4-ts3))/2), true
+				lastReq, lastReqAt, haveReq = ts4-ts3, ts3, true
+			}
 		}
 	}
 	res.FinalFrequencyError = rate(c.frequency(), c.adj) * 1e9
@@ -381,14 +432,17 @@ type median struct {
 
 func newMedian(n int) *median { return &median{ring: make([]int64, n), sorted: make([]int64, 0, n)} }
 
-func (m *median) reset() { m.next, m.full = 0, false }
+// Reset implements DelayFilter.
+func (m *median) Reset() { m.next, m.full = 0, false }
 
-func (m *median) add(v int64) {
+// Sample implements DelayFilter.
+func (m *median) Sample(v int64) int64 {
 	m.ring[m.next] = v
 	m.next++
 	if m.next == len(m.ring) {
 		m.next, m.full = 0, true
 	}
+	return m.value()
 }
 
 func (m *median) value() int64 {

@@ -41,28 +41,34 @@ func quiet() Scenario {
 
 // TestMasterSwitch: from the switch on, offsets and true errors are
 // measured against the new grandmaster, 500 ns ahead; the path delay is
-// measured afresh; roko-ptpd resets its servo, ptp4l does not.
+// measured afresh, so the first Sync after the switch is not measured; a
+// daemon's MeetNewMaster sees the first offset from the new master, ptp4l
+// leaves its servo alone.
 func TestMasterSwitch(t *testing.T) {
+	var met []int64
+	reset := Daemon{MeetNewMaster: func(s servo.Servo, offset int64) { met = append(met, offset); s.Reset() }}
 	for _, tc := range []struct {
 		daemon Daemon
 		resets int
-	}{{RokoPTPD, 1}, {PTP4L, 0}} {
+	}{{reset, 1}, {PTP4L, 0}} {
 		sc := quiet()
 		sc.MasterSwitchAt, sc.MasterSwitchOffset = 2*time.Second, 500*time.Nanosecond
 		r := &recorder{state: servo.Locked}
 		res, err := RunDaemon(sc, tc.daemon, r)
 		require.NoError(t, err)
 		assert.Equal(t, tc.resets, r.resets)
-		require.Len(t, r.offsets, 160, "no Sync lost to the fresh path delay: Delay_Req goes at once")
-		assert.Equal(t, int64(0), r.offsets[31])
-		assert.Equal(t, int64(-500), r.offsets[32])
-		assert.Equal(t, int64(-500), r.offsets[159])
+		// the first Sync of each master waits for its path delay
+		require.Len(t, r.offsets, 158)
+		assert.Equal(t, int64(0), r.offsets[30])
+		assert.Equal(t, int64(-500), r.offsets[31])
+		assert.Equal(t, int64(-500), r.offsets[157])
 		assert.Equal(t, 0.0, res.Errors[31])
 		assert.Equal(t, -500.0, res.Errors[32])
 		// Nothing corrects it: the error never comes back.
 		assert.Equal(t, 8*time.Second, res.Recovery)
 		assert.Equal(t, 500.0, res.EventMax)
 	}
+	assert.Equal(t, []int64{-500}, met)
 }
 
 // TestDelayStep: a 1 µs longer path both ways leaves the clock alone but
@@ -74,7 +80,9 @@ func TestDelayStep(t *testing.T) {
 	r := &recorder{state: servo.Locked}
 	res, err := RunDaemon(sc, PTP4L, r)
 	require.NoError(t, err)
-	assert.Equal(t, []int64{0, 1000, 1000, 1000, 1000, 500, 0, 0}, r.offsets[31:39])
+	// The Sync at 2 s is the first on the longer path; its Delay_Req
+	// the first to measure it.
+	assert.Equal(t, []int64{0, 1000, 1000, 1000, 1000, 1000, 500, 0, 0}, r.offsets[30:39])
 	assert.Equal(t, time.Duration(0), res.Recovery, "the clock itself never left")
 	assert.Zero(t, res.EventMax)
 	// without a disturbance there is nothing to recover from
@@ -131,4 +139,31 @@ func TestSyncQueue(t *testing.T) {
 	mean := sum / float64(len(r.offsets))
 	assert.Greater(t, mean, 250.0)
 	assert.Less(t, mean, 450.0)
+}
+
+// shifted is a pairing delay filter that passes path delays through and
+// adds 7 ns to a paired one.
+type shifted struct{ paired int }
+
+func (f *shifted) Sample(d int64) int64 { return d }
+func (f *shifted) Reset()               {}
+func (f *shifted) Paired(p int64) int64 { f.paired++; return p + 7 }
+
+// TestPairAge: a Sync within PairAge of the last Delay_Req is measured
+// with the filter's Paired delay, which gets the mean of the Sync's own
+// delay and the Delay_Req's; beyond it, with the filtered one.
+func TestPairAge(t *testing.T) {
+	for _, tc := range []struct {
+		age    time.Duration
+		offset int64
+	}{{100 * time.Millisecond, -7}, {10 * time.Millisecond, 0}, {0, 0}} {
+		f := &shifted{}
+		r := &recorder{state: servo.Locked}
+		_, err := RunDaemon(quiet(), Daemon{DelayFilter: func() DelayFilter { return f }, PairAge: tc.age}, r)
+		require.NoError(t, err)
+		require.Len(t, r.offsets, 159)
+		for _, o := range r.offsets {
+			require.Equal(t, tc.offset, o, "pair age %v", tc.age)
+		}
+	}
 }

@@ -245,7 +245,7 @@ var options = []Option{
 	in("ts2phc.pulsewidth", Global, "500000000", 1000000, 999000000),
 	st("ts2phc.tod_source", Global, "generic"),
 	none(en("tsproc_mode", Port, "filter", "filter", "raw", "filter_weight", "raw_weight"),
-		"offsets are always computed as tsproc_mode filter does (delay_filter and delay_filter_length choose the filter)"),
+		"offsets are computed with roko-ptpd's path delay estimate (delay_window, delay_pair_age), or with delay_window 0 as tsproc_mode filter does (delay_filter, delay_filter_length)"),
 	in("twoStepFlag", Global, "1", 0, 1),
 	in("tx_timestamp_timeout", Global, "10", 1, i32max),
 	in("udp_ttl", Port, "1", 1, 255),
@@ -268,6 +268,9 @@ var options = []Option{
 	// roko-ptpd's own options, after linuxptp's.
 	ext(in("servo_spike_filter", Global, "1", 0, 1)),
 	ext(in("linreg_max_points", Global, "1024", 4, 1024)),
+	ext(in("delay_window", Port, "1024", 0, 65536)),
+	ext(in("delay_change_count", Port, "3", 1, 1000)),
+	ext(fl("delay_pair_age", Port, "0.25", 0, 1000)),
 	// The virtual clock (package phc) in place of a PHC: for machines
 	// without PTP hardware, tests and the demo.
 	ext(in("virtual_clock", Global, "0", 0, 1)),

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"io/fs"
+	"math"
 	"net"
 	"os/user"
 	"strconv"
@@ -356,6 +357,22 @@ func (c *Config) portSettings(cc *engine.ClockConfig) ([]PortSettings, error) {
 			return nil, c.errorAt(name, "delay_filter", "[%s] delay_filter %s: want moving_median or moving_average", name, f)
 		}
 		p.DelayFilterLength = int(c.int(name, "delay_filter_length"))
+		p.DelayWindow = int(c.int(name, "delay_window"))
+		p.DelayChangeCount = int(c.int(name, "delay_change_count"))
+		p.DelayPairAge = int64(math.Round(c.float(name, "delay_pair_age") * 1e9))
+		if p.DelayWindow > 0 {
+			for _, o := range []string{"delay_filter", "delay_filter_length"} {
+				if v := c.value(name, o); v.Line != 0 {
+					c.warn(v.Line, o, "%s has no effect with delay_window %d (roko-ptpd's meanPathDelay estimate); delay_window 0 uses it", o, p.DelayWindow)
+				}
+			}
+		} else {
+			for _, o := range []string{"delay_change_count", "delay_pair_age"} {
+				if v := c.value(name, o); v.Line != 0 {
+					c.warn(v.Line, o, "%s has no effect with delay_window 0", o)
+				}
+			}
+		}
 		p.FaultResetInterval = int8(c.int(name, "fault_reset_interval"))
 		p.LocalPriority = uint8(c.int(name, "G.8275.portDS.localPriority"))
 		p.IgnoreTransportSpecific = c.bool(name, "ignore_transport_specific")

@@ -287,6 +287,9 @@ func TestResolveOptionEffects(t *testing.T) {
 		{"logMinDelayReqInterval", "[eth0]\nlogMinDelayReqInterval -4\n", func(s *Settings) any { return port(s).LogMinDelayReqInterval }, int8(-4)},
 		{"logMinPdelayReqInterval", "[eth0]\nlogMinPdelayReqInterval -3\n", func(s *Settings) any { return port(s).LogMinPdelayReqInterval }, int8(-3)},
 		{"delay_filter_length", "[eth0]\ndelay_filter_length 3\n", func(s *Settings) any { return port(s).DelayFilterLength }, 3},
+		{"delay_window", "[eth0]\ndelay_window 256\n", func(s *Settings) any { return port(s).DelayWindow }, 256},
+		{"delay_change_count", "[eth0]\ndelay_change_count 5\n", func(s *Settings) any { return port(s).DelayChangeCount }, 5},
+		{"delay_pair_age", "[eth0]\ndelay_pair_age 0.5\n", func(s *Settings) any { return port(s).DelayPairAge }, int64(500_000_000)},
 		{"fault_reset_interval", "[eth0]\nfault_reset_interval 2\n", func(s *Settings) any { return port(s).FaultResetInterval }, int8(2)},
 		{"ignore_transport_specific", "[eth0]\nignore_transport_specific 1\n", func(s *Settings) any { return port(s).IgnoreTransportSpecific }, true},
 		{"check_fup_sync", "[global]\ncheck_fup_sync 1\n", func(s *Settings) any { return port(s).CheckFupSync }, true},
@@ -367,6 +370,43 @@ func TestResolveUDSOwner(t *testing.T) {
 			}
 			require.NoError(t, err)
 			assert.Equal(t, tc.uds, s.UDS)
+		})
+	}
+}
+
+// TestDelayWindow: roko-ptpd's meanPathDelay estimate is on by default;
+// linuxptp's delay_filter options then do nothing and say so, and
+// delay_window 0 brings them back (and silences the estimate's own).
+func TestDelayWindow(t *testing.T) {
+	for _, tc := range []struct {
+		name, text string
+		window     int
+		warned     []string
+	}{
+		{"defaults", "[global]\n", 1024, nil},
+		{"linuxptp's filter set", "[global]\ndelay_filter moving_average\n[eth0]\ndelay_filter_length 5\n", 1024,
+			[]string{"delay_filter", "delay_filter_length"}},
+		{"window off", "[global]\ndelay_window 0\ndelay_filter_length 5\ndelay_pair_age 0.1\n", 0, []string{"delay_pair_age"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse(strings.NewReader(tc.text), "t.conf")
+			require.NoError(t, err)
+			c.AddInterface("eth0")
+			s, err := c.Resolve()
+			require.NoError(t, err)
+			p := s.Ports[0].Engine
+			assert.Equal(t, tc.window, p.DelayWindow)
+			assert.Equal(t, 3, p.DelayChangeCount)
+			var warned []string
+			for _, w := range c.Warnings {
+				warned = append(warned, w.Option)
+				assert.Contains(t, w.Msg, "no effect with delay_window")
+			}
+			assert.Equal(t, tc.warned, warned)
+			f, err := engine.NewPathDelayFilter(p)
+			require.NoError(t, err)
+			_, windowed := f.(*engine.WindowedDelayFilter)
+			assert.Equal(t, tc.window > 0, windowed)
 		})
 	}
 }

@@ -52,6 +52,9 @@ type Clock struct {
 	// servoState is the servo's last state, for the Locked → LockedStable
 	// transition that triggers an interval request.
 	servoState ServoState
+	// newMaster is set from a change of best master until the first
+	// offset measured from the new one.
+	newMaster bool
 
 	// tc is the forwarding state of a transparent clock (nil for an
 	// ordinary or boundary clock).
@@ -336,7 +339,10 @@ func (c *Clock) stateDecision(now int64) {
 		} else {
 			c.log(LogRecord{Kind: LogSelectedBest, Level: LevelNotice, Clock: bestID})
 		}
-		c.servo.Reset()
+		// As ptp4l, the servo is kept: the clock's frequency error has
+		// not changed with the master. The first offset from the new
+		// master decides what it must forget (see synchronize).
+		c.newMaster = true
 		for _, p := range c.ports {
 			p.resetMeasurement()
 		}
@@ -384,6 +390,28 @@ func (c *Clock) stateDecision(now int64) {
 	}
 }
 
+// filterResetter is a servo with a spike filter in front (servo.Filter)
+// whose judgement of offsets can be reset without the servo's.
+type filterResetter interface{ ResetFilter() }
+
+// MeetNewMaster prepares s for offset, the first measured from a new best
+// master. An offset beyond firstStepThreshold (ns; 0 never) resets the
+// servo, so that it steps the clock as at start rather than slew for
+// minutes; a smaller one is followed by the servo as it is, with only the
+// spike filter's judgement reset, so that the new master's time is not
+// taken for a run of spikes. (ptp4l keeps its servo in both cases.) The
+// clock frequency the servo learned still holds: the oscillator has not
+// changed with the master.
+func MeetNewMaster(s Servo, firstStepThreshold, offset int64) {
+	if lim := firstStepThreshold; lim > 0 && (offset > lim || offset < -lim) {
+		s.Reset()
+		return
+	}
+	if f, ok := s.(filterResetter); ok {
+		f.ResetFilter()
+	}
+}
+
 // synchronize feeds one offset measurement to the servo and acts on the
 // result (linuxptp's clock_synchronize).
 func (c *Clock) synchronize(p *Port, t2, offset, delay, now int64) {
@@ -394,6 +422,10 @@ func (c *Clock) synchronize(p *Port, t2, offset, delay, now int64) {
 	if c.cfg.FreeRunning {
 		c.log(LogRecord{Kind: LogOffset, Level: LevelInfo, Offset: offset, ServoState: ServoUnlocked, Freq: c.frequency, PathDelay: delay})
 		return
+	}
+	if c.newMaster {
+		c.newMaster = false
+		MeetNewMaster(c.servo, c.cfg.FirstStepThreshold, offset)
 	}
 	last := c.servoState
 	ppb, state := c.servo.Sample(offset, t2)

@@ -115,6 +115,17 @@ type PortConfig struct {
 	NoopBMCA                      bool            // BMCA noop
 	DelayFilter                   DelayFilterKind // delay_filter
 	DelayFilterLength             int             // delay_filter_length
+	// DelayWindow (delay_window, roko-ptpd's own) is how many path delays
+	// WindowedDelayFilter averages; 0 uses DelayFilter and
+	// DelayFilterLength, as linuxptp does. DelayChangeCount
+	// (delay_change_count) is how many outliers in a row on one side
+	// restart its window.
+	DelayWindow, DelayChangeCount int
+	// DelayPairAge (delay_pair_age, ns) is, with a DelayWindow, how long
+	// after the last Delay_Req a Sync may come and still be measured with
+	// its own delay paired with that Delay_Req's (WindowedDelayFilter's
+	// Paired); 0 never pairs.
+	DelayPairAge int64
 	// FaultResetInterval is fault_reset_interval (log2 seconds);
 	// FaultResetASAP (−128) retries at once.
 	FaultResetInterval int8

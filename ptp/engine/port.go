@@ -56,7 +56,8 @@ type Port struct {
 	delay      DelayFilter
 	delayValid bool
 	pathDelay  int64
-	spikes     int // consecutive offsets beyond SpikeLimit
+	lastReq    lastDelayReq // the latest complete Delay_Req, for pairing
+	spikes     int          // consecutive offsets beyond SpikeLimit
 
 	// Peer delay.
 	pdelay       pendingPdelay
@@ -137,6 +138,13 @@ type pendingFollowUp struct {
 	rx    int64 // when it arrived (check_fup_sync)
 }
 
+// lastDelayReq is the slave-to-master half of the latest E2E exchange.
+type lastDelayReq struct {
+	valid bool
+	t3    int64 // Delay_Req transmission: local
+	delay int64 // t4 − c4 − t3: the slave-to-master delay, less the offset
+}
+
 type lastSync struct {
 	valid bool
 	t1c   int64 // t1 + corrections
@@ -170,7 +178,7 @@ type pendingPdelayResp struct {
 }
 
 func newPort(c *Clock, idx int, cfg PortConfig) (*Port, error) {
-	f, err := NewDelayFilter(cfg.DelayFilter, cfg.DelayFilterLength)
+	f, err := NewPathDelayFilter(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -301,7 +309,7 @@ func (p *Port) resetMeasurement() {
 	p.sync.valid, p.fup.valid, p.last.valid = false, false, false
 	p.delayReq = pendingDelayReq{}
 	p.delay.Reset()
-	p.delayValid, p.pathDelay = false, 0
+	p.delayValid, p.pathDelay, p.lastReq = false, 0, lastDelayReq{}
 	p.syncSeq.Reset()
 }
 
@@ -310,6 +318,7 @@ func (p *Port) resetMeasurement() {
 func (p *Port) afterStep() {
 	p.sync.valid, p.fup.valid, p.last.valid = false, false, false
 	p.delayReq = pendingDelayReq{}
+	p.lastReq = lastDelayReq{}
 	p.pdelay = pendingPdelay{}
 }
 
@@ -741,6 +750,9 @@ func (p *Port) sample(t1, c1, t2, now int64) {
 			return
 		}
 		delay = p.pathDelay
+		if f, ok := p.delay.(*WindowedDelayFilter); ok && p.lastReq.valid && t2-p.lastReq.t3 <= p.cfg.DelayPairAge {
+			delay = f.Paired((t2 - t1 - c1 + p.lastReq.delay) / 2)
+		}
 	case ptp.DelayMechanismP2P:
 		if !p.peerValid {
 			return
@@ -806,6 +818,7 @@ func (p *Port) receiveDelayResp(r *ptp.DelayResp) {
 	raw := s.MeanPathDelay()
 	p.pathDelay = p.delay.Sample(raw)
 	p.delayValid = true
+	p.lastReq = lastDelayReq{valid: true, t3: s.T3, delay: s.T4 - s.C4 - s.T3}
 }
 
 func (p *Port) receivePdelayReq(d *ptp.PdelayReq, rx int64, from Addr) {
