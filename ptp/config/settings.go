@@ -360,6 +360,13 @@ func (c *Config) portSettings(cc *engine.ClockConfig) ([]PortSettings, error) {
 		p.DelayWindow = int(c.int(name, "delay_window"))
 		p.DelayChangeCount = int(c.int(name, "delay_change_count"))
 		p.DelayPairAge = int64(math.Round(c.float(name, "delay_pair_age") * 1e9))
+		if !c.isSet(name, "delay_window") && c.changedFromDefault(name, "delay_filter", "delay_filter_length") {
+			// A file that asks for another filter than linuxptp's default
+			// means it: it gets linuxptp's filter, as under ptp4l. One that
+			// only spells the defaults out (linuxptp's default.cfg does)
+			// keeps roko-ptpd's estimate, with the warning below.
+			p.DelayWindow = 0
+		}
 		if p.DelayWindow > 0 {
 			for _, o := range []string{"delay_filter", "delay_filter_length"} {
 				if v := c.value(name, o); v.Line != 0 {
@@ -466,4 +473,22 @@ func (c *Config) lookupID(section, name string, group bool) (*int, error) {
 		return nil, c.errorAt(section, name, "%s %s: id %q is not a number", name, v, id)
 	}
 	return &n, nil
+}
+
+// changedFromDefault reports whether any of the options is set for
+// section to another value than its default.
+func (c *Config) changedFromDefault(section string, options ...string) bool {
+	for _, o := range options {
+		if !c.isSet(section, o) {
+			continue
+		}
+		d, err := parseDefault(byName[o])
+		if err != nil {
+			continue
+		}
+		if v := c.value(section, o); v.Int != d.Int || v.Raw != d.Raw || v.Float != d.Float {
+			return true
+		}
+	}
+	return false
 }

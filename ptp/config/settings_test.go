@@ -384,7 +384,14 @@ func TestDelayWindow(t *testing.T) {
 		warned     []string
 	}{
 		{"defaults", "[global]\n", 1024, nil},
-		{"linuxptp's filter set", "[global]\ndelay_filter moving_average\n[eth0]\ndelay_filter_length 5\n", 1024,
+		// linuxptp's default.cfg spells every default out: that keeps
+		// roko's estimate, and says the two lines do nothing.
+		{"linuxptp's defaults spelt out", "[global]\ndelay_filter moving_median\ndelay_filter_length 10\n", 1024,
+			[]string{"delay_filter", "delay_filter_length"}},
+		// Another filter than the default is meant: linuxptp's filter.
+		{"another filter asked for", "[global]\ndelay_filter moving_average\n", 0, nil},
+		{"another length asked for", "[global]\n[eth0]\ndelay_filter_length 5\n", 0, nil},
+		{"another filter, and a window", "[global]\ndelay_window 64\ndelay_filter moving_average\n[eth0]\ndelay_filter_length 5\n", 64,
 			[]string{"delay_filter", "delay_filter_length"}},
 		{"window off", "[global]\ndelay_window 0\ndelay_filter_length 5\ndelay_pair_age 0.1\n", 0, []string{"delay_pair_age"}},
 	} {
