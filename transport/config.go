@@ -121,6 +121,38 @@ func (t *Transport) SendEvent(b []byte, dst Addr) (int64, error) { return t.Even
 // connection.
 func (t *Transport) SendGeneral(b []byte, dst Addr) error { return t.General.Send(b, dst) }
 
+// Batcher is an Endpoint that also sends in batches (see Conn.Queue and
+// Conn.QueueEvent): *Transport is one.
+type Batcher interface {
+	// QueueGeneral queues a general message; tag comes back to fail with
+	// the error if the kernel refuses it when the queue is sent.
+	QueueGeneral(b []byte, dst Addr, tag uint64, fail func(tag uint64, err error)) error
+	// Flush sends the queued general messages.
+	Flush(fail func(tag uint64, err error))
+	// QueueEvent queues an event message, at most EventBatchLen before
+	// FlushEvents.
+	QueueEvent(b []byte, dst Addr) error
+	// FlushEvents sends the queued event messages and sets ts[i] and
+	// errs[i] to message i's transmit timestamp or failure.
+	FlushEvents(ts []int64, errs []error)
+}
+
+var _ Batcher = (*Transport)(nil)
+
+// QueueGeneral implements Batcher on the general connection.
+func (t *Transport) QueueGeneral(b []byte, dst Addr, tag uint64, fail func(uint64, error)) error {
+	return t.General.Queue(b, dst, tag, fail)
+}
+
+// Flush implements Batcher.
+func (t *Transport) Flush(fail func(uint64, error)) { t.General.Flush(fail) }
+
+// QueueEvent implements Batcher on the event connection.
+func (t *Transport) QueueEvent(b []byte, dst Addr) error { return t.Event.QueueEvent(b, dst) }
+
+// FlushEvents implements Batcher.
+func (t *Transport) FlushEvents(ts []int64, errs []error) { t.Event.FlushEvents(ts, errs) }
+
 // Endpoint is one port's transport as an event loop uses it. *Transport
 // is one, on the kernel's sockets; a Segment's member is another, for
 // running the loop in a test without root.

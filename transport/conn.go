@@ -85,8 +85,6 @@ type Conn struct {
 		flags int
 		err   syscall.Errno
 		fn    func(fd uintptr) bool
-		tryFn func(fd uintptr)
-		again bool
 		ci    controlInfo
 		frame [2048]byte // L2 frames arrive with their Ethernet header
 	}
@@ -118,6 +116,14 @@ type Conn struct {
 	}
 	closed atomic.Bool
 
+	// rb holds the messages one recvmmsg read ahead for TryReceive; nil
+	// until the first TryReceive (only an event loop reads that way).
+	rb *rxBatch
+	// sq and eq are the queues of general and event messages that go
+	// out together in one sendmmsg (Queue, Flush, QueueEvent,
+	// FlushEvents); nil until first used.
+	sq, eq *txBatch
+
 	// held are transmit timestamps an emulated card holds back (late),
 	// each with when it is handed over; guarded by txMu.
 	held []heldTimestamp
@@ -133,7 +139,6 @@ type heldTimestamp struct {
 func newConn(name string, rc syscall.RawConn, closer io.Closer, family int, mode Timestamping, timeout time.Duration) *Conn {
 	c := &Conn{name: name, rc: rc, closer: closer, family: family, hardware: mode != Software, oneStep: mode == OneStep, timeout: timeout}
 	c.rx.fn = c.recvOnce
-	c.rx.tryFn = c.tryOnce
 	c.tx.sendFn = c.sendOnce
 	c.tx.eqFn = c.eqOnce
 	return c
@@ -232,6 +237,14 @@ func (c *Conn) FD() (int, error) {
 
 func (c *Conn) receive(b []byte, info *RxInfo, wait bool) (int, error) {
 	r := &c.rx
+	if !wait {
+		return c.tryReceiveBatch(b, info)
+	}
+	if c.rb != nil {
+		if n, ok := c.nextBuffered(b, info); ok {
+			return n, nil
+		}
+	}
 	for {
 		buf := b
 		if c.l2 {
@@ -250,16 +263,7 @@ func (c *Conn) receive(b []byte, info *RxInfo, wait bool) (int, error) {
 			Control: &r.oob[0],
 		}
 		r.msg.SetControllen(len(r.oob))
-		var err error
-		if wait {
-			err = c.rc.Read(r.fn)
-		} else {
-			r.again = false
-			err = c.rc.Control(r.tryFn)
-			if err == nil && r.again {
-				return 0, ErrWouldBlock
-			}
-		}
+		err := c.rc.Read(r.fn)
 		if err != nil {
 			if c.closed.Load() {
 				return 0, ErrClosed
@@ -272,33 +276,38 @@ func (c *Conn) receive(b []byte, info *RxInfo, wait bool) (int, error) {
 			}
 			return 0, fmt.Errorf("transport: %s: recvmsg: %w", c.name, r.err)
 		}
-		if n, ok := c.deliver(b, info); ok {
+		data := b
+		if c.l2 {
+			data = r.frame[:]
+		}
+		if n, ok := c.deliver(b, info, data[:r.n], r.flags, r.oob[:r.oobn], &r.name); ok {
 			return n, nil
 		}
 	}
 }
 
-// deliver checks a received datagram or frame, copies the message into b
-// and fills info; false means it was counted and dropped.
-func (c *Conn) deliver(b []byte, info *RxInfo) (int, bool) {
+// deliver checks a received datagram or frame (data, as long as recvmsg
+// said, with its message flags, control buffer and source), copies the
+// message into b and fills info; false means it was counted and dropped.
+func (c *Conn) deliver(b []byte, info *RxInfo, data []byte, flags int, oob []byte, name *unix.RawSockaddrAny) (int, bool) {
 	r := &c.rx
-	if r.flags&(unix.MSG_TRUNC|unix.MSG_CTRUNC) != 0 {
+	if flags&(unix.MSG_TRUNC|unix.MSG_CTRUNC) != 0 {
 		c.stats.dropped.Add(1) // larger than any PTP message we accept
 		return 0, false
 	}
 	if c.emu != nil {
-		c.emu.rewriteControl(r.oob[:r.oobn], false)
+		c.emu.rewriteControl(oob, false)
 	}
-	if err := parseControl(r.oob[:r.oobn], c.hardware, &r.ci); err != nil {
+	if err := parseControl(oob, c.hardware, &r.ci); err != nil {
 		c.stats.dropped.Add(1)
 		return 0, false
 	}
 	info.Time, info.HasTime = r.ci.ts, r.ci.hasTS
-	n := r.n
+	n := len(data)
 	if c.l2 {
 		// Raw frames: destination, source, EtherType, then the message. A
 		// VLAN tag, if the driver left one in, sits before the EtherType.
-		f := r.frame[:n]
+		f := data
 		off := 12
 		if len(f) >= 18 && f[12] == 0x81 && f[13] == 0x00 {
 			off = 16
@@ -315,25 +324,20 @@ func (c *Conn) deliver(b []byte, info *RxInfo) (int, bool) {
 			return 0, false
 		}
 	} else {
-		info.Src = sockaddrToAddr(&r.name)
+		if len(b) < n {
+			c.stats.dropped.Add(1) // longer than the caller's buffer
+			return 0, false
+		}
+		if n > 0 && &b[0] != &data[0] {
+			copy(b, data) // read ahead into a batch's buffer
+		}
+		info.Src = sockaddrToAddr(name)
 	}
 	if !info.HasTime {
 		c.stats.noRx.Add(1)
 	}
 	c.stats.received.Add(1)
 	return n, true
-}
-
-// tryOnce is recvOnce without waiting.
-func (c *Conn) tryOnce(fd uintptr) {
-	r := &c.rx
-	n, _, e := unix.RawSyscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&r.msg)), unix.MSG_DONTWAIT)
-	if e == unix.EAGAIN || e == unix.EINTR {
-		r.again = true
-		return
-	}
-	r.n, r.err = int(n), e
-	r.oobn, r.flags = int(r.msg.Controllen), int(r.msg.Flags)
 }
 
 func sockaddrToAddr(sa *unix.RawSockaddrAny) Addr {

@@ -58,6 +58,10 @@ type port struct {
 	sec    *config.Security
 	verify *auth.Verifier
 	out    []byte
+	// batch is ep when it sends in batches (the kernel's sockets): the
+	// port's general messages are queued and go out together when the
+	// loop flushes, and a batch of event messages in one system call.
+	batch transport.Batcher
 }
 
 // Daemon is one running clock.
@@ -96,6 +100,8 @@ type Daemon struct {
 	txTimeouts atomic.Uint64
 	// met serves Prometheus metrics (metrics_address); nil when off.
 	met *metrics
+	// batchState is the scratch of the batched sends (send_batch.go).
+	batchState
 
 	// Work for the event loop from other goroutines (Do), and the eventfd
 	// that wakes it.
@@ -408,6 +414,7 @@ func (d *Daemon) openPorts() error {
 		}
 		primary, peer := ep.Destinations()
 		p := port{name: ps.Interface, ep: ep, primary: primary, peerDelay: peer}
+		p.batch, _ = ep.(transport.Batcher)
 		if ps.Security != nil {
 			p.sec, p.verify, p.out = ps.Security, auth.NewVerifier(ps.Security.SA), make([]byte, 0, 1500)
 		}

@@ -18,22 +18,16 @@ import (
 // Send implements engine.Network.
 func (d *Daemon) Send(a *engine.Action) (int64, bool, error) {
 	p := &d.ports[a.Port]
-	dst := p.primary
-	switch a.Dest {
-	case engine.DestPeer:
-		dst = p.peerDelay
-	case engine.DestUnicast:
-		if a.To.IP.IsValid() {
-			dst = transport.Addr{IP: a.To.IP.Addr(), Port: a.To.IP.Port()}
-		} else {
-			dst = transport.Addr{MAC: a.To.MAC, L2: true}
-		}
-	}
+	dst := d.destination(p, a)
 	msg, err := d.sign(a.Port, a.Msg)
 	if err != nil {
 		return 0, false, err
 	}
 	if !a.Event {
+		if p.batch != nil {
+			// Copied into the queue: msg may be engine memory.
+			return 0, false, p.batch.QueueGeneral(msg, dst, queueTag(a.Port, a.MessageType), d.queueFail)
+		}
 		return 0, false, p.ep.SendGeneral(msg, dst)
 	}
 	ts, err := p.ep.SendEvent(msg, dst)
@@ -41,6 +35,20 @@ func (d *Daemon) Send(a *engine.Action) (int64, bool, error) {
 		return 0, false, err
 	}
 	return d.toClock(ts), true, nil
+}
+
+// destination is where a's message goes on port p.
+func (d *Daemon) destination(p *port, a *engine.Action) transport.Addr {
+	switch a.Dest {
+	case engine.DestPeer:
+		return p.peerDelay
+	case engine.DestUnicast:
+		if a.To.IP.IsValid() {
+			return transport.Addr{IP: a.To.IP.Addr(), Port: a.To.IP.Port()}
+		}
+		return transport.Addr{MAC: a.To.MAC, L2: true}
+	}
+	return p.primary
 }
 
 // AdjustFrequency implements engine.Steering.
@@ -68,6 +76,19 @@ func (d *Daemon) Record(r engine.LogRecord) { d.log.Record(r) }
 func (d *Daemon) Failed(a *engine.Action, err error) {
 	switch a.Kind {
 	case engine.Send:
+		if a.Dest == engine.DestUnicast && a.MessageType == ptp.MessageSync && errors.Is(err, transport.ErrTxTimestampTimeout) {
+			// One client's Sync: it loses that Follow_Up, the port
+			// serves on (Clock.TxTimestampLost). Said once a second, not
+			// three lines for each of thousands.
+			d.txTimeouts.Add(1)
+			d.unstampedSyncs++
+			if t := now(); t-d.unstampedLogged >= 1e9 {
+				d.log.Printf(engine.LevelWarning, "port %d (%s): %d unicast Syncs without transmit timestamp (tx_timestamp_timeout): their clients get no Follow_Up for them",
+					a.Port+1, d.ports[a.Port].name, d.unstampedSyncs)
+				d.unstampedSyncs, d.unstampedLogged = 0, t
+			}
+			return
+		}
 		if errors.Is(err, transport.ErrTxTimestampTimeout) {
 			d.txTimeouts.Add(1)
 			d.log.Printf(engine.LevelErr, "timed out while polling for tx timestamp")
@@ -119,7 +140,8 @@ func (d *Daemon) relay(msg []byte) {
 }
 
 var (
-	_ engine.Network  = (*Daemon)(nil)
-	_ engine.Steering = (*Daemon)(nil)
-	_ engine.Reporter = (*Daemon)(nil)
+	_ engine.BatchNetwork = (*Daemon)(nil)
+	_ engine.Network      = (*Daemon)(nil)
+	_ engine.Steering     = (*Daemon)(nil)
+	_ engine.Reporter     = (*Daemon)(nil)
 )

@@ -17,6 +17,9 @@ import (
 type source struct {
 	port int
 	rx   transport.Receiver
+	// buffered, when rx reads ahead (transport.Conn's recvmmsg), says
+	// how many messages it holds that the descriptor no longer shows.
+	buffered interface{ Buffered() int }
 }
 
 // Poller tags below the ports' own: the link monitor's, then the UNIX
@@ -52,7 +55,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 		go func() { defer close(done); d.gm.run(gmCtx) }()
 		defer func() { cancel(); <-done }()
 	}
+	d.queueFail = d.queueFailed
 	d.exec.Start()
+	d.flush()
 	// A link that is down at start faults its port at once.
 	d.queryLinks()
 
@@ -72,6 +77,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	for {
 		done, err := l.turn(ctx)
 		if done || err != nil {
+			d.flush()
 			return err
 		}
 	}
@@ -91,7 +97,8 @@ func (d *Daemon) watch() ([]source, error) {
 			if err := d.poller.Add(fd, int32(len(sources))); err != nil {
 				return nil, err
 			}
-			sources = append(sources, source{i, rx})
+			b, _ := rx.(interface{ Buffered() int })
+			sources = append(sources, source{i, rx, b})
 		}
 	}
 	if d.links != nil {
@@ -143,6 +150,9 @@ func (l *loop) turn(ctx context.Context) (done bool, err error) {
 		return true, err
 	}
 	d.wakeups.Add(1)
+	// Sends of general messages wait in the ports' queues until the
+	// flushes below: the answers to everything this wake-up reads go out
+	// together, before the timers run, and what the timers send after.
 	for _, ev := range events {
 		switch {
 		case ev.Fd == transport.TagTimer:
@@ -164,7 +174,9 @@ func (l *loop) turn(ctx context.Context) (done bool, err error) {
 			}
 		}
 	}
+	d.flush()
 	d.exec.Tick()
+	d.flush()
 	d.met.refresh(d)
 	if l.truth != nil && now() >= l.nextTrue {
 		l.nextTrue += int64(d.opt.TrueErrorEvery)
@@ -175,23 +187,34 @@ func (l *loop) turn(ctx context.Context) (done bool, err error) {
 	return false, nil
 }
 
-// receive reads one message from a ready source and hands it to the
-// engine. One message per readiness: the epoll set is level-triggered,
-// so what is left is reported again, and no recvmsg is spent finding the
-// socket empty.
+// receive reads the messages of a ready source and hands them to the
+// engine one by one. The first read takes what waits with one recvmmsg
+// (transport.Conn), the rest come from what it read ahead; the epoll set
+// is level-triggered, so what is left beyond that is reported again, and
+// no system call is spent finding the socket empty.
 func (l *loop) receive(s source, events uint32) (done bool, err error) {
 	if events&unix.EPOLLERR != 0 {
 		s.rx.DrainErrQueue()
 	}
-	n, err := s.rx.TryReceive(l.buf, &l.info)
-	switch {
-	case errors.Is(err, transport.ErrWouldBlock):
-		return false, nil
-	case errors.Is(err, transport.ErrClosed):
-		return true, nil
-	case err != nil:
-		return true, err
+	for {
+		n, err := s.rx.TryReceive(l.buf, &l.info)
+		switch {
+		case errors.Is(err, transport.ErrWouldBlock):
+			return false, nil
+		case errors.Is(err, transport.ErrClosed):
+			return true, nil
+		case err != nil:
+			return true, err
+		}
+		l.handle(s, n)
+		if s.buffered == nil || s.buffered.Buffered() == 0 {
+			return false, nil
+		}
 	}
+}
+
+// handle hands the engine a message of n bytes in l.buf from s.
+func (l *loop) handle(s source, n int) {
 	d := l.d
 	if !l.info.HasTime {
 		// An event message is worth nothing without its receive time: as
@@ -201,15 +224,14 @@ func (l *loop) receive(s source, events uint32) (done bool, err error) {
 		if t, err := ptp.PeekMessageType(l.buf[:n]); err == nil && t.IsEvent() {
 			d.log.Printf(engine.LevelErr, "port %d (%s): received %s without timestamp", s.port+1, d.ports[s.port].name, t)
 			d.met.droppedNoTimestamp(s.port)
-			return false, nil
+			return
 		}
 	}
 	msg, ok := d.verifyReceived(s.port, l.buf[:n])
 	if !ok {
-		return false, nil
+		return
 	}
 	d.exec.Receive(s.port, msg, d.toClock(l.info.Time), engineAddr(l.info.Src))
-	return false, nil
 }
 
 // runQueue runs the work other goroutines gave the loop (Do).

@@ -181,6 +181,21 @@ func (c *Clock) TxTimestamp(port int, t ptp.MessageType, seq uint16, ts int64, n
 	return c.acts
 }
 
+// TxTimestampLost tells the engine that the transmit timestamp of an
+// event message it sent to dest on port never came. A Sync of the port's
+// unicast service (dest DestUnicast) costs its one client that Sync's
+// Follow_Up, counted in UnicastServiceStats.Unstamped: the port goes on
+// serving its other clients. Anything else faults the port, as in ptp4l
+// (which faults a unicast grandmaster's port too, for every client).
+func (c *Clock) TxTimestampLost(port int, t ptp.MessageType, seq uint16, dest Dest, now int64) []Action {
+	if p := c.ports[port]; t == ptp.MessageSync && dest == DestUnicast && p.uc != nil {
+		c.begin()
+		p.unicastSyncLost(seq)
+		return c.acts
+	}
+	return c.Fault(port, now)
+}
+
 // Fault tells the engine that port failed (no transmit timestamp, a dead
 // socket): it goes FAULTY and retries after fault_reset_interval.
 func (c *Clock) Fault(port int, now int64) []Action {

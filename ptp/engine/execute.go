@@ -20,6 +20,27 @@ type Network interface {
 	Send(a *Action) (ts int64, stamped bool, err error)
 }
 
+// BatchNetwork is a Network that sends many event messages at once (a
+// unicast grandmaster's round of Syncs): one system call for the lot, and
+// their transmit timestamps read back together, with one timeout for the
+// batch rather than one each.
+type BatchNetwork interface {
+	Network
+	// SendEvents sends the event messages of acts, in order, and sets
+	// res[i] to what Send would have returned for acts[i].
+	SendEvents(acts []*Action, res []SendResult)
+}
+
+// SendResult is the outcome of one message of BatchNetwork.SendEvents.
+type SendResult struct {
+	TS      int64
+	Stamped bool
+	Err     error
+}
+
+// maxEventBatch bounds the event messages handed to SendEvents at once.
+const maxEventBatch = 64
+
 // Steering applies the engine's decisions to the clock it steers.
 type Steering interface {
 	// AdjustFrequency sets the clock's frequency offset, ppb.
@@ -70,6 +91,10 @@ type Executor struct {
 	// when done, so that a unicast server's round of thousands of Syncs
 	// costs no allocation once the slice has grown.
 	pend []txPending
+	// batch and res are the event sends of a batch that go to a
+	// BatchNetwork together, and their outcomes.
+	batch []*Action
+	res   []SendResult
 }
 
 // txPending is a transmit timestamp to hand back to the engine once
@@ -81,6 +106,7 @@ type txPending struct {
 	ts   int64
 	err  error
 	fwd  bool
+	dest Dest
 }
 
 // Apply carries out acts. Messages alias engine memory until the next call
@@ -91,17 +117,23 @@ func (x *Executor) Apply(acts []Action) {
 		x.Watch(acts)
 	}
 	base := len(x.pend)
+	bn, batching := x.Net.(BatchNetwork)
+	x.batch = x.batch[:0]
 	for i := range acts {
 		a := &acts[i]
 		switch a.Kind {
 		case Send:
-			ts, stamped, err := x.Net.Send(a)
-			switch {
-			case a.Event && (stamped || err != nil):
-				x.pend = append(x.pend, txPending{a.Port, a.MessageType, a.SequenceID, ts, err, a.Forwarded})
-			case err != nil:
-				x.Report.Failed(a, err)
+			if batching && a.Event {
+				// Event messages go in batches; the rest at once (which
+				// may reorder an event message after a general one that
+				// followed it: they leave by different sockets anyway).
+				if x.batch = append(x.batch, a); len(x.batch) == maxEventBatch {
+					x.sendBatch(bn)
+				}
+				continue
 			}
+			ts, stamped, err := x.Net.Send(a)
+			x.sent(a, ts, stamped, err)
 		case AdjustFrequency:
 			if err := x.Steer.AdjustFrequency(a.PPB); err != nil {
 				x.Report.Failed(a, err)
@@ -122,16 +154,21 @@ func (x *Executor) Apply(acts []Action) {
 			}
 		}
 	}
+	if len(x.batch) > 0 {
+		x.sendBatch(bn)
+	}
 	end := len(x.pend)
 	for i := base; i < end; i++ {
 		t := x.pend[i] // a copy: nested batches may move x.pend
 		if t.err != nil {
 			// No transmit timestamp: the port cannot measure, and faults
-			// (ptp4l does the same on a timeout or a failed send). The
-			// action is rebuilt here from the pending record.
-			failed := &Action{Kind: Send, Port: t.port, Event: true, MessageType: t.typ, SequenceID: t.seq}
+			// (ptp4l does the same on a timeout or a failed send), unless
+			// it was one unicast client's Sync, which costs that client
+			// its Follow_Up (Clock.TxTimestampLost). The action is
+			// rebuilt here from the pending record.
+			failed := &Action{Kind: Send, Port: t.port, Event: true, Dest: t.dest, MessageType: t.typ, SequenceID: t.seq}
 			x.Report.Failed(failed, t.err)
-			x.Apply(x.Engine.Fault(t.port, x.Now()))
+			x.Apply(x.Engine.TxTimestampLost(t.port, t.typ, t.seq, t.dest, x.Now()))
 			continue
 		}
 		if t.fwd {
@@ -141,6 +178,31 @@ func (x *Executor) Apply(acts []Action) {
 		x.TxTimestamp(t.port, t.typ, t.seq, t.ts)
 	}
 	x.pend = x.pend[:base]
+}
+
+// sent records the outcome of sending a: an event message's timestamp (or
+// its failure) waits for the end of the batch.
+func (x *Executor) sent(a *Action, ts int64, stamped bool, err error) {
+	switch {
+	case a.Event && (stamped || err != nil):
+		x.pend = append(x.pend, txPending{a.Port, a.MessageType, a.SequenceID, ts, err, a.Forwarded, a.Dest})
+	case err != nil:
+		x.Report.Failed(a, err)
+	}
+}
+
+// sendBatch sends the event messages gathered in x.batch.
+func (x *Executor) sendBatch(bn BatchNetwork) {
+	if cap(x.res) < len(x.batch) {
+		x.res = make([]SendResult, maxEventBatch)
+	}
+	res := x.res[:len(x.batch)]
+	clear(res)
+	bn.SendEvents(x.batch, res)
+	for i, a := range x.batch {
+		x.sent(a, res[i].TS, res[i].Stamped, res[i].Err)
+	}
+	x.batch = x.batch[:0]
 }
 
 // ForwardedTxTimestamp hands a transparent clock the transmit timestamp

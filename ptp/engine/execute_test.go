@@ -2,6 +2,7 @@ package engine
 
 import (
 	"errors"
+	"net/netip"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -53,6 +54,14 @@ func executorOn(t *testing.T, r *recorder) (*Clock, *Executor) {
 	return c, &Executor{Engine: c, Net: r, Steer: r, Report: r, Now: func() int64 { return 1 }}
 }
 
+// batchExecutorOn is executorOn with a BatchNetwork.
+func batchExecutorOn(t *testing.T, r *batchRecorder) (*Clock, *Executor) {
+	t.Helper()
+	c, x := executorOn(t, &r.recorder)
+	x.Net = r
+	return c, x
+}
+
 func TestExecutor(t *testing.T) {
 	t.Run("every send before any transmit timestamp goes back", func(t *testing.T) {
 		r := &recorder{stamped: true}
@@ -96,6 +105,70 @@ func TestExecutor(t *testing.T) {
 	})
 }
 
+// batchRecorder is a recorder that is also a BatchNetwork.
+type batchRecorder struct {
+	recorder
+	batches []int
+	lose    map[int]bool // which messages of a batch get no timestamp
+}
+
+func (r *batchRecorder) SendEvents(acts []*Action, res []SendResult) {
+	r.batches = append(r.batches, len(acts))
+	for i, a := range acts {
+		r.calls = append(r.calls, "send "+a.MessageType.String())
+		res[i] = SendResult{TS: 1_000, Stamped: true}
+		if r.lose[i] {
+			res[i] = SendResult{Err: errors.New("timed out")}
+		}
+	}
+}
+
+// withUnicastClients makes the MASTER port of c serve n unicast clients
+// Sync once a second, and returns the time their first round is due.
+func withUnicastClients(t *testing.T, c *Clock, n int) int64 {
+	t.Helper()
+	p := c.ports[0]
+	p.uc = newUnicastService()
+	for i := range n {
+		r := ptp.RequestUnicastTransmission{MessageType: ptp.MessageSync, DurationField: 60}
+		p.uc.grant(Addr{IP: netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, 0, byte(i + 1)}), 0)}, ptp.PortIdentity{}, &r, 1)
+	}
+	return p.uc.deadline()
+}
+
+func TestExecutorBatches(t *testing.T) {
+	t.Run("event messages in batches, then every timestamp", func(t *testing.T) {
+		r := &batchRecorder{}
+		c, x := batchExecutorOn(t, r)
+		due := withUnicastClients(t, c, 100)
+		c.begin()
+		c.ports[0].serveUnicast(due)
+		x.Apply(c.acts)
+		assert.Equal(t, []int{64, 36}, r.batches, "the round's Syncs in two batches")
+		assert.Len(t, r.calls, 200, "100 Syncs, then 100 Follow_Ups")
+		assert.Equal(t, "send FOLLOW_UP", r.calls[100])
+	})
+	t.Run("a lost unicast Sync timestamp costs one Follow_Up", func(t *testing.T) {
+		r := &batchRecorder{lose: map[int]bool{1: true}}
+		c, x := batchExecutorOn(t, r)
+		due := withUnicastClients(t, c, 3)
+		c.begin()
+		c.ports[0].serveUnicast(due)
+		x.Apply(c.acts)
+		assert.Equal(t, []string{"send SYNC", "send SYNC", "send SYNC", "send FOLLOW_UP", "failed", "send FOLLOW_UP"}, r.calls)
+		assert.Equal(t, Master, c.Port(0).State(), "the port serves on")
+		assert.EqualValues(t, 1, c.Port(0).UnicastServiceStats().Unstamped)
+	})
+	t.Run("a lost multicast Sync timestamp faults the port", func(t *testing.T) {
+		r := &batchRecorder{lose: map[int]bool{0: true}}
+		c, x := batchExecutorOn(t, r)
+		c.begin()
+		c.ports[0].sendSync()
+		x.Apply(c.acts)
+		assert.Equal(t, Faulty, c.Port(0).State())
+	})
+}
+
 // quiet is a Network, Steering and Reporter that does nothing and always
 // has the transmit timestamp: the executor's own cost.
 type quiet struct{}
@@ -122,6 +195,24 @@ func TestExecutorAllocatesNothing(t *testing.T) {
 		c.ports[0].sendSync()
 		x.Apply(c.acts) // the Sync, then its Follow_Up once the timestamp is back
 	}))
+	// A round of unicast Syncs through a BatchNetwork.
+	bx := Executor{Engine: c, Net: quietBatch{}, Steer: q, Report: q, Now: func() int64 { return 1 }}
+	withUnicastClients(t, c, 100)
+	assert.Zero(t, testing.AllocsPerRun(100, func() {
+		c.begin()
+		c.ports[0].uc.inRound, c.ports[0].uc.next = true, 0
+		c.ports[0].serveUnicast(1e9)
+		bx.Apply(c.acts)
+	}))
+}
+
+// quietBatch is quiet as a BatchNetwork.
+type quietBatch struct{ quiet }
+
+func (quietBatch) SendEvents(acts []*Action, res []SendResult) {
+	for i := range acts {
+		res[i] = SendResult{TS: 1_000, Stamped: true}
+	}
 }
 
 // TestSwitchServo: a new servo takes over unlocked, told the sample

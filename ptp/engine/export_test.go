@@ -23,6 +23,14 @@ func SetMaxUnicastClients(n int) func() {
 	return func() { maxUnicastClients = old }
 }
 
+// SetUnicastSlice sets how many clients one Tick serves and returns a
+// function that restores it.
+func SetUnicastSlice(n int32) func() {
+	old := ucSlice
+	ucSlice = n
+	return func() { ucSlice = old }
+}
+
 // TestPI is the tests' PI servo.
 type TestPI = testPI
 

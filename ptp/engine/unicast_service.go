@@ -32,6 +32,15 @@ var maxUnicastClients = 1 << 16
 // round is (linuxptp's 10 ms).
 const ucStartDelay = 10_000_000
 
+// ucSlice bounds the clients one Tick serves. A round of thousands of
+// clients is served in slices, one a Tick, with the deadline left due
+// until the round is done: between two slices the event loop reads its
+// sockets, so Delay_Req wait for one slice, not for the whole round, and
+// the transmit timestamps of one slice's Syncs, which share the event
+// socket's receive buffer with those Delay_Req, are read back before the
+// next slice is sent. A variable so that tests can make it small.
+var ucSlice int32 = 256
+
 // ucSlot is one granted message type of one client.
 type ucSlot struct {
 	period  int8   // logInterMessagePeriod granted
@@ -67,6 +76,15 @@ type unicastService struct {
 	pending     []ucPendingSync
 	pendingHead int
 
+	// The round being served, while inRound: the periods it serves
+	// (roundDue), those some client holds (roundUsed), the next client
+	// to serve, and when the round began.
+	inRound   bool
+	roundDue  [2*maxLogPeriod + 1]bool
+	roundUsed [2*maxLogPeriod + 1]bool
+	next      int32
+	roundAt   int64
+
 	// Stats counts what the service did.
 	Stats UnicastServiceStats
 }
@@ -77,6 +95,9 @@ type UnicastServiceStats struct {
 	Denied   uint64 // refused (durationField 0)
 	Canceled uint64 // grants the client canceled
 	Expired  uint64 // grants that ran out
+	// Unstamped counts unicast Syncs whose transmit timestamp never
+	// came: their clients got no Follow_Up for them.
+	Unstamped uint64
 }
 
 func newUnicastService() *unicastService {
@@ -110,6 +131,9 @@ func (p *Port) UnicastServiceStats() UnicastServiceStats {
 }
 
 func (s *unicastService) deadline() int64 {
+	if s.inRound {
+		return s.roundAt // the rest of the round is due at once
+	}
 	var d int64
 	for _, t := range s.rounds {
 		if t != 0 && (d == 0 || t < d) {
@@ -183,16 +207,29 @@ func (s *unicastService) cancel(from Addr, t ptp.MessageType) {
 	}
 }
 
-// remove drops client i (the last client takes its place).
+// remove drops client i (the last client takes its place). During a
+// round, the clients before next have been served and those from next on
+// have not, and so it stays: a served client's place is taken by the last
+// served one, whose place is then taken by the last client.
 func (s *unicastService) remove(i int32) {
 	delete(s.index, s.clients[i].addr)
+	if s.inRound && i < s.next {
+		s.next--
+		s.place(s.next, i)
+		i = s.next
+	}
 	last := int32(len(s.clients) - 1)
 	if i != last {
-		s.clients[i] = s.clients[last]
-		s.index[s.clients[i].addr] = i
+		s.place(last, i)
 	}
 	s.clients[last] = ucClient{}
 	s.clients = s.clients[:last]
+}
+
+// place copies client from over client to.
+func (s *unicastService) place(from, to int32) {
+	s.clients[to] = s.clients[from]
+	s.index[s.clients[to].addr] = to
 }
 
 // expire ends slot if its grant has run out, and reports whether it is
@@ -205,50 +242,57 @@ func (s *unicastService) expire(slot *ucSlot, now int64) bool {
 	return slot.active()
 }
 
-// serve runs the rounds due at now: every client granted a due period
-// gets its Announce or Sync, if the port is master. Expired grants go.
+// serveUnicast runs the rounds due at now: every client granted a due
+// period gets its Announce or Sync, if the port is master, ucSlice
+// clients a call. Expired grants go.
 func (p *Port) serveUnicast(now int64) {
 	s := p.uc
-	var due [len(s.rounds)]bool
-	anyDue := false
-	for k, t := range s.rounds {
-		if t != 0 && t <= now {
-			due[k], anyDue = true, true
+	if !s.inRound {
+		anyDue := false
+		for k, t := range s.rounds {
+			s.roundDue[k] = t != 0 && t <= now
+			anyDue = anyDue || s.roundDue[k]
 		}
+		if !anyDue {
+			return
+		}
+		s.inRound, s.next, s.roundAt = true, 0, now
+		s.roundUsed = [len(s.rounds)]bool{}
 	}
-	if !anyDue {
-		return
-	}
-	var used [len(s.rounds)]bool
 	master := p.state.IsMaster()
-	for i := int32(0); i < int32(len(s.clients)); {
-		c := &s.clients[i]
+	for served := int32(0); s.next < int32(len(s.clients)) && served < ucSlice; {
+		c := &s.clients[s.next]
 		ann, sync := s.expire(&c.ann, now), s.expire(&c.sync, now)
 		if !ann && !sync {
-			s.remove(i)
+			s.remove(s.next)
 			continue
 		}
 		if ann {
 			k := int(c.ann.period) + maxLogPeriod
-			used[k] = true
-			if due[k] && master {
+			s.roundUsed[k] = true
+			if s.roundDue[k] && master {
 				p.sendUnicastAnnounce(c)
 			}
 		}
 		if sync {
 			k := int(c.sync.period) + maxLogPeriod
-			used[k] = true
-			if due[k] && master {
+			s.roundUsed[k] = true
+			if s.roundDue[k] && master {
 				p.sendUnicastSync(c)
 			}
 		}
-		i++
+		s.next++
+		served++
 	}
+	if s.next < int32(len(s.clients)) {
+		return // the next slice at the next Tick
+	}
+	s.inRound = false
 	for k := range s.rounds {
 		switch {
-		case !used[k]:
+		case !s.roundUsed[k]:
 			s.rounds[k] = 0
-		case due[k]:
+		case s.roundDue[k]:
 			iv := logInterval(int8(k - maxLogPeriod))
 			s.rounds[k] += iv
 			if s.rounds[k] <= now {
@@ -306,6 +350,22 @@ func (p *Port) unicastSyncStamped(seq uint16, ts int64) {
 		f.TLVs.Reset()
 		p.c.send(p, f, DestUnicast, e.to)
 		return
+	}
+}
+
+// unicastSyncLost forgets the unicast Sync seq whose transmit timestamp
+// never came: its client gets no Follow_Up for it, and the others keep
+// their service. Timestamps come back, or are given up, in the order the
+// Syncs left, so it is the oldest one waiting.
+func (p *Port) unicastSyncLost(seq uint16) {
+	u := p.uc
+	for u.pendingHead < len(u.pending) {
+		e := u.pending[u.pendingHead]
+		u.pendingHead++
+		if e.seq == seq {
+			u.Stats.Unstamped++
+			return
+		}
 	}
 }
 

@@ -214,18 +214,18 @@ func BenchmarkUnicastServerDelayReq(b *testing.B) {
 }
 
 // BenchmarkUnicastServerRound is one round of a unicast grandmaster
-// serving 1,000 clients granted Sync at 16 Hz: 1,000 Syncs, then each
-// one's transmit timestamp and Follow_Up. ns/op is per round; divide by
-// 1,000 for the cost of one client's Sync and Follow_Up.
+// serving 1,000 clients granted Sync at 16 Hz: 1,000 Syncs (in slices of
+// ucSlice, a Tick each), then each one's transmit timestamp and
+// Follow_Up. ns/op is per round; divide by 1,000 for the cost of one
+// client's Sync and Follow_Up.
 func BenchmarkUnicastServerRound(b *testing.B) {
 	const clients = 1000
 	c := newUnicastServer(b)
 	c.Tick(c.Deadline()) // to MASTER on the announce timeout
 	for i := range clients {
-		from := engine.Addr{IP: netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)}), 319)}
-		msg := signaling(b, ptp.PortIdentity{ClockIdentity: ptp.ClockIdentity{4, 0, 0, 0, 0, 0, byte(i >> 8), byte(i)}, PortNumber: 1},
+		msg := signaling(b, ucClient(i),
 			&ptp.RequestUnicastTransmission{MessageType: ptp.MessageSync, LogInterMessagePeriod: -4, DurationField: 1 << 30})
-		c.Receive(0, msg, 0, from, sec)
+		c.Receive(0, msg, 0, ucClientAddr(i), sec)
 	}
 	require.Equal(b, clients, c.Port(0).UnicastClients())
 	seqs := make([]uint16, 0, clients)
@@ -234,7 +234,7 @@ func BenchmarkUnicastServerRound(b *testing.B) {
 	for b.Loop() {
 		var now int64
 		seqs = seqs[:0]
-		for len(seqs) == 0 { // the port's own timers wake it too
+		for len(seqs) < clients { // the port's own timers wake it too
 			now = c.Deadline()
 			for _, a := range c.Tick(now) {
 				if a.Kind == engine.Send && a.MessageType == ptp.MessageSync {
@@ -249,6 +249,115 @@ func BenchmarkUnicastServerRound(b *testing.B) {
 	if fups != clients*b.N {
 		b.Fatalf("%d Follow_Ups for %d rounds of %d", fups, b.N, clients)
 	}
+}
+
+// ucClient and ucClientAddr are client i's port identity and address.
+func ucClient(i int) ptp.PortIdentity {
+	return ptp.PortIdentity{ClockIdentity: ptp.ClockIdentity{4, 0, 0, 0, 0, 0, byte(i >> 8), byte(i)}, PortNumber: 1}
+}
+
+func ucClientAddr(i int) engine.Addr {
+	return engine.Addr{IP: netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)}), 319)}
+}
+
+// syncsTo returns the addresses the unicast Syncs among acts go to.
+func syncsTo(acts []engine.Action) (to []netip.Addr) {
+	for _, a := range acts {
+		if a.Kind == engine.Send && a.MessageType == ptp.MessageSync {
+			to = append(to, a.To.IP.Addr())
+		}
+	}
+	return to
+}
+
+// A round is served ucSlice clients a Tick, the deadline staying due
+// until it is done, and every client gets one Sync a round, also when
+// clients cancel in the middle of it (served or not yet).
+func TestUnicastServerRoundInSlices(t *testing.T) {
+	defer engine.SetUnicastSlice(3)()
+	c := newUnicastServer(t)
+	c.Tick(c.Deadline()) // to MASTER on the announce timeout
+	const clients = 10
+	for i := range clients {
+		c.Receive(0, signaling(t, ucClient(i),
+			&ptp.RequestUnicastTransmission{MessageType: ptp.MessageSync, LogInterMessagePeriod: 0, DurationField: 60}), 0, ucClientAddr(i), sec)
+	}
+	require.Equal(t, clients, c.Port(0).UnicastClients())
+	tests := []struct {
+		name   string
+		cancel []int // clients that cancel after the first slice
+		want   int   // Syncs in the round
+	}{
+		{"whole round", nil, clients},
+		{"a served client and a waiting one cancel", []int{0, 9}, clients - 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start := c.Deadline()
+			got := map[netip.Addr]int{}
+			var ticks int
+			now := start
+			for {
+				acts := c.Tick(now)
+				ticks++
+				to := syncsTo(acts)
+				assert.LessOrEqual(t, len(to), 3, "one slice a Tick")
+				for _, a := range to {
+					got[a]++
+				}
+				if ticks == 1 {
+					for _, i := range tt.cancel {
+						c.Receive(0, signaling(t, ucClient(i), &ptp.CancelUnicastTransmission{MessageType: ptp.MessageSync}), 0, ucClientAddr(i), now)
+					}
+				}
+				if d := c.Deadline(); d > now {
+					break // the round is done
+				}
+				now += 1000
+				require.Less(t, ticks, 20)
+			}
+			assert.Len(t, got, tt.want, "every client")
+			for a, n := range got {
+				assert.Equal(t, 1, n, "one Sync to %v", a)
+			}
+			assert.GreaterOrEqual(t, ticks, (tt.want+2)/3, "in slices")
+			assert.Equal(t, start+sec, c.Deadline(), "the next round a period after this one's start")
+		})
+	}
+}
+
+// A unicast Sync whose transmit timestamp is lost costs its client that
+// Follow_Up: the port stays MASTER, the loss is counted, and the next
+// client's Follow_Up (the same sequenceId) goes to that client with its
+// own timestamp.
+func TestUnicastServerSyncTimestampLost(t *testing.T) {
+	c := newUnicastServer(t)
+	c.Tick(c.Deadline()) // to MASTER on the announce timeout
+	for i := range 2 {
+		c.Receive(0, signaling(t, ucClient(i),
+			&ptp.RequestUnicastTransmission{MessageType: ptp.MessageSync, LogInterMessagePeriod: 0, DurationField: 60}), 0, ucClientAddr(i), sec)
+	}
+	now := c.Deadline()
+	acts := c.Tick(now)
+	var syncs []engine.Action
+	for _, a := range acts {
+		if a.Kind == engine.Send && a.MessageType == ptp.MessageSync {
+			syncs = append(syncs, a)
+		}
+	}
+	require.Len(t, syncs, 2)
+	require.Equal(t, syncs[0].SequenceID, syncs[1].SequenceID, "both clients' first Sync")
+	assert.Empty(t, c.TxTimestampLost(0, ptp.MessageSync, syncs[0].SequenceID, engine.DestUnicast, now), "no fault, no Follow_Up")
+	assert.Equal(t, engine.Master, c.Port(0).State())
+	assert.EqualValues(t, 1, c.Port(0).UnicastServiceStats().Unstamped)
+	fup := c.TxTimestamp(0, ptp.MessageSync, syncs[1].SequenceID, 5*sec, now)
+	require.Len(t, fup, 1)
+	assert.Equal(t, ptp.MessageFollowUp, fup[0].MessageType)
+	assert.Equal(t, syncs[1].To, fup[0].To, "to the client whose Sync was stamped")
+
+	// Any other lost timestamp faults the port, as in ptp4l.
+	c.TxTimestampLost(0, ptp.MessageSync, 7, engine.DestPrimary, now)
+	assert.Equal(t, engine.Faulty, c.Port(0).State())
 }
 
 // Beyond maxUnicastClients a new address is refused; those already
