@@ -11,11 +11,10 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/roko-network/roko-ptpd/internal/prom/promtest"
 	"github.com/roko-network/roko-ptpd/internal/testenv"
 	"github.com/roko-network/roko-ptpd/phc"
 )
@@ -71,15 +70,7 @@ func TestMetrics(t *testing.T) {
 	}()
 
 	c := &http.Client{Timeout: 5 * time.Second}
-	get := func() map[string]*dto.MetricFamily {
-		resp, err := c.Get(url)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		p := expfmt.NewTextParser(model.UTF8Validation)
-		fams, err := p.TextToMetricFamilies(resp.Body)
-		require.NoError(t, err)
-		return fams
-	}
+	get := func() map[string]*dto.MetricFamily { return promtest.Scrape(t, c, url) }
 	labels := map[string]string{"source": src.Path(), "sink": dst.Path()}
 	val := func(fams map[string]*dto.MetricFamily, name string) float64 {
 		f := fams[name]

@@ -11,14 +11,13 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/roko-network/roko-ptpd/internal/mgmt"
 	"github.com/roko-network/roko-ptpd/internal/mgmt/mgmttest"
 	"github.com/roko-network/roko-ptpd/internal/prom"
+	"github.com/roko-network/roko-ptpd/internal/prom/promtest"
 	"github.com/roko-network/roko-ptpd/phc"
 	"github.com/roko-network/roko-ptpd/ptp"
 	"github.com/roko-network/roko-ptpd/servo"
@@ -26,48 +25,13 @@ import (
 
 // scrape GETs url with c and parses the exposition.
 func scrape(t *testing.T, c *http.Client, url string) map[string]*dto.MetricFamily {
-	t.Helper()
-	resp, err := c.Get(url)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(resp.Body)
-	require.NoError(t, err)
-	return fams
+	return promtest.Scrape(t, c, url)
 }
 
 // value returns the value of the family's series whose labels include
 // want ("name=value" pairs) (a histogram's count), and whether there is
 // one.
-func value(fams map[string]*dto.MetricFamily, name string, want ...string) (float64, bool) {
-	f := fams[name]
-	if f == nil {
-		return 0, false
-	}
-next:
-	for _, m := range f.GetMetric() {
-		for _, w := range want {
-			k, v, _ := strings.Cut(w, "=")
-			found := false
-			for _, l := range m.GetLabel() {
-				found = found || (l.GetName() == k && l.GetValue() == v)
-			}
-			if !found {
-				continue next
-			}
-		}
-		switch {
-		case m.Gauge != nil:
-			return m.GetGauge().GetValue(), true
-		case m.Counter != nil:
-			return m.GetCounter().GetValue(), true
-		case m.Histogram != nil:
-			return float64(m.GetHistogram().GetSampleCount()), true
-		}
-	}
-	return 0, false
-}
+var value = promtest.Value
 
 // standIn is a daemon's management socket that reports one port, eth0,
 // in state, a grandmaster on TAI 37 s ahead of UTC, and refuses the

@@ -12,12 +12,11 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/roko-network/roko-ptpd/internal/prom"
+	"github.com/roko-network/roko-ptpd/internal/prom/promtest"
 	"github.com/roko-network/roko-ptpd/internal/ptplog"
 	"github.com/roko-network/roko-ptpd/internal/testenv"
 	"github.com/roko-network/roko-ptpd/phc"
@@ -32,49 +31,12 @@ func scrape(t *testing.T, d *Daemon) map[string]*dto.MetricFamily {
 	t.Helper()
 	addr := d.MetricsAddr()
 	require.NotNil(t, addr, "metrics are off")
-	c := http.Client{Timeout: 5 * time.Second}
-	resp, err := c.Get("http://" + addr.String() + "/metrics")
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(resp.Body)
-	require.NoError(t, err)
-	return fams
+	return promtest.Scrape(t, &http.Client{Timeout: 5 * time.Second}, "http://"+addr.String()+"/metrics")
 }
 
 // sample returns the value of the family's series whose labels include
 // want ("name=value" pairs), and whether there is one.
-func sample(fams map[string]*dto.MetricFamily, name string, want ...string) (float64, bool) {
-	f := fams[name]
-	if f == nil {
-		return 0, false
-	}
-next:
-	for _, m := range f.GetMetric() {
-		for _, w := range want {
-			k, v, _ := strings.Cut(w, "=")
-			found := false
-			for _, l := range m.GetLabel() {
-				if l.GetName() == k && l.GetValue() == v {
-					found = true
-				}
-			}
-			if !found {
-				continue next
-			}
-		}
-		switch {
-		case m.Gauge != nil:
-			return m.GetGauge().GetValue(), true
-		case m.Counter != nil:
-			return m.GetCounter().GetValue(), true
-		case m.Untyped != nil:
-			return m.GetUntyped().GetValue(), true
-		}
-	}
-	return 0, false
-}
+var sample = promtest.Value
 
 // gathered collects d's metrics as a scrape does, without HTTP (for a
 // daemon in a namespace), after the registry's checks.
