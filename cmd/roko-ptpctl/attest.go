@@ -34,11 +34,10 @@ func attestCmd(args []string, w io.Writer) error {
 			case 's':
 				uds = arg
 			case 'd':
-				v, err := strconv.ParseUint(arg, 10, 8)
-				if err != nil {
-					return fmt.Errorf("-d %q: not a domain number", arg)
+				var err error
+				if domain, err = parseDomain(arg); err != nil {
+					return err
 				}
-				domain = uint8(v)
 			case 'o':
 				out = arg
 			default:

@@ -342,11 +342,10 @@ func monitorCmd(job string, args []string, w io.Writer) error {
 			case 's':
 				uds = arg
 			case 'd':
-				v, err := strconv.ParseUint(arg, 10, 8)
-				if err != nil {
-					return fmt.Errorf("-d %q: not a domain number", arg)
+				var err error
+				if domain, err = parseDomain(arg); err != nil {
+					return err
 				}
-				domain = uint8(v)
 			default:
 				return getopt.Invalid(c)
 			}
@@ -456,4 +455,13 @@ func selftestCmd(args []string, w io.Writer) error {
 		return fmt.Errorf("selftest of %s: a check failed", ifname)
 	}
 	return nil
+}
+
+// parseDomain reads -d, a domainNumber, as pmc does.
+func parseDomain(arg string) (uint8, error) {
+	v, err := strconv.ParseUint(arg, 10, 8)
+	if err != nil {
+		return 0, fmt.Errorf("-d %q: not a domain number", arg)
+	}
+	return uint8(v), nil
 }
