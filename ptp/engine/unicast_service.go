@@ -215,7 +215,11 @@ func (s *unicastService) remove(i int32) {
 	delete(s.index, s.clients[i].addr)
 	if s.inRound && i < s.next {
 		s.next--
-		s.place(s.next, i)
+		if i != s.next {
+			// The last served client fills the gap; placing a client
+			// over itself would index the leaving address again.
+			s.place(s.next, i)
+		}
 		i = s.next
 	}
 	last := int32(len(s.clients) - 1)
