@@ -386,8 +386,9 @@ func (c *Conn) FlushEvents(ts []int64, errs []error) {
 			idx := -1
 			if d := k - key0; int32(d) >= 0 && int(d) < n {
 				// Keys are consecutive over the messages sent; a refused
-				// one took none, so look from where it would be.
-				for i := min(int(d), n-1); i >= 0; i-- {
+				// one took none, so the message with key0+d is at d or
+				// after it, never before.
+				for i := int(d); i < n; i++ {
 					if q.ok[i] && q.keys[i] == k {
 						idx = i
 						break

@@ -2,6 +2,7 @@ package transport_test
 
 import (
 	"errors"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -101,4 +102,35 @@ func readAll(t *testing.T, c *transport.Conn, n int) []received {
 	var info transport.RxInfo
 	assert.Zero(t, testing.AllocsPerRun(50, func() { _, _ = c.TryReceive(buf, &info) }), "a read allocates nothing")
 	return out
+}
+
+// A message the kernel refuses in the middle of a batch (a broadcast
+// address without SO_BROADCAST: EACCES, nothing leaves the host) takes no
+// OPT_ID key; the messages after it still get their own timestamps. (They
+// timed out once, every round, the search for their keys looking the
+// wrong way.)
+func TestBatchRefusedMiddle(t *testing.T) {
+	p := newPair(t)
+	ta := openIn(t, p.la, openers[1])
+	dst := transport.Addr{IP: netip.MustParseAddr(p.lb.Addr)}
+	bcast := transport.Addr{IP: netip.MustParseAddr("255.255.255.255")}
+	to := []transport.Addr{dst, bcast, dst, dst, bcast, dst}
+	for i, a := range to {
+		require.NoError(t, ta.QueueEvent(message(0x00, uint16(i)), a))
+	}
+	ts, errs := make([]int64, len(to)), make([]error, len(to))
+	ta.FlushEvents(ts, errs)
+	for i, a := range to {
+		if a == bcast {
+			assert.Error(t, errs[i], "message %d to the broadcast address is refused", i)
+			assert.Zero(t, ts[i], i)
+			continue
+		}
+		require.NoError(t, errs[i], "message %d", i)
+		assert.Positive(t, ts[i], "message %d", i)
+	}
+	s := ta.Event.Stats()
+	assert.EqualValues(t, 4, s.TxTimestamps)
+	assert.Zero(t, s.TxMismatched)
+	assert.Zero(t, s.TxTimeouts)
 }
