@@ -28,6 +28,21 @@ type batchState struct {
 	unstampedLogged int64
 }
 
+// eventBatchLen is how many event messages go out in one sendmmsg under
+// the timestamping mode. Software timestamps: transport.EventBatchLen,
+// the kernel stamps every one. Hardware and one-step: 1, as before
+// batching. Many NICs (igb's i210/i350, ixgbe, e1000e, older igc, i40e and
+// bnxt) hold one transmit timestamp in flight and skip the stamp of any
+// other packet sent meanwhile (igb counts tx_hwtstamp_skipped): a batch
+// of 64 Syncs would get one timestamp and 63 clients no Follow_Up. The
+// emulated NIC has no such limit, so no test here would show it.
+func eventBatchLen(ts ptp.Timestamping) int {
+	if ts == ptp.TimestampingSoftware {
+		return transport.EventBatchLen
+	}
+	return 1
+}
+
 // queueTag names a queued message for queueFailed: its port and type.
 func queueTag(port int, t ptp.MessageType) uint64 { return uint64(port)<<8 | uint64(t) }
 
@@ -52,9 +67,10 @@ func (d *Daemon) flush() {
 // the run. A lone message, or a port that does not batch, goes through
 // Send.
 func (d *Daemon) SendEvents(acts []*engine.Action, res []engine.SendResult) {
+	limit := eventBatchLen(d.set.Timestamping)
 	for i := 0; i < len(acts); {
 		j := i + 1
-		for j < len(acts) && acts[j].Port == acts[i].Port && j-i < transport.EventBatchLen {
+		for j < len(acts) && acts[j].Port == acts[i].Port && j-i < limit {
 			j++
 		}
 		p := &d.ports[acts[i].Port]
