@@ -750,7 +750,9 @@ func (p *Port) sample(t1, c1, t2, now int64) {
 			return
 		}
 		delay = p.pathDelay
-		if f, ok := p.delay.(*WindowedDelayFilter); ok && p.lastReq.valid && t2-p.lastReq.t3 <= p.cfg.DelayPairAge {
+		// delay_pair_age 0 never pairs, even a Sync that arrives (or is
+		// stamped) before the last Delay_Req left.
+		if f, ok := p.delay.(*WindowedDelayFilter); ok && p.cfg.DelayPairAge > 0 && p.lastReq.valid && t2-p.lastReq.t3 <= p.cfg.DelayPairAge {
 			delay = f.Paired((t2 - t1 - c1 + p.lastReq.delay) / 2)
 		}
 	case ptp.DelayMechanismP2P:
