@@ -373,6 +373,8 @@ func (c *Conn) FlushEvents(ts []int64, errs []error) {
 			for i := range n {
 				if q.ok[i] {
 					q.ok[i], errs[i] = false, fmt.Errorf("transport: %s: error queue: %w", c.name, err)
+					// A stamp that still comes is late, not a mismatch.
+					c.gaveUpOn(q.keys[i])
 				}
 			}
 			return
