@@ -366,6 +366,12 @@ func (c *Conn) FlushEvents(ts []int64, errs []error) {
 		}
 	}
 	key0 := q.keys[first]
+	last := first
+	for i := range n {
+		if q.ok[i] {
+			last = i
+		}
+	}
 	deadline := time.Now().Add(c.timeout)
 	for waiting > 0 {
 		got, err := c.readTxTimestamps(q)
@@ -408,6 +414,13 @@ func (c *Conn) FlushEvents(ts []int64, errs []error) {
 				}
 			default:
 				c.stats.txMismatched.Add(1)
+				if int32(k-q.keys[last]) > 0 {
+					// A key beyond every message of the batch: the
+					// kernel's count and ours disagree (a send that
+					// failed after taking a key). Resynchronise for the
+					// next batches, as SendEvent does.
+					c.tx.nextKey = k + 1
+				}
 			}
 		}
 		if got > 0 || waiting == 0 {
