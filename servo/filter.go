@@ -95,3 +95,11 @@ func (f *Filter) Reset() {
 func (f *Filter) ResetFilter() {
 	f.n, f.mean, f.run = 0, 0, 0
 }
+
+// Rebase passes the news of a new reference on to the servo, when it
+// takes it (LinReg.Rebase). The filter's own judgement is ResetFilter's.
+func (f *Filter) Rebase() {
+	if r, ok := f.inner.(interface{ Rebase() }); ok {
+		r.Rebase()
+	}
+}

@@ -117,3 +117,58 @@ func TestLinRegClampAndReset(t *testing.T) {
 	_, st := s.Sample(0, 200*sec)
 	assert.Equal(t, Unlocked, st)
 }
+
+// TestLinRegRebase: a locked linreg meets a reference 500 ns ahead. Told
+// of the new reference (Rebase, through the spike filter as roko-ptpd
+// runs it), it removes the 500 ns without overshoot; not told, the short
+// windows that take over tilt with the step and the clock overshoots.
+func TestLinRegRebase(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		rebase    bool
+		overshoot func(t assert.TestingT, e1, e2 any, msg ...any) bool
+	}{
+		{"rebased", true, assert.Less},
+		{"not told", false, assert.Greater},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const interval = 1.0 / 16
+			s := NewFilter(NewLinReg(DefaultConfig(), 0), DefaultFilterConfig())
+			s.SetSyncInterval(interval)
+			c := &idealClock{phase: 3_000, osc: 20_000}
+			local := int64(1_700_000_000) * 1e9
+			master := 0.0
+			var after []float64
+			for i := range 3000 {
+				if i == 2000 {
+					master = 500
+					if tc.rebase {
+						s.Rebase()
+					}
+					s.ResetFilter()
+				}
+				offset := int64(math.Round(c.phase - master))
+				ppb, st := s.Sample(offset, local+int64(math.Round(c.phase)))
+				if st == Jump {
+					c.phase -= float64(offset)
+				}
+				if st != Unlocked {
+					c.adj = ppb
+				}
+				if i >= 2000 {
+					after = append(after, c.phase-master)
+				}
+				c.run(interval * 1e9)
+				local += int64(interval * 1e9)
+			}
+			require.InDelta(t, -500, after[0], 2, "the new reference's time error")
+			var peak float64
+			for _, e := range after {
+				peak = max(peak, e)
+			}
+			t.Logf("peak %.2f ns", peak)
+			tc.overshoot(t, peak, 5.0, "largest error past the new reference's time, ns")
+			assert.InDelta(t, 0, after[len(after)-1], 2, "settled on the new reference")
+		})
+	}
+}

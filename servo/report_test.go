@@ -260,14 +260,19 @@ var ratioGuards = map[string]float64{
 	// runs up to 10 ppb off what the servo set, which linreg's chosen
 	// short windows chase; the pairing's gain is smaller than that.
 	"coarse/linreg": 1.04,
-	// roko-ptpd keeps its servo on a new grandmaster, as ptp4l does, but
-	// its meanPathDelay estimate restarts with the measurement and pairs
-	// only once it holds eight path delays (half a second): the first
-	// offsets after the switch carry the median of few delays, where
-	// ptp4l's median of 10 has the same start (1.03, 1.01, 1.01 and
-	// 1.007, 1.006, 1.006 by seed).
-	"gm-switch/linreg": 1.04,
-	"gm-switch/pi":     1.01,
+	// A new grandmaster 500 ns ahead: 1.007, 1.006, 1.006 by seed. PI
+	// meets the new time as ptp4l's does, with the same gains, but from
+	// half a second after the switch (eight path delays) roko pairs each
+	// Sync with the Delay_Req before it, and while PI slews the 500 ns
+	// away the clock runs hundreds of ppb off for a while: a pair then
+	// lags the Sync by half the clock's drift over the 62.5 ms between
+	// them, and roko's overshoot is 124 ns to ptp4l's 117 (seed 1588).
+	// Pairing from the first exchange made it worse (a pair from before
+	// a correction); pairing only from 32 path delays on gave 0.998 but
+	// moved coarse/linreg by 3 % either way by seed, so it is not a fix.
+	// (linreg, told of the new reference by Rebase, is at 0.92, 0.89,
+	// 0.97.)
+	"gm-switch/pi": 1.007,
 }
 
 // TestServoReport runs every named scenario for ten simulated minutes with

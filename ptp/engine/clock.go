@@ -409,18 +409,27 @@ func (c *Clock) stateDecision(now int64) {
 // whose judgement of offsets can be reset without the servo's.
 type filterResetter interface{ ResetFilter() }
 
+// rebaser is a servo that can meet a new reference's time as a time error
+// rather than a step in its history (servo.LinReg.Rebase).
+type rebaser interface{ Rebase() }
+
 // MeetNewMaster prepares s for offset, the first measured from a new best
 // master. An offset beyond firstStepThreshold (ns; 0 never) resets the
 // servo, so that it steps the clock as at start rather than slew for
-// minutes; a smaller one is followed by the servo as it is, with only the
+// minutes; a smaller one is followed by the servo as it is, with the
 // spike filter's judgement reset, so that the new master's time is not
-// taken for a run of spikes. (ptp4l keeps its servo in both cases.) The
-// clock frequency the servo learned still holds: the oscillator has not
+// taken for a run of spikes, and the servo told of the new reference
+// (Rebase), so that linreg removes the new master's time error without
+// tilting its fit. (ptp4l keeps its servo in both cases.) The clock
+// frequency the servo learned still holds: the oscillator has not
 // changed with the master.
 func MeetNewMaster(s Servo, firstStepThreshold, offset int64) {
 	if lim := firstStepThreshold; lim > 0 && (offset > lim || offset < -lim) {
 		s.Reset()
 		return
+	}
+	if r, ok := s.(rebaser); ok {
+		r.Rebase()
 	}
 	if f, ok := s.(filterResetter); ok {
 		f.ResetFilter()

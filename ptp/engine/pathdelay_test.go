@@ -100,3 +100,34 @@ func TestMeetNewMaster(t *testing.T) {
 	_, st = f.Sample(50_000, 41e9)
 	assert.Equal(t, servo.Unlocked, st, "reset: PI starts over, its first sample only learns")
 }
+
+// meetRecorder records what MeetNewMaster asks of a servo.
+type meetRecorder struct {
+	servo.Servo
+	calls []string
+}
+
+func (m *meetRecorder) Reset()       { m.calls = append(m.calls, "Reset") }
+func (m *meetRecorder) Rebase()      { m.calls = append(m.calls, "Rebase") }
+func (m *meetRecorder) ResetFilter() { m.calls = append(m.calls, "ResetFilter") }
+
+// TestMeetNewMasterRebases: within first_step_threshold the servo is told
+// of the new reference (linreg then meets its time as a time error, not a
+// step in its history) and its spike filter reset; beyond it, only reset.
+func TestMeetNewMasterRebases(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		offset int64
+		want   []string
+	}{
+		{"kept", 500, []string{"Rebase", "ResetFilter"}},
+		{"kept, behind", -19_999, []string{"Rebase", "ResetFilter"}},
+		{"beyond first_step_threshold", 20_001, []string{"Reset"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := &meetRecorder{}
+			MeetNewMaster(m, 20_000, tc.offset)
+			assert.Equal(t, tc.want, m.calls)
+		})
+	}
+}
