@@ -24,6 +24,8 @@ import (
 
 	"github.com/roko-network/roko-ptpd/internal/netns"
 	"github.com/roko-network/roko-ptpd/internal/testenv"
+	"github.com/roko-network/roko-ptpd/phc"
+	"github.com/roko-network/roko-ptpd/transport/tod"
 )
 
 var units = []string{"roko-ptpd.service", "roko-ptpd@.service"}
@@ -137,6 +139,41 @@ func expand(t *testing.T, sa string, lines []string) map[string]bool {
 		}
 	}
 	return set
+}
+
+// TestDeviceAllow: the cgroup device policy (DevicePolicy=closed) refuses
+// an open that asks for more than DeviceAllow= grants, so each class of
+// device the daemon opens must be granted read, and write too where the
+// daemon opens it for writing.
+func TestDeviceAllow(t *testing.T) {
+	opens := []struct {
+		class string
+		flags int
+	}{
+		{"char-ptp", phc.DeviceOpenFlags},
+		{"char-pps", phc.PPSOpenFlags},
+		{"char-ttyS", tod.SerialOpenFlags},
+		{"char-ttyUSB", tod.SerialOpenFlags},
+		{"char-ttyACM", tod.SerialOpenFlags},
+	}
+	for _, u := range units {
+		granted := map[string]string{}
+		for _, d := range directives(t, u, "DeviceAllow") {
+			f := strings.Fields(d)
+			require.Len(t, f, 2, "%s: DeviceAllow=%s", u, d)
+			granted[f[0]] = f[1]
+		}
+		for _, o := range opens {
+			perm, ok := granted[o.class]
+			if !assert.True(t, ok, "%s: no DeviceAllow=%s", u, o.class) {
+				continue
+			}
+			assert.Contains(t, perm, "r", "%s: %s is opened for reading", u, o.class)
+			if acc := o.flags & unix.O_ACCMODE; acc == unix.O_RDWR || acc == unix.O_WRONLY {
+				assert.Contains(t, perm, "w", "%s: %s is opened for writing", u, o.class)
+			}
+		}
+	}
 }
 
 var families = map[string]int{"AF_UNIX": unix.AF_UNIX, "AF_INET": unix.AF_INET, "AF_INET6": unix.AF_INET6, "AF_PACKET": unix.AF_PACKET, "AF_NETLINK": unix.AF_NETLINK}
