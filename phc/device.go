@@ -73,6 +73,12 @@ func ioctlErr(path, name string, err error) error {
 	return fmt.Errorf("%s: %s: %w", path, name, err)
 }
 
+// DeviceOpenFlags is how Open opens /dev/ptpN: read-write, because the
+// kernel refuses clock_settime and clock_adjtime on a dynamic clock whose
+// file is not open for writing. dist/systemd's units must grant it
+// (DeviceAllow=char-ptp rw).
+const DeviceOpenFlags = os.O_RDWR
+
 // Open opens a PHC by path (/dev/ptp0) and reads its capabilities. A
 // path that names a regular file rather than a character device is an
 // emulated PHC's state file (CreateEmulated, emustate.go): the Device then
@@ -85,7 +91,7 @@ func Open(path string) (*Device, error) {
 		}
 		return newDevice(path, k, -1)
 	}
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	f, err := os.OpenFile(path, DeviceOpenFlags, 0)
 	if err != nil {
 		return nil, openErr(path, err)
 	}

@@ -43,6 +43,12 @@ type PPSEvent struct {
 	Mode           int32
 }
 
+// PPSOpenFlags is how OpenPPS opens /dev/ppsN: read-only, as phc2sys does.
+// The kernel checks no access mode on the PPS ioctls (PPS_SETPARAMS and
+// PPS_KC_BIND want CAP_SYS_TIME instead), so writing is never needed, and
+// a read-only open is what dist/systemd's DeviceAllow=char-pps r grants.
+const PPSOpenFlags = os.O_RDONLY
+
 // OpenPPS opens a PPS source: /dev/ppsN, or a regular file that is an
 // emulated source's state file (CreateEmulatedPPS), recognised by its
 // magic, for which only the kernel's answers are emulated.
@@ -54,12 +60,18 @@ func OpenPPS(path string) (*PPS, error) {
 		}
 		return &PPS{path: path, k: k}, nil
 	}
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	f, err := os.OpenFile(path, PPSOpenFlags, 0)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, missingError{path + ": no such PPS source: load the driver that provides it (pps-gpio, pps-ldisc) or timestamp the pulse on the PHC's EXTTS pin instead"}
 		}
 		return nil, openErr(path, err)
+	}
+	// A read-only open succeeds on a directory, which O_RDWR refused:
+	// refuse anything that is not a device here instead.
+	if fi, err := f.Stat(); err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		f.Close()
+		return nil, fmt.Errorf("%s: not a PPS source: neither a character device (/dev/ppsN) nor an emulated source's state file", path)
 	}
 	return &PPS{path: path, k: &fileKernel{f: f, clockid: -1}}, nil
 }

@@ -137,13 +137,20 @@ func gatherStatement(c *mgmt.Client, samples int, interval time.Duration) (attes
 	st.WindowEnd = time.Now()
 	st.SetOffsets(offsets, delays)
 
-	var pp ptp.PortPropertiesNP
+	rs, err := c.Get(ptp.MIDPortPropertiesNP)
+	if err != nil {
+		return st, err
+	}
+	pp, err := attestedPort(rs)
+	if err != nil {
+		return st, err
+	}
 	var parent ptp.ParentDataSet
 	var dds ptp.DefaultDataSet
 	for _, g := range []struct {
 		id ptp.ManagementID
 		d  ptp.ManagementData
-	}{{ptp.MIDPortPropertiesNP, &pp}, {ptp.MIDParentDataSet, &parent}, {ptp.MIDDefaultDataSet, &dds}} {
+	}{{ptp.MIDParentDataSet, &parent}, {ptp.MIDDefaultDataSet, &dds}} {
 		rs, err := c.Get(g.id)
 		if err != nil {
 			return st, err
@@ -181,6 +188,31 @@ func gatherStatement(c *mgmt.Client, samples int, interval time.Duration) (attes
 	}
 	st.SignedAt = time.Now()
 	return st, nil
+}
+
+// attestedPort picks, from PORT_PROPERTIES_NP's answers (one per port),
+// the port the statement is about: the one synchronising the clock
+// (SLAVE, else UNCALIBRATED), whose offsets currentDS holds; on a clock
+// with none, a grandmaster or a boundary clock without a master, the
+// first port.
+func attestedPort(rs []*ptp.Management) (ptp.PortPropertiesNP, error) {
+	ports := make([]ptp.PortPropertiesNP, len(rs))
+	for i, r := range rs {
+		if err := r.Data(&ports[i]); err != nil {
+			return ptp.PortPropertiesNP{}, fmt.Errorf("%v: %w", ptp.MIDPortPropertiesNP, err)
+		}
+	}
+	for _, want := range []ptp.PortState{ptp.PortStateSlave, ptp.PortStateUncalibrated} {
+		for _, p := range ports {
+			if p.PortState == want {
+				return p, nil
+			}
+		}
+	}
+	if len(ports) == 0 {
+		return ptp.PortPropertiesNP{}, fmt.Errorf("%v: no port answered", ptp.MIDPortPropertiesNP)
+	}
+	return ports[0], nil
 }
 
 // verifyCmd checks a statement against the host's enrolled key and the

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/roko-network/roko-ptpd/internal/mgmt/mgmttest"
 	"github.com/roko-network/roko-ptpd/ptp"
 )
 
@@ -28,6 +30,56 @@ func slaveDaemon(t *testing.T) string {
 		ptp.MIDDefaultDataSet:        &ptp.DefaultDataSet{DomainNumber: 24, ClockIdentity: me},
 		ptp.MIDTimePropertiesDataSet: &ptp.TimePropertiesDataSet{CurrentUTCOffset: 37, Flags: 0x3c, TimeSource: ptp.TimeSourceGNSS},
 	})
+}
+
+// TestAttestPicksPort: on a clock of several ports the statement is about
+// the one synchronising it (SLAVE, else UNCALIBRATED), wherever it is
+// among the answers; without one, the first port.
+func TestAttestPicksPort(t *testing.T) {
+	me := ptp.ClockIdentity{0x00, 0x11, 0x22, 0xff, 0xfe, 0x33, 0x44, 0x55}
+	port := func(n uint16, st ptp.PortState) ptp.ManagementData {
+		return &ptp.PortPropertiesNP{PortIdentity: ptp.PortIdentity{ClockIdentity: me, PortNumber: n},
+			PortState: st, Timestamping: ptp.TimestampingHardware, Interface: ptp.PTPText(fmt.Sprintf("eth%d", n-1))}
+	}
+	key := filepath.Join(t.TempDir(), "attestation.key")
+	for _, tc := range []struct {
+		name   string
+		states []ptp.PortState
+		want   string // interface and state
+	}{
+		{"slave second", []ptp.PortState{ptp.PortStateMaster, ptp.PortStateSlave}, "eth1 SLAVE"},
+		{"slave first", []ptp.PortState{ptp.PortStateSlave, ptp.PortStatePassive}, "eth0 SLAVE"},
+		{"uncalibrated", []ptp.PortState{ptp.PortStateListening, ptp.PortStateMaster, ptp.PortStateUncalibrated}, "eth2 UNCALIBRATED"},
+		{"slave before uncalibrated", []ptp.PortState{ptp.PortStateUncalibrated, ptp.PortStateSlave}, "eth1 SLAVE"},
+		{"none: the first", []ptp.PortState{ptp.PortStateMaster, ptp.PortStatePassive}, "eth0 MASTER"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			data := map[ptp.ManagementID]ptp.ManagementData{
+				ptp.MIDCurrentDataSet:        &ptp.CurrentDataSet{StepsRemoved: 1, OffsetFromMaster: 42 << 16},
+				ptp.MIDParentDataSet:         &ptp.ParentDataSet{GrandmasterIdentity: me},
+				ptp.MIDDefaultDataSet:        &ptp.DefaultDataSet{DomainNumber: 24, ClockIdentity: me},
+				ptp.MIDTimePropertiesDataSet: &ptp.TimePropertiesDataSet{CurrentUTCOffset: 37},
+			}
+			uds := mgmttest.Ports(t, func(req *ptp.Management, id ptp.ManagementID, _ []byte) ([]ptp.ManagementData, bool) {
+				if req.ActionField != ptp.ActionGet {
+					return nil, false
+				}
+				if id == ptp.MIDPortPropertiesNP {
+					var ds []ptp.ManagementData
+					for i, st := range tc.states {
+						ds = append(ds, port(uint16(i+1), st))
+					}
+					return ds, true
+				}
+				return []ptp.ManagementData{data[id]}, true
+			})
+			var doc bytes.Buffer
+			require.NoError(t, attestCmd([]string{"-s", uds, "--key", key, "--nonce", nonce, "--samples", "1"}, &doc))
+			iface, state, _ := strings.Cut(tc.want, " ")
+			assert.Contains(t, doc.String(), "\ninterface: "+iface+"\n")
+			assert.Contains(t, doc.String(), "\nportState: "+state+"\n")
+		})
+	}
 }
 
 const nonce = "00112233445566778899aabbccddeeff"

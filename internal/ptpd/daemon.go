@@ -55,9 +55,10 @@ type port struct {
 	// sec, when not nil, authenticates the port's messages: verify
 	// checks what it receives, and out holds what it sends with the
 	// AUTHENTICATION TLV appended.
-	sec    *config.Security
-	verify *auth.Verifier
-	out    []byte
+	sec     *config.Security
+	verify  *auth.Verifier
+	authLog authFailureLog // what verify refuses, said at most once a second
+	out     []byte
 	// batch is ep when it sends in batches (the kernel's sockets): the
 	// port's general messages are queued and go out together when the
 	// loop flushes, and a batch of event messages in one system call.
@@ -116,8 +117,9 @@ type Daemon struct {
 	subs map[string]*subscriber
 	// udsVerify authenticates what the management sockets receive, and
 	// udsOut holds what they send with the TLV, when [global] has spp.
-	udsVerify *auth.Verifier
-	udsOut    []byte
+	udsVerify  *auth.Verifier
+	udsAuthLog authFailureLog
+	udsOut     []byte
 	// udsClient is the read-write socket's latest client, to which
 	// responses relayed from the network go.
 	udsClient *subscriber

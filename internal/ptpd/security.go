@@ -1,6 +1,10 @@
 package ptpd
 
 import (
+	"fmt"
+	"strings"
+
+	"github.com/roko-network/roko-ptpd/internal/ptplog"
 	"github.com/roko-network/roko-ptpd/ptp/auth"
 	"github.com/roko-network/roko-ptpd/ptp/engine"
 )
@@ -31,11 +35,53 @@ func (d *Daemon) verifyReceived(i int, b []byte) (msg []byte, ok bool) {
 	}
 	f, ok := p.verify.Verify(b)
 	if !ok {
-		// ptp4l's words ("auth: bad message"), with the reason.
-		d.log.Printf(engine.LevelErr, "port %d (%s): auth: bad message: %s", i+1, p.name, f)
+		p.authLog.failed(d.log, fmt.Sprintf("port %d (%s)", i+1, p.name), f, now())
 		return nil, false
 	}
 	return auth.Strip(b), true
+}
+
+// authFailureLog rate-limits the lines about messages that fail
+// authentication, which anyone on the segment can send as fast as the
+// link allows: the first failure of each reason is logged in ptp4l's
+// words ("auth: bad message: bad_icv"), later ones are counted and
+// summed up at most once a second, as the unstamped-Sync warning is
+// (execute.go). The Verifier counts every failure for the metrics.
+type authFailureLog struct {
+	seen    [auth.NumFailures]bool
+	pending [auth.NumFailures]uint64 // failures since the last line, by reason
+	last    int64                    // now() of the last summary, or of the first line
+}
+
+// failed logs (or counts) one failure f of who ("port 1 (eth0)") at t,
+// a now() reading.
+func (l *authFailureLog) failed(lg *ptplog.Logger, who string, f auth.Failure, t int64) {
+	if f >= auth.NumFailures {
+		f = auth.FailMalformed
+	}
+	if !l.seen[f] {
+		l.seen[f] = true
+		lg.Printf(engine.LevelErr, "%s: auth: bad message: %s", who, f)
+		if l.last == 0 {
+			l.last = t
+		}
+		return
+	}
+	l.pending[f]++
+	if t-l.last < 1e9 {
+		return
+	}
+	var total uint64
+	var by []string
+	for r, n := range l.pending {
+		if n > 0 {
+			total += n
+			by = append(by, fmt.Sprintf("%s %d", auth.Failure(r), n))
+		}
+	}
+	lg.Printf(engine.LevelErr, "%s: auth: %d more bad messages in %.1f s: %s", who, total, float64(t-l.last)/1e9, strings.Join(by, ", "))
+	l.pending = [auth.NumFailures]uint64{}
+	l.last = t
 }
 
 // sign appends the port's AUTHENTICATION TLV to msg, in the port's own
@@ -85,7 +131,7 @@ func (d *Daemon) verifyUDS(b []byte) (msg []byte, ok bool) {
 		return b, true
 	}
 	if f, ok := d.udsVerify.Verify(b); !ok {
-		d.log.Printf(engine.LevelErr, "port 0 (%s): auth: bad message: %s", d.set.UDS[0].Path, f)
+		d.udsAuthLog.failed(d.log, "port 0 ("+d.set.UDS[0].Path+")", f, now())
 		return nil, false
 	}
 	return auth.Strip(b), true

@@ -75,6 +75,70 @@ func TestReplayWindow(t *testing.T) {
 	assert.True(t, ok)
 }
 
+// TestReplayWindowReanchor: after a gap longer than the window, two
+// consecutive genuine sequenceIds ahead of it move the window (the first
+// is refused), so a sender is not locked out until a port state change;
+// replays of old messages stay refused, and ahead-of-window messages that
+// are not consecutive do not move it.
+func TestReplayWindowReanchor(t *testing.T) {
+	sa := testSA(t, 1)
+	require.Equal(t, uint16(3), sa.SeqIDWindow)
+	v := NewVerifier(sa)
+	type step struct {
+		typ  ptp.MessageType
+		seq  uint16
+		pass bool
+	}
+	steps := []step{
+		{ptp.MessageSync, 100, true},
+		{ptp.MessageFollowUp, 100, true},
+		{ptp.MessageSync, 101, true},
+		{ptp.MessageFollowUp, 101, true},
+		// A gap of 4 (102 to 105 lost): 106 is ahead of the window.
+		{ptp.MessageSync, 106, false},
+		{ptp.MessageFollowUp, 106, false},
+		{ptp.MessageSync, 107, true}, // consecutive to 106: re-anchored
+		{ptp.MessageFollowUp, 107, true},
+		{ptp.MessageSync, 108, true},
+		{ptp.MessageFollowUp, 108, true},
+		// Replays of old messages, also two consecutive ones.
+		{ptp.MessageSync, 100, false},
+		{ptp.MessageSync, 101, false},
+		{ptp.MessageSync, 106, false},
+		{ptp.MessageSync, 107, false},
+		{ptp.MessageFollowUp, 107, false},
+		// Ahead but not consecutive: no re-anchor.
+		{ptp.MessageSync, 200, false},
+		{ptp.MessageSync, 202, false},
+		{ptp.MessageSync, 200, false},
+		{ptp.MessageSync, 109, true}, // the window has not moved
+		// A Sync ahead does not re-anchor Follow_Ups.
+		{ptp.MessageSync, 300, false},
+		{ptp.MessageFollowUp, 301, false},
+		{ptp.MessageFollowUp, 109, true},
+	}
+	refused := 0
+	for i, s := range steps {
+		f, ok := v.Verify(signedMsg(t, sa, s.typ, 1, s.seq))
+		require.Equal(t, s.pass, ok, "step %d: %v %d", i, s.typ, s.seq)
+		if !s.pass {
+			refused++
+			assert.Equal(t, FailReplay, f, "step %d", i)
+		}
+	}
+	assert.Equal(t, uint64(refused), v.Failures(FailReplay))
+
+	// A forged message ahead is no candidate: its ICV fails first.
+	bad := signedMsg(t, sa, ptp.MessageSync, 1, 500)
+	bad[len(bad)-1] ^= 1
+	_, ok := v.Verify(bad)
+	require.False(t, ok)
+	_, ok = v.Verify(signedMsg(t, sa, ptp.MessageSync, 1, 501))
+	assert.False(t, ok, "501 after a forged 500 does not re-anchor")
+	_, ok = v.Verify(signedMsg(t, sa, ptp.MessageSync, 1, 502))
+	assert.True(t, ok, "502 after a genuine 501 does")
+}
+
 // TestReplayWindowSenders: each sender has its own window, so that two
 // masters on a segment do not refuse each other's messages; the least
 // recently seen is forgotten when the table is full.

@@ -90,6 +90,9 @@ type Config struct {
 	umt       []UnicastMasterTable
 	locked    map[string]bool
 	warnedNoE map[string]bool
+	// warnedSA is set once the sa_file's permissions were warned about,
+	// so that resolving twice (daemon and management) says it once.
+	warnedSA bool
 }
 
 // New returns an empty configuration (every option at its default).

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+
 	"github.com/roko-network/roko-ptpd/ptp"
 	"github.com/roko-network/roko-ptpd/ptp/auth"
 )
@@ -64,7 +66,22 @@ func (c *Config) saDatabase() (*auth.Database, error) {
 	if err != nil {
 		return nil, c.errorAt(g, "sa_file", "sa_file %s: %v", path, err)
 	}
+	c.checkSAFileMode(path)
 	return db, nil
+}
+
+// checkSAFileMode warns, once, when the sa_file (whose keys are shared
+// secrets: whoever reads them can sign as a grandmaster) may be read or
+// written by its group or others, as ssh warns about a private key file.
+// A warning, not a refusal: ptp4l reads any file it can.
+func (c *Config) checkSAFileMode(path string) {
+	fi, err := os.Stat(path)
+	if err != nil || c.warnedSA || fi.Mode().Perm()&0o077 == 0 {
+		return
+	}
+	c.warnedSA = true
+	e := c.errorAt("global", "sa_file", "sa_file %s is accessible by group or others (mode %04o): its keys are shared secrets; chmod 600 %s", path, fi.Mode().Perm(), path)
+	c.Warnings = append(c.Warnings, Warning{File: e.File, Line: e.Line, Option: e.Option, Msg: e.Msg})
 }
 
 // where is "[eth0] " when section (an interface) sets spp or

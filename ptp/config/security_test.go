@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -13,6 +14,45 @@ import (
 
 // saFile is linuxptp 4.4's example (ptp/auth/testdata/SOURCE).
 const saFile = "../auth/testdata/linuxptp-sa.cfg"
+
+// TestSAFileMode: an sa_file its group or others may read or write is
+// warned about once (Resolve and Management both load it), naming the
+// file and its line, as ssh warns about a private key; one only its owner
+// may read is not.
+func TestSAFileMode(t *testing.T) {
+	b, err := os.ReadFile(saFile)
+	require.NoError(t, err)
+	for _, tc := range []struct {
+		mode os.FileMode
+		warn bool
+	}{{0o600, false}, {0o400, false}, {0o640, true}, {0o604, true}, {0o620, true}} {
+		t.Run(tc.mode.String(), func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "sa.cfg")
+			require.NoError(t, os.WriteFile(path, b, 0o600))
+			require.NoError(t, os.Chmod(path, tc.mode))
+			c, err := Parse(strings.NewReader("[global]\nsa_file "+path+"\nspp 1\nactive_key_id 1\n"), "t.conf")
+			require.NoError(t, err)
+			c.AddInterface("eth0")
+			_, err = c.Resolve()
+			require.NoError(t, err)
+			_, err = c.Management()
+			require.NoError(t, err)
+			var got []string
+			for _, w := range c.Warnings {
+				if w.Option == "sa_file" {
+					got = append(got, w.String())
+				}
+			}
+			if !tc.warn {
+				assert.Empty(t, got)
+				return
+			}
+			require.Len(t, got, 1, "warned once")
+			assert.Contains(t, got[0], "t.conf:2: option sa_file: sa_file "+path+" is accessible by group or others")
+			assert.Contains(t, got[0], "chmod 600 "+path)
+		})
+	}
+}
 
 // TestResolveSecurity: sa_file is parsed at Resolve; [global]'s spp and
 // active_key_id apply to every port and to the management socket, a

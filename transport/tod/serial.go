@@ -59,6 +59,15 @@ type Serial struct {
 
 var _ Reader = (*Serial)(nil)
 
+// SerialOpenFlags is how OpenSerial opens the receiver's line: read-write,
+// as ts2phc opens it; dist/systemd's units must grant that
+// (DeviceAllow=char-ttyS rw and friends). O_NOCTTY: the line
+// must not become our controlling terminal (a hang-up would then signal
+// the daemon). O_NONBLOCK: the open must not wait for carrier, and the
+// runtime's poller can then wait for data, so that Close and a cancelled
+// context end a read.
+const SerialOpenFlags = unix.O_RDWR | unix.O_NOCTTY | unix.O_NONBLOCK | unix.O_CLOEXEC
+
 // OpenSerial opens the serial device at path and sets its line to raw
 // 8N1 at baud; Close restores the line as it found it.
 func OpenSerial(path string, baud int) (*Serial, error) {
@@ -66,11 +75,7 @@ func OpenSerial(path string, baud int) (*Serial, error) {
 	if err != nil {
 		return nil, err
 	}
-	// O_NOCTTY: the receiver's line must not become our controlling
-	// terminal (a hang-up would then signal the daemon). O_NONBLOCK: the
-	// open must not wait for carrier, and the runtime's poller can then
-	// wait for data, so that Close and a cancelled context end a read.
-	fd, err := unix.Open(path, unix.O_RDWR|unix.O_NOCTTY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open(path, SerialOpenFlags, 0)
 	switch {
 	case errors.Is(err, unix.ENOENT):
 		return nil, fmt.Errorf("tod: serial device %s does not exist: connect the GNSS receiver, or set ts2phc.nmea_serialport to the device it is on (/dev/ttyS0, /dev/ttyUSB0, /dev/ttyACM0 ...)", path)

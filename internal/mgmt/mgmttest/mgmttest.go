@@ -24,6 +24,17 @@ var Responder = ptp.PortIdentity{ClockIdentity: ptp.ClockIdentity{1, 2, 3, 0xff,
 // the socket's path.
 func Daemon(t *testing.T, answer func(req *ptp.Management, id ptp.ManagementID, data []byte) (d ptp.ManagementData, ok bool)) string {
 	t.Helper()
+	return Ports(t, func(req *ptp.Management, id ptp.ManagementID, data []byte) ([]ptp.ManagementData, bool) {
+		d, ok := answer(req, id, data)
+		return []ptp.ManagementData{d}, ok
+	})
+}
+
+// Ports is Daemon for a clock of several ports: answer returns one data
+// set per response, sent from port 1, 2, ... of Responder's clock in
+// that order, as a daemon answers a port data set once per port.
+func Ports(t *testing.T, answer func(req *ptp.Management, id ptp.ManagementID, data []byte) (ds []ptp.ManagementData, ok bool)) string {
+	t.Helper()
 	srv, err := transport.ListenUDS(filepath.Join(t.TempDir(), "ptp4l"), 0o600)
 	require.NoError(t, err)
 	done := make(chan struct{})
@@ -43,25 +54,28 @@ func Daemon(t *testing.T, answer func(req *ptp.Management, id ptp.ManagementID, 
 			if !ok {
 				continue
 			}
-			d, ok := answer(&req, id, data)
+			ds, ok := answer(&req, id, data)
 			if !ok {
 				continue
 			}
-			r := req
-			r.TLVs = ptp.TLVs{}
-			r.ActionField = ptp.ActionResponse
-			r.TargetPortIdentity = req.SourcePortIdentity
-			r.SourcePortIdentity = Responder
-			if d != nil {
-				err = r.SetData(d)
-			} else {
-				err = r.TLVs.Add(&ptp.ManagementErrorStatus{ManagementErrorID: ptp.ErrorNotSupported, ManagementID: id})
-			}
-			if err != nil {
-				continue
-			}
-			if out, err := r.AppendBinary(nil); err == nil {
-				_ = srv.Reply(out, from)
+			for i, d := range ds {
+				r := req
+				r.TLVs = ptp.TLVs{}
+				r.ActionField = ptp.ActionResponse
+				r.TargetPortIdentity = req.SourcePortIdentity
+				r.SourcePortIdentity = Responder
+				r.SourcePortIdentity.PortNumber = uint16(i + 1)
+				if d != nil {
+					err = r.SetData(d)
+				} else {
+					err = r.TLVs.Add(&ptp.ManagementErrorStatus{ManagementErrorID: ptp.ErrorNotSupported, ManagementID: id})
+				}
+				if err != nil {
+					continue
+				}
+				if out, err := r.AppendBinary(nil); err == nil {
+					_ = srv.Reply(out, from)
+				}
 			}
 		}
 	}()
