@@ -8,7 +8,6 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"strconv"
 	"time"
 
 	"github.com/roko-network/roko-ptpd/internal/attest"
@@ -22,50 +21,30 @@ import (
 // window, for the verifier whose nonce it is given; or, with
 // --public-key, prints the key a verifier enrolls for this host.
 func attestCmd(args []string, w io.Writer) error {
-	uds, domain := transport.DefaultUDSAddress, uint8(0)
-	keyPath, nonceHex, out := attest.DefaultKeyPath, "", ""
-	samples, interval := 10, time.Second
+	o := daemonOpts{uds: transport.DefaultUDSAddress, samples: 10, interval: time.Second, keyPath: attest.DefaultKeyPath}
+	nonceHex, out := "", ""
 	printKey := false
 	err := getopt.Parse(args, getopt.Handlers{
 		WithArg: "sdo",
 		Flags:   []string{"public-key"},
 		Short: func(c byte, arg string) error {
-			switch c {
-			case 's':
-				uds = arg
-			case 'd':
-				var err error
-				if domain, err = parseDomain(arg); err != nil {
-					return err
-				}
-			case 'o':
+			if c == 'o' {
 				out = arg
-			default:
-				return getopt.Invalid(c)
+				return nil
 			}
-			return nil
+			return o.short(c, arg)
 		},
 		Long: func(name, value string) error {
-			var err error
+			if ok, err := o.long(name, value); ok {
+				return err
+			}
 			switch name {
-			case "key":
-				keyPath = value
 			case "nonce":
 				nonceHex = value
 			case "public-key":
 				printKey = true
-			case "samples":
-				samples, err = strconv.Atoi(value)
-				if err == nil && samples < 1 {
-					err = errors.New("at least 1")
-				}
-			case "interval":
-				interval, err = time.ParseDuration(value)
 			default:
 				return fmt.Errorf("unknown option --%s", name)
-			}
-			if err != nil {
-				return fmt.Errorf("--%s %q: %w", name, value, err)
 			}
 			return nil
 		},
@@ -73,6 +52,10 @@ func attestCmd(args []string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if o.samples < 1 {
+		return fmt.Errorf("--samples %d: at least 1", o.samples)
+	}
+	uds, domain, samples, interval, keyPath := o.uds, o.domain, o.samples, o.interval, o.keyPath
 	key, created, err := attest.LoadOrCreateKey(keyPath)
 	if err != nil {
 		return err

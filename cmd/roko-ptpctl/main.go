@@ -323,45 +323,29 @@ func analyzeCmd(args []string, w io.Writer) error {
 // monitorCmd runs the operator guide's monitoring jobs against a daemon's
 // management socket.
 func monitorCmd(job string, args []string, w io.Writer) error {
-	uds, domain := transport.DefaultUDSAddress, uint8(0)
-	samples, count := 1000, 0
-	interval := 100 * time.Millisecond
-	keyPath := attest.DefaultKeyPath
+	o := daemonOpts{uds: transport.DefaultUDSAddress, samples: 1000, interval: 100 * time.Millisecond, keyPath: attest.DefaultKeyPath}
+	count := 0
 	if job == "monitor" {
-		interval = time.Second
+		o.interval = time.Second
 	}
 	if job == "status" {
-		samples = 10
+		o.samples = 10
 	}
 	asJSON := false
 	err := getopt.Parse(args, getopt.Handlers{
 		WithArg: "sd",
 		Flags:   []string{"json"},
-		Short: func(c byte, arg string) error {
-			switch c {
-			case 's':
-				uds = arg
-			case 'd':
-				var err error
-				if domain, err = parseDomain(arg); err != nil {
-					return err
-				}
-			default:
-				return getopt.Invalid(c)
-			}
-			return nil
-		},
+		Short:   o.short,
 		Long: func(name, value string) error {
-			var err error
+			if ok, err := o.long(name, value); ok {
+				return err
+			}
 			switch name {
-			case "samples":
-				samples, err = strconv.Atoi(value)
 			case "count":
-				count, err = strconv.Atoi(value)
-			case "interval":
-				interval, err = time.ParseDuration(value)
-			case "key":
-				keyPath = value
+				var err error
+				if count, err = strconv.Atoi(value); err != nil {
+					return fmt.Errorf("--%s %q: %w", name, value, err)
+				}
 			case "json":
 				if job != "status" {
 					return fmt.Errorf("--json: only status has a JSON form")
@@ -370,15 +354,13 @@ func monitorCmd(job string, args []string, w io.Writer) error {
 			default:
 				return fmt.Errorf("unknown option --%s", name)
 			}
-			if err != nil {
-				return fmt.Errorf("--%s %q: %w", name, value, err)
-			}
 			return nil
 		},
 	})
 	if err != nil {
 		return err
 	}
+	uds, domain, samples, interval, keyPath := o.uds, o.domain, o.samples, o.interval, o.keyPath
 	c, err := mgmt.Dial(uds, domain)
 	if err != nil {
 		return err
@@ -457,11 +439,51 @@ func selftestCmd(args []string, w io.Writer) error {
 	return nil
 }
 
-// parseDomain reads -d, a domainNumber, as pmc does.
-func parseDomain(arg string) (uint8, error) {
-	v, err := strconv.ParseUint(arg, 10, 8)
-	if err != nil {
-		return 0, fmt.Errorf("-d %q: not a domain number", arg)
+// daemonOpts are the options of the commands that ask a running daemon
+// (monitor, accuracy, status, attest): its socket and domain as pmc takes
+// them (-s, -d), how many samples how far apart, and the host's
+// attestation key.
+type daemonOpts struct {
+	uds      string
+	domain   uint8
+	samples  int
+	interval time.Duration
+	keyPath  string
+}
+
+// short takes -s and -d; any other letter is invalid.
+func (o *daemonOpts) short(c byte, arg string) error {
+	switch c {
+	case 's':
+		o.uds = arg
+	case 'd':
+		v, err := strconv.ParseUint(arg, 10, 8)
+		if err != nil {
+			return fmt.Errorf("-d %q: not a domain number", arg)
+		}
+		o.domain = uint8(v)
+	default:
+		return getopt.Invalid(c)
 	}
-	return uint8(v), nil
+	return nil
+}
+
+// long takes --samples, --interval and --key, and says whether name was
+// one of them.
+func (o *daemonOpts) long(name, value string) (bool, error) {
+	var err error
+	switch name {
+	case "samples":
+		o.samples, err = strconv.Atoi(value)
+	case "interval":
+		o.interval, err = time.ParseDuration(value)
+	case "key":
+		o.keyPath = value
+	default:
+		return false, nil
+	}
+	if err != nil {
+		return true, fmt.Errorf("--%s %q: %w", name, value, err)
+	}
+	return true, nil
 }
