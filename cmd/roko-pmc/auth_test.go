@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -89,34 +88,16 @@ func TestParseConfig(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log that the daemon writes while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // startPtpd runs roko-ptpd in-process on link, free running, its UNIX
 // socket at uds, until the test ends; it returns the daemon's clock
 // identity and its log.
-func startPtpd(t *testing.T, link netns.Link, uds string, args ...string) (string, *syncBuffer) {
+func startPtpd(t *testing.T, link netns.Link, uds string, args ...string) (string, *testenv.Buffer) {
 	t.Helper()
 	cmd, err := ptpd.ParseArgs(append([]string{"-i", link.Name, "-S", "-q", "--uds_address=" + uds, "--uds_ro_address=" + uds + "ro"}, args...))
 	require.NoError(t, err)
 	set, err := cmd.Config.Resolve()
 	require.NoError(t, err)
-	log := &syncBuffer{}
+	log := &testenv.Buffer{}
 	var d *ptpd.Daemon
 	require.NoError(t, link.NS.Do(func() error {
 		var err error

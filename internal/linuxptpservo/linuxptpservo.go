@@ -27,9 +27,9 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/roko-network/roko-ptpd/internal/linuxptp"
+	"github.com/roko-network/roko-ptpd/internal/testenv"
 
 	"github.com/roko-network/roko-ptpd/servo"
 )
@@ -141,7 +141,7 @@ type Servo struct {
 	stdin  io.WriteCloser
 	w      *bufio.Writer
 	r      *bufio.Reader
-	stderr lockedBuffer
+	stderr testenv.Buffer
 	ppb    float64
 	err    error
 }
@@ -284,23 +284,4 @@ func (s *Servo) Close() error {
 		s.err = fmt.Errorf("linuxptpservo: harness: %w (%s)", werr, strings.TrimSpace(s.stderr.String()))
 	}
 	return s.err
-}
-
-// lockedBuffer collects the harness's stderr, which exec copies in from
-// another goroutine.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

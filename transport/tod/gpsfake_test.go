@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -93,7 +92,7 @@ func startGPSFake(t *testing.T, gpsfake, gpsd, port, log string) {
 	// TMPDIR: gpsfake's control socket, which it leaves behind when
 	// killed, goes where the test's files go.
 	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(gpsd)+":"+os.Getenv("PATH"), "TMPDIR="+t.TempDir())
-	var out syncBuffer
+	var out testenv.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	require.NoError(t, cmd.Start())
@@ -139,22 +138,4 @@ func withTimeGPS(t *testing.T, log []byte, leap int8) []byte {
 		out.WriteString(line)
 	}
 	return out.Bytes()
-}
-
-// syncBuffer is a bytes.Buffer that gpsfake's output and the test share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
