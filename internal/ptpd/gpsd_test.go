@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -58,24 +57,7 @@ func TestGrandmasterGPSD(t *testing.T) {
 	// client asks, -S the port, -F its control socket in the test's
 	// directory.
 	cmd := exec.Command(gpsd, "-N", "-b", "-n", "-S", port, "-F", filepath.Join(dir, "gpsd.sock"), ttyPath)
-	out := &testenv.Buffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	require.NoError(t, cmd.Start())
-	gpsdDone := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(gpsdDone) }()
-	t.Cleanup(func() {
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		select {
-		case <-gpsdDone:
-		case <-time.After(5 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-gpsdDone
-		}
-		if t.Failed() {
-			t.Logf("gpsd:\n%s", out.String())
-		}
-	})
+	testenv.StartGroup(t, "gpsd", cmd)
 
 	// A leap table that ends at 36 s and expired in 2016, whatever the
 	// host's tzdata says: gpsd's 37 can only come from gpsd, and must

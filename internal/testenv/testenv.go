@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -185,4 +186,36 @@ func (b *Buffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.b.String()
+}
+
+// StartGroup starts cmd in a process group of its own, its output in the
+// returned Buffer, and stops the whole group when the test ends: SIGTERM,
+// SIGKILL after 5 s or at once for what lingers (a child such as
+// gpsfake's gpsd), and the output logged under name if the test failed.
+// The group is killed too if the test process dies first (Pdeathsig).
+func StartGroup(t testing.TB, name string, cmd *exec.Cmd) *Buffer {
+	t.Helper()
+	out := &Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting %s: %v", name, err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		pgid := cmd.Process.Pid
+		_ = syscall.Kill(-pgid, syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			<-done
+		}
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		if t.Failed() {
+			t.Logf("%s's output:\n%s", name, out.String())
+		}
+	})
+	return out
 }

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -92,27 +91,8 @@ func startGPSFake(t *testing.T, gpsfake, gpsd, port, log string) {
 	// TMPDIR: gpsfake's control socket, which it leaves behind when
 	// killed, goes where the test's files go.
 	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(gpsd)+":"+os.Getenv("PATH"), "TMPDIR="+t.TempDir())
-	var out testenv.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	require.NoError(t, cmd.Start())
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		pgid := cmd.Process.Pid
-		syscall.Kill(-pgid, syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			syscall.Kill(-pgid, syscall.SIGKILL)
-			<-done
-		}
-		// gpsd is gpsfake's child in its group: make sure none lingers.
-		syscall.Kill(-pgid, syscall.SIGKILL)
-		if t.Failed() {
-			t.Logf("gpsfake's output:\n%s", out.String())
-		}
-	})
+	// gpsd is gpsfake's child in its group: StartGroup kills the group.
+	testenv.StartGroup(t, "gpsfake", cmd)
 }
 
 // freePort returns a loopback TCP port that nothing listens on now.
