@@ -1,18 +1,8 @@
 package phc
 
 import (
-	"bufio"
-	"bytes"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"unsafe"
-
-	"github.com/stretchr/testify/assert"
-	"github.com/stretchr/testify/require"
 
 	"github.com/roko-network/roko-ptpd/internal/testenv"
 )
@@ -148,37 +138,5 @@ func goLayout() map[string]uint64 {
 // headers (linux-libc-dev) and checks every ioctl number, flag, struct size
 // and field offset of the Go mirrors against it.
 func TestKernelLayout(t *testing.T) {
-	cc := testenv.RequireCommand(t, "cc", "gcc")
-	for _, h := range []string{"/usr/include/linux/ptp_clock.h", "/usr/include/linux/pps.h"} {
-		if _, err := os.Stat(h); err != nil {
-			testenv.Missing(t, "%s missing (apt-get install -y linux-libc-dev)", h)
-		}
-	}
-	dir := t.TempDir()
-	src, bin := filepath.Join(dir, "layout.c"), filepath.Join(dir, "layout")
-	require.NoError(t, os.WriteFile(src, []byte(layoutProgram), 0o644))
-	out, err := exec.Command(cc, "-o", bin, src).CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	out, err = exec.Command(bin).Output()
-	require.NoError(t, err)
-
-	want := goLayout()
-	seen := map[string]bool{}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		line := sc.Text()
-		i := strings.LastIndexByte(line, ' ')
-		name := line[:i]
-		v, err := strconv.ParseUint(line[i+1:], 10, 64)
-		require.NoError(t, err, line)
-		g, ok := want[name]
-		if assert.True(t, ok, "the Go side does not check %s", name) {
-			assert.Equal(t, v, g, "%s: kernel %#x, Go %#x", name, v, g)
-		}
-		seen[name] = true
-	}
-	for name := range want {
-		assert.True(t, seen[name], "%s not checked against the headers", name)
-	}
-	assert.Len(t, seen, len(want))
+	testenv.CheckKernelLayout(t, layoutProgram, goLayout(), "/usr/include/linux/ptp_clock.h", "/usr/include/linux/pps.h")
 }

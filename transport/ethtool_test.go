@@ -1,11 +1,8 @@
 package transport
 
 import (
-	"bufio"
-	"bytes"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -46,18 +43,6 @@ int main(void) {
 // TestEthtoolLayout checks the Go mirrors of ethtool_coalesce,
 // ethtool_ringparam and ifreq against the installed kernel headers.
 func TestEthtoolLayout(t *testing.T) {
-	cc := testenv.RequireCommand(t, "cc", "gcc")
-	if _, err := os.Stat("/usr/include/linux/ethtool.h"); err != nil {
-		testenv.Missing(t, "/usr/include/linux/ethtool.h missing (apt-get install -y linux-libc-dev)")
-	}
-	dir := t.TempDir()
-	src, bin := filepath.Join(dir, "layout.c"), filepath.Join(dir, "layout")
-	require.NoError(t, os.WriteFile(src, []byte(ethtoolLayoutProgram), 0o644))
-	out, err := exec.Command(cc, "-o", bin, src).CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	out, err = exec.Command(bin).Output()
-	require.NoError(t, err)
-
 	var c ethtoolCoalesce
 	var r ethtoolRingparam
 	var ifr ethtoolIfreq
@@ -82,20 +67,7 @@ func TestEthtoolLayout(t *testing.T) {
 		"ETHTOOL_GRINGPARAM":                                 unix.ETHTOOL_GRINGPARAM,
 		"SIOCETHTOOL":                                        unix.SIOCETHTOOL,
 	}
-	seen := map[string]bool{}
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		line := sc.Text()
-		i := strings.LastIndexByte(line, ' ')
-		name := line[:i]
-		v, err := strconv.ParseUint(line[i+1:], 10, 64)
-		require.NoError(t, err, sc.Text())
-		if g, ok := want[name]; assert.True(t, ok, "the Go side does not check %s", name) {
-			assert.Equal(t, v, g, "%s: kernel %d, Go %d", name, v, g)
-		}
-		seen[name] = true
-	}
-	assert.Len(t, seen, len(want))
+	testenv.CheckKernelLayout(t, ethtoolLayoutProgram, want, "/usr/include/linux/ethtool.h")
 }
 
 // TestEthtoolErrors: a driver without coalescing or rings (loopback), an

@@ -5,10 +5,12 @@
 package testenv
 
 import (
+	"bufio"
 	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -218,4 +220,58 @@ func StartGroup(t testing.TB, name string, cmd *exec.Cmd) *Buffer {
 		}
 	})
 	return out
+}
+
+// CheckKernelLayout compiles and runs program, a C program that prints
+// "name value" lines from the kernel's headers (sizes, offsets,
+// constants), and checks every value against want, the Go side's; each
+// header must be installed. It skips (fails in CI) without a C compiler
+// or a header.
+func CheckKernelLayout(t *testing.T, program string, want map[string]uint64, headers ...string) {
+	t.Helper()
+	cc := RequireCommand(t, "cc", "gcc")
+	for _, h := range headers {
+		if _, err := os.Stat(h); err != nil {
+			Missing(t, "%s missing (apt-get install -y linux-libc-dev)", h)
+		}
+	}
+	dir := t.TempDir()
+	src, bin := filepath.Join(dir, "layout.c"), filepath.Join(dir, "layout")
+	if err := os.WriteFile(src, []byte(program), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(cc, "-o", bin, src).CombinedOutput(); err != nil {
+		t.Fatalf("cc: %v\n%s", err, out)
+	}
+	out, err := exec.Command(bin).Output()
+	if err != nil {
+		t.Fatalf("layout program: %v", err)
+	}
+	seen := map[string]bool{}
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		line := sc.Text()
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			t.Fatalf("layout program: %q", line)
+		}
+		name := line[:i]
+		v, err := strconv.ParseUint(line[i+1:], 10, 64)
+		if err != nil {
+			t.Fatalf("layout program: %q: %v", line, err)
+		}
+		g, ok := want[name]
+		switch {
+		case !ok:
+			t.Errorf("the Go side does not check %s", name)
+		case g != v:
+			t.Errorf("%s: kernel %d (%#x), Go %d (%#x)", name, v, v, g, g)
+		}
+		seen[name] = true
+	}
+	for name := range want {
+		if !seen[name] {
+			t.Errorf("%s not checked against the headers", name)
+		}
+	}
 }
