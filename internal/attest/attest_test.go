@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roko-network/roko-ptpd/internal/testenv"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -280,13 +281,7 @@ func TestPublicKeyForms(t *testing.T) {
 // from `openssl genpkey` signs, and openssl derives the same public key
 // from ours.
 func TestKeyOpenSSL(t *testing.T) {
-	openssl, err := exec.LookPath("openssl")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("openssl missing in CI: scripts/deps.sh installs it")
-		}
-		t.Skip("openssl not installed")
-	}
+	openssl := testenv.RequireCommand(t, "openssl", "openssl")
 	dir := t.TempDir()
 	path := filepath.Join(dir, "attestation.key")
 	k, _, err := LoadOrCreateKey(path)
