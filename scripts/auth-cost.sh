@@ -27,14 +27,7 @@ command -v pmc >/dev/null || { echo "needs pmc (apt-get install linuxptp)" >&2; 
 PAIRS=${PAIRS:-"hmac cmac plain"}
 PREFIX=acost
 . "$(dirname "$0")/cost-pairs.sh"
-cat >"$TMP/conf" <<C
-[global]
-logAnnounceInterval -2
-logSyncInterval $LOGSYNC
-logMinDelayReqInterval $LOGSYNC
-time_stamping software
-summary_interval 0
-C
+base_conf
 # The test keys of testdata/pcap/linuxptp-auth/sa.cfg.
 cat >"$TMP/sa.cfg" <<C
 [security_association]
@@ -81,7 +74,6 @@ for r in $(seq "$ROUNDS"); do
 	for p in $PAIRS; do for role in gm client; do kill -INT "$(cat "$TMP/$p-$role-$r.pid")"; done; done
 	wait
 done
-median() { for r in $(seq "$ROUNDS"); do awk '{print $1}' "$TMP/$1-$r"; done | sort -n | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}'; }
 head="| $hz Hz grandmaster |"
 rule="|---|"
 for r in $(seq "$ROUNDS"); do head="$head round $r CPU s |"; rule="$rule---:|"; done

@@ -51,3 +51,21 @@ measure() {
 	rss=$(awk '/^VmHWM:/ {print $2}' /proc/"$pid"/status)
 	echo "$cpu $rss" >"$TMP/$1"
 }
+
+# median name [field]: the median over the rounds of field (1: CPU s, the
+# default; 2: peak RSS KiB) of process name's measures ($TMP/name-ROUND).
+median() { for r in $(seq "$ROUNDS"); do awk "{print \$${2:-1}}" "$TMP/$1-$r"; done | sort -n | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}'; }
+
+# base_conf: the configuration every pair's daemons start from, into
+# $TMP/conf: Sync and Delay_Req at 2^LOGSYNC s, software timestamps, no
+# summary lines.
+base_conf() {
+	cat >"$TMP/conf" <<C
+[global]
+logAnnounceInterval -2
+logSyncInterval $LOGSYNC
+logMinDelayReqInterval $LOGSYNC
+time_stamping software
+summary_interval 0
+C
+}

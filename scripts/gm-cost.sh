@@ -110,8 +110,6 @@ for r in $(seq "$ROUNDS"); do
 	done
 	wait
 done
-# median of one process's rounds, field $2 (1: CPU, 2: RSS)
-median() { for r in $(seq "$ROUNDS"); do awk "{print \$$2}" "$TMP/$1-$r"; done | sort -n | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}'; }
 for p in $PAIRS; do
 	roles="gm client"
 	[ "$p" != roko-gps ] || roles="gm client rx"

@@ -29,14 +29,7 @@ command -v "$PROMETHEUS" >/dev/null || { echo "needs prometheus (apt-get install
 PAIRS=${PAIRS:-"metrics unscraped plain"}
 PREFIX=mcost
 . "$(dirname "$0")/cost-pairs.sh"
-cat >"$TMP/conf" <<C
-[global]
-logAnnounceInterval -2
-logSyncInterval $LOGSYNC
-logMinDelayReqInterval $LOGSYNC
-time_stamping software
-summary_interval 0
-C
+base_conf
 cat >"$TMP/prometheus.yml" <<C
 global:
   scrape_interval: 1s
@@ -82,7 +75,6 @@ for r in $(seq "$ROUNDS"); do
 	kill -TERM "$(cat "$TMP/prom-$r.pid")"
 	wait
 done
-median() { for r in $(seq "$ROUNDS"); do awk "{print \$$2}" "$TMP/$1-$r"; done | sort -n | awk '{v[NR]=$1} END{print v[int((NR+1)/2)]}'; }
 for p in $PAIRS; do
 	line=$(printf '%-12s' "$p gm")
 	for r in $(seq "$ROUNDS"); do line="$line $(awk '{printf "%6.3f", $1}' "$TMP/$p-gm-$r")"; done
