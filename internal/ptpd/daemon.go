@@ -196,6 +196,7 @@ func New(opt Options) (_ *Daemon, err error) {
 		d.uds = append(d.uds, &udsServer{sock: sock, readOnly: u.ReadOnly})
 		if s := d.set.UDSSecurity; s != nil && d.udsVerify == nil {
 			d.udsVerify = auth.NewVerifier(s.SA)
+			d.udsAuthLog.who = "port 0 (" + u.Path + ")"
 		}
 	}
 	return d, nil
@@ -419,6 +420,7 @@ func (d *Daemon) openPorts() error {
 		p.batch, _ = ep.(transport.Batcher)
 		if ps.Security != nil {
 			p.sec, p.verify, p.out = ps.Security, auth.NewVerifier(ps.Security.SA), make([]byte, 0, 1500)
+			p.authLog.who = fmt.Sprintf("port %d (%s)", len(d.ports)+1, ps.Interface)
 		}
 		d.ports = append(d.ports, p)
 	}

@@ -35,7 +35,7 @@ func (d *Daemon) verifyReceived(i int, b []byte) (msg []byte, ok bool) {
 	}
 	f, ok := p.verify.Verify(b)
 	if !ok {
-		p.authLog.failed(d.log, fmt.Sprintf("port %d (%s)", i+1, p.name), f, now())
+		p.authLog.failed(d.log, f, now())
 		return nil, false
 	}
 	return auth.Strip(b), true
@@ -48,20 +48,22 @@ func (d *Daemon) verifyReceived(i int, b []byte) (msg []byte, ok bool) {
 // summed up at most once a second, as the unstamped-Sync warning is
 // (execute.go). The Verifier counts every failure for the metrics.
 type authFailureLog struct {
+	// who names the verifier in the lines: "port 1 (eth0)", or the
+	// management socket as port 0; set once, not formatted per message.
+	who     string
 	seen    [auth.NumFailures]bool
 	pending [auth.NumFailures]uint64 // failures since the last line, by reason
 	last    int64                    // now() of the last summary, or of the first line
 }
 
-// failed logs (or counts) one failure f of who ("port 1 (eth0)") at t,
-// a now() reading.
-func (l *authFailureLog) failed(lg *ptplog.Logger, who string, f auth.Failure, t int64) {
+// failed logs (or counts) one failure f at t, a now() reading.
+func (l *authFailureLog) failed(lg *ptplog.Logger, f auth.Failure, t int64) {
 	if f >= auth.NumFailures {
 		f = auth.FailMalformed
 	}
 	if !l.seen[f] {
 		l.seen[f] = true
-		lg.Printf(engine.LevelErr, "%s: auth: bad message: %s", who, f)
+		lg.Printf(engine.LevelErr, "%s: auth: bad message: %s", l.who, f)
 		if l.last == 0 {
 			l.last = t
 		}
@@ -79,7 +81,7 @@ func (l *authFailureLog) failed(lg *ptplog.Logger, who string, f auth.Failure, t
 			by = append(by, fmt.Sprintf("%s %d", auth.Failure(r), n))
 		}
 	}
-	lg.Printf(engine.LevelErr, "%s: auth: %d more bad messages in %.1f s: %s", who, total, float64(t-l.last)/1e9, strings.Join(by, ", "))
+	lg.Printf(engine.LevelErr, "%s: auth: %d more bad messages in %.1f s: %s", l.who, total, float64(t-l.last)/1e9, strings.Join(by, ", "))
 	l.pending = [auth.NumFailures]uint64{}
 	l.last = t
 }
@@ -131,7 +133,7 @@ func (d *Daemon) verifyUDS(b []byte) (msg []byte, ok bool) {
 		return b, true
 	}
 	if f, ok := d.udsVerify.Verify(b); !ok {
-		d.udsAuthLog.failed(d.log, "port 0 ("+d.set.UDS[0].Path+")", f, now())
+		d.udsAuthLog.failed(d.log, f, now())
 		return nil, false
 	}
 	return auth.Strip(b), true
