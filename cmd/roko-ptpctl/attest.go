@@ -55,13 +55,12 @@ func attestCmd(args []string, w io.Writer) error {
 	if o.samples < 1 {
 		return fmt.Errorf("--samples %d: at least 1", o.samples)
 	}
-	uds, domain, samples, interval, keyPath := o.uds, o.domain, o.samples, o.interval, o.keyPath
-	key, created, err := attest.LoadOrCreateKey(keyPath)
+	key, created, err := attest.LoadOrCreateKey(o.keyPath)
 	if err != nil {
 		return err
 	}
 	if created {
-		fmt.Fprintf(os.Stderr, "roko-ptpctl: made a new attestation key %s (%s)\n", keyPath, attest.Fingerprint(key.Public().(ed25519.PublicKey)))
+		fmt.Fprintf(os.Stderr, "roko-ptpctl: made a new attestation key %s (%s)\n", o.keyPath, attest.Fingerprint(key.Public().(ed25519.PublicKey)))
 	}
 	if printKey {
 		p, err := attest.PublicKeyPEM(key.Public().(ed25519.PublicKey))
@@ -78,12 +77,12 @@ func attestCmd(args []string, w io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("--nonce: %w", err)
 	}
-	c, err := mgmt.Dial(uds, domain)
+	c, err := mgmt.Dial(o.uds, o.domain)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	st, err := gatherStatement(c, samples, interval)
+	st, err := gatherStatement(c, o.samples, o.interval)
 	if err != nil {
 		return err
 	}

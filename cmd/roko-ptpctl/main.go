@@ -360,19 +360,18 @@ func monitorCmd(job string, args []string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	uds, domain, samples, interval, keyPath := o.uds, o.domain, o.samples, o.interval, o.keyPath
-	c, err := mgmt.Dial(uds, domain)
+	c, err := mgmt.Dial(o.uds, o.domain)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	switch job {
 	case "monitor":
-		return monitor.Monitor(w, c, interval, count, time.Now)
+		return monitor.Monitor(w, c, o.interval, count, time.Now)
 	case "accuracy":
 		fmt.Fprintln(w, "Testing PTP Accuracy for ROKO Validator")
 		fmt.Fprintln(w, "========================================")
-		s, err := monitor.Accuracy(c, samples, interval)
+		s, err := monitor.Accuracy(c, o.samples, o.interval)
 		if err != nil {
 			return err
 		}
@@ -382,11 +381,11 @@ func monitorCmd(job string, args []string, w io.Writer) error {
 		}
 		return nil
 	}
-	r, err := monitor.ReadStatus(c, samples, interval)
+	r, err := monitor.ReadStatus(c, o.samples, o.interval)
 	if err != nil {
 		return err
 	}
-	r.Attestation, r.AttestationDetail = attestationState(c, keyPath)
+	r.Attestation, r.AttestationDetail = attestationState(c, o.keyPath)
 	if asJSON {
 		return r.WriteJSON(w)
 	}
