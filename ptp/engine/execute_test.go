@@ -110,17 +110,37 @@ type batchRecorder struct {
 	recorder
 	batches []int
 	lose    map[int]bool // which messages of a batch get no timestamp
+	// syncTo is where each Sync went, by the timestamp it was given (each
+	// its own); followUps, for each Follow_Up, whether it went to the
+	// client whose Sync carried its preciseOriginTimestamp.
+	syncTo    map[int64]Addr
+	followUps []bool
 }
 
 func (r *batchRecorder) SendEvents(acts []*Action, res []SendResult) {
 	r.batches = append(r.batches, len(acts))
+	if r.syncTo == nil {
+		r.syncTo = map[int64]Addr{}
+	}
 	for i, a := range acts {
 		r.calls = append(r.calls, "send "+a.MessageType.String())
-		res[i] = SendResult{TS: 1_000, Stamped: true}
+		ts := int64(len(r.syncTo)+1) * 1_000_000_000
+		r.syncTo[ts] = a.To
+		res[i] = SendResult{TS: ts, Stamped: true}
 		if r.lose[i] {
 			res[i] = SendResult{Err: errors.New("timed out")}
 		}
 	}
+}
+
+func (r *batchRecorder) Send(a *Action) (int64, bool, error) {
+	if a.MessageType == ptp.MessageFollowUp {
+		var f ptp.FollowUp
+		ok := f.UnmarshalBinary(a.Msg) == nil
+		to, known := r.syncTo[f.PreciseOriginTimestamp.UnixNano()]
+		r.followUps = append(r.followUps, ok && known && to == a.To)
+	}
+	return r.recorder.Send(a)
 }
 
 // withUnicastClients makes the MASTER port of c serve n unicast clients
@@ -147,6 +167,10 @@ func TestExecutorBatches(t *testing.T) {
 		assert.Equal(t, []int{64, 36}, r.batches, "the round's Syncs in two batches")
 		assert.Len(t, r.calls, 200, "100 Syncs, then 100 Follow_Ups")
 		assert.Equal(t, "send FOLLOW_UP", r.calls[100])
+		require.Len(t, r.followUps, 100)
+		for i, right := range r.followUps {
+			assert.True(t, right, "Follow_Up %d went to the client of the Sync whose timestamp it carries", i)
+		}
 	})
 	t.Run("a lost unicast Sync timestamp costs one Follow_Up", func(t *testing.T) {
 		r := &batchRecorder{lose: map[int]bool{1: true}}
