@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/roko-network/roko-ptpd/internal/linuxptp"
 	"github.com/roko-network/roko-ptpd/internal/testenv"
 	"github.com/roko-network/roko-ptpd/servo"
 )
@@ -34,7 +35,7 @@ func Harness(t testing.TB) string {
 				return
 			}
 		}
-		tarball, err := FindTarball()
+		tarball, err := linuxptp.Tarball44()
 		if err != nil {
 			build.skip = err.Error()
 			return

@@ -37,14 +37,6 @@ import (
 //go:embed csrc/harness.c
 var harnessSource []byte
 
-// FindTarball returns the path of the linuxptp 4.4 tarball, digest
-// checked: the repository's copy, or $ROKO_LINUXPTP_TARBALL (see
-// internal/linuxptp.Tarball44).
-func FindTarball() (string, error) { return linuxptp.Tarball44() }
-
-// TarballSHA256 is the digest Build checks.
-const TarballSHA256 = linuxptp.Tarball44SHA256
-
 // servoSources are the linuxptp files the harness compiles; every header
 // of the tarball is extracted too, for their declarations.
 var servoSources = []string{"servo.c", "pi.c", "linreg.c"}
@@ -58,8 +50,8 @@ func Build(compiler, tarball, dir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("linuxptpservo: %w", err)
 	}
-	if sum := sha256.Sum256(raw); hex.EncodeToString(sum[:]) != TarballSHA256 {
-		return "", fmt.Errorf("linuxptpservo: %s: sha256 %x, want linuxptp 4.4's %s", tarball, sum, TarballSHA256)
+	if sum := sha256.Sum256(raw); hex.EncodeToString(sum[:]) != linuxptp.Tarball44SHA256 {
+		return "", fmt.Errorf("linuxptpservo: %s: sha256 %x, want linuxptp 4.4's %s", tarball, sum, linuxptp.Tarball44SHA256)
 	}
 	src := filepath.Join(dir, "linuxptp-4.4")
 	if err := extract(raw, dir); err != nil {
