@@ -115,6 +115,10 @@ type Conn struct {
 		frameBuf [2048]byte
 	}
 	closed atomic.Bool
+	// unpollOnce takes the socket out of the runtime's poller at the
+	// first FD.
+	unpollOnce sync.Once
+	unpollErr  error
 
 	// rb holds the messages one recvmmsg read ahead for TryReceive; nil
 	// until the first TryReceive (only an event loop reads that way).
@@ -229,7 +233,23 @@ func (c *Conn) TryReceive(b []byte, info *RxInfo) (int, error) {
 
 // FD returns the socket's descriptor, for an event loop's own epoll set.
 // The descriptor stays the Conn's: never read or close it directly.
+//
+// The first call takes the socket out of the Go runtime's poller (see
+// unpolled): a loop that watches it itself would otherwise have the
+// runtime woken, in vain, by every datagram. Call it before other
+// goroutines use the Conn; Receive and the sends still work after it.
 func (c *Conn) FD() (int, error) {
+	c.unpollOnce.Do(func() {
+		u, err := unpoll(c.rc, c.closer)
+		if err != nil {
+			c.unpollErr = fmt.Errorf("transport: %s: %w", c.name, err)
+			return
+		}
+		c.rc, c.closer = u, u
+	})
+	if c.unpollErr != nil {
+		return -1, c.unpollErr
+	}
 	var fd int
 	err := c.rc.Control(func(f uintptr) { fd = int(f) })
 	return fd, err
