@@ -16,7 +16,9 @@
 # Environment: CLIENTS (default "100 1000 10000"), RATES ("1 16"),
 # DAEMONS ("roko ptp4l"), MEASURE (s, default 20), WARMUP (2), GRANT (the
 # grant duration asked for, s, default 30: renewals at 15 s), BIN (bin),
-# LOGDIR (keep each run's output and the daemons' logs there). Needs root,
+# LOGDIR (keep each run's output and the daemons' logs there), ROKO_OPTIONS
+# (more lines for roko-ptpd's [global], e.g. "receive_holdoff 0"), NAPI
+# (see below). Needs root,
 # ptp4l and `make build`. Run: sudo make capacity
 set -eu
 BIN=$(realpath "${BIN:-bin}")
@@ -61,6 +63,19 @@ ip -n $GM link set vgm up
 ip -n $CL link set vcl up
 ip -n $CL route add local 198.18.64.0/18 dev lo
 ip -n $GM route add 198.18.64.0/18 via 198.18.0.2
+# NAPI=threaded: each veth end receives in a NAPI kthread of its own (GRO
+# on gives a veth NAPI; threaded moves it out of softirq), so a sender no
+# longer pays for its peer's receive path, as on two hosts with real NICs.
+# The default (NAPI=off) charges the client's receive path to the
+# grandmaster that sends to it.
+if [ "${NAPI:-off}" = threaded ]; then
+	command -v ethtool >/dev/null || { echo "NAPI=threaded needs ethtool (apt-get install ethtool)" >&2; exit 1; }
+	for pair in "$GM vgm" "$CL vcl"; do
+		set -- $pair
+		ip netns exec "$1" ethtool -K "$2" gro on
+		ip netns exec "$1" sh -c "echo 1 >/sys/class/net/$2/threaded"
+	done
+fi
 
 # The grandmasters' settings: the same for both, in each one's spelling
 # (ptp4l 3.1 knows only masterOnly). A short announce receipt timeout
@@ -72,7 +87,7 @@ inhibit_multicast_service 1
 time_stamping software
 logAnnounceInterval -3
 announceReceiptTimeout 2"
-printf '[global]\n%s\nserverOnly 1\n' "$common" >"$TMP/roko.conf"
+printf '[global]\n%s\nserverOnly 1\n%b\n' "$common" "${ROKO_OPTIONS:-}" >"$TMP/roko.conf"
 printf '[global]\n%s\nmasterOnly 1\nuds_address %s/ptp4l\n' "$common" "$TMP" >"$TMP/ptp4l.conf"
 
 start_gm() { # daemon log: starts it in $GM, its PID in $TMP/gm.pid

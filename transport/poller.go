@@ -58,6 +58,19 @@ type Poller struct {
 
 	wmu  sync.Mutex // guards evfd against Close while Wake writes
 	evfd int
+
+	// The hold set: the timerfd and the eventfd alone, without the
+	// caller's descriptors, so that Hold can sleep while they are ready.
+	holdfd   int
+	holdFile *os.File
+	holdRC   syscall.RawConn
+	holdPoll func(uintptr) bool
+	holdN    int
+	holdErr  error
+	holdEv   [2]unix.EpollEvent
+	// fds are the caller's descriptors with tags ≥ 0 (fd in Pad), which
+	// Hold stops watching while it holds.
+	fds []unix.EpollEvent
 }
 
 // NewPoller returns a poller for up to max descriptors of the caller's.
@@ -66,7 +79,7 @@ func NewPoller(max int) (*Poller, error) {
 	if err != nil {
 		return nil, fmt.Errorf("transport: epoll_create1: %w", err)
 	}
-	p := &Poller{epfd: epfd, tfd: -1, evfd: -1, events: make([]unix.EpollEvent, max+2)}
+	p := &Poller{epfd: epfd, tfd: -1, evfd: -1, holdfd: -1, events: make([]unix.EpollEvent, max+2)}
 	fail := func(what string, err error) (*Poller, error) {
 		p.Close()
 		return nil, fmt.Errorf("transport: %s: %w", what, err)
@@ -95,6 +108,35 @@ func NewPoller(max int) (*Poller, error) {
 		p.n, p.err = p.epollWait(int(fd))
 		return p.n != 0 || (p.err != nil && p.err != unix.EINTR)
 	}
+	if p.holdfd, err = unix.EpollCreate1(unix.EPOLL_CLOEXEC); err != nil {
+		return fail("epoll_create1", err)
+	}
+	if err := unix.SetNonblock(p.holdfd, true); err != nil {
+		unix.Close(p.holdfd)
+		p.holdfd = -1
+		return fail("epoll", err)
+	}
+	p.holdFile = os.NewFile(uintptr(p.holdfd), "epoll-hold")
+	if p.holdRC, err = p.holdFile.SyscallConn(); err != nil {
+		return fail("epoll", err)
+	}
+	for _, fd := range []struct {
+		fd  int
+		tag int32
+	}{{p.tfd, TagTimer}, {p.evfd, TagWake}} {
+		ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: fd.tag}
+		if err := unix.EpollCtl(p.holdfd, unix.EPOLL_CTL_ADD, fd.fd, &ev); err != nil {
+			return fail("epoll_ctl", err)
+		}
+	}
+	p.holdPoll = func(fd uintptr) bool {
+		r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, fd, uintptr(unsafe.Pointer(&p.holdEv[0])), uintptr(len(p.holdEv)), 0, 0, 0)
+		p.holdN, p.holdErr = int(r), nil
+		if e != 0 {
+			p.holdN, p.holdErr = 0, e
+		}
+		return p.holdN != 0 || (p.holdErr != nil && p.holdErr != unix.EINTR)
+	}
 	return p, nil
 }
 
@@ -104,13 +146,33 @@ func (p *Poller) add(fd int, tag int32) error {
 }
 
 // Add watches fd for input under tag (≥ 0, or ≤ TagUser). The set is
-// level-triggered: what is left unread is reported again.
+// level-triggered: what is left unread is reported again. Hold stops
+// watching the descriptors with tags ≥ 0 while it holds (the busy ones:
+// an event loop's sockets); those with tags ≤ TagUser stay watched.
 func (p *Poller) Add(fd int, tag int32) error {
 	if tag < 0 && tag > TagUser {
 		return fmt.Errorf("transport: poller tag %d is reserved", tag)
 	}
 	if err := p.add(fd, tag); err != nil {
 		return fmt.Errorf("transport: epoll_ctl: %w", err)
+	}
+	if tag >= 0 {
+		p.fds = append(p.fds, unix.EpollEvent{Events: unix.EPOLLIN, Fd: tag, Pad: int32(fd)})
+	}
+	return nil
+}
+
+// watch makes the set watch the caller's descriptors for input (on) or
+// for nothing. (A change replaces the tag as well, so it is given again.)
+func (p *Poller) watch(on bool) error {
+	for _, f := range p.fds {
+		ev := unix.EpollEvent{Fd: f.Fd}
+		if on {
+			ev.Events = unix.EPOLLIN
+		}
+		if _, _, e := unix.RawSyscall6(unix.SYS_EPOLL_CTL, uintptr(p.epfd), unix.EPOLL_CTL_MOD, uintptr(f.Pad), uintptr(unsafe.Pointer(&ev)), 0, 0); e != 0 {
+			return fmt.Errorf("transport: epoll_ctl: %w", e)
+		}
 	}
 	return nil
 }
@@ -169,6 +231,48 @@ func (p *Poller) Wait() ([]unix.EpollEvent, error) {
 	return evs, nil
 }
 
+// Hold sleeps until CLOCK_MONOTONIC reaches until (in the timebase of
+// Arm), or until Wake is called, whichever comes first, however ready the
+// caller's descriptors are (the set does not watch those with tags ≥ 0
+// meanwhile): what arrives meanwhile waits in the sockets
+// for the next Wait, which reads it in one go. A loop under load uses it
+// as a NIC uses interrupt moderation. The wake-up is not consumed: the
+// next Wait reports it. Hold leaves the timer disarmed or fired, so call
+// Arm before the next Wait (as before every Wait).
+func (p *Poller) Hold(until, now int64) error {
+	if until <= now {
+		return nil
+	}
+	if err := p.Arm(until, now); err != nil {
+		return err
+	}
+	// The runtime's poller watches our set, and every message that came
+	// into a socket of it would wake a thread of the runtime's in vain
+	// (the loop is not waiting on the set): over 6,000 times a second at
+	// 10,000 clients × 1 Hz. So the set stops watching the sockets while
+	// the loop holds; they are level-triggered, so what came meanwhile is
+	// reported when they are watched again.
+	if err := p.watch(false); err != nil {
+		return err
+	}
+	err := p.holdRC.Read(p.holdPoll)
+	if werr := p.watch(true); err == nil && werr != nil {
+		return werr
+	}
+	if err != nil {
+		return fmt.Errorf("transport: epoll: %w", err)
+	}
+	if p.holdErr != nil {
+		return fmt.Errorf("transport: epoll_pwait: %w", p.holdErr)
+	}
+	for _, ev := range p.holdEv[:p.holdN] {
+		if ev.Fd == TagTimer {
+			p.armed = -1
+		}
+	}
+	return nil
+}
+
 // Close releases the poller.
 func (p *Poller) Close() {
 	p.wmu.Lock()
@@ -185,6 +289,13 @@ func (p *Poller) Close() {
 		p.file.Close()
 		p.file = nil
 	}
+	if p.holdFile != nil {
+		p.holdFile.Close()
+		p.holdFile = nil
+	} else if p.holdfd >= 0 {
+		unix.Close(p.holdfd)
+	}
+	p.holdfd = -1
 }
 
 // epollWait collects the ready events of epfd without waiting.

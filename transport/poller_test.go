@@ -76,6 +76,61 @@ func TestPoller(t *testing.T) {
 	p2.Wake() // after Close: nothing, and no panic
 }
 
+// TestPollerHold: Hold sleeps to its deadline although a descriptor of
+// the caller's is ready, and ends early on Wake, which the next Wait
+// still reports; the loop's own deadline, armed again, still fires.
+func TestPollerHold(t *testing.T) {
+	p, err := NewPoller(4)
+	require.NoError(t, err)
+	defer p.Close()
+	efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	require.NoError(t, err)
+	defer unix.Close(efd)
+	require.NoError(t, p.Add(efd, 3))
+	_, err = unix.Write(efd, []byte{1, 0, 0, 0, 0, 0, 0, 0})
+	require.NoError(t, err)
+	wait := func() []int32 {
+		t.Helper()
+		evs, err := p.Wait()
+		require.NoError(t, err)
+		return tags(evs)
+	}
+
+	// Ready descriptor, no wake-up: Hold lasts its 30 ms.
+	start := mono()
+	require.NoError(t, p.Hold(start+30e6, start))
+	assert.GreaterOrEqual(t, mono()-start, int64(30e6), "held to the deadline")
+	// The loop arms its own deadline (far) and finds the descriptor,
+	// and not the hold's timer, which Arm cleared.
+	now := mono()
+	require.NoError(t, p.Arm(now+10e9, now))
+	assert.Equal(t, []int32{3}, wait())
+
+	// A wake-up ends the hold early and is reported by the next Wait.
+	start = mono()
+	go func() { time.Sleep(20 * time.Millisecond); p.Wake() }()
+	require.NoError(t, p.Hold(start+5e9, start))
+	held := mono() - start
+	assert.GreaterOrEqual(t, held, int64(20e6))
+	assert.Less(t, held, int64(2e9), "Wake ends the hold")
+	now = mono()
+	require.NoError(t, p.Arm(now+10e9, now))
+	assert.ElementsMatch(t, []int32{3, TagWake}, wait())
+
+	// A past deadline holds nothing.
+	start = mono()
+	require.NoError(t, p.Hold(start-1, start))
+	assert.Less(t, mono()-start, int64(5e6))
+
+	// A hold whose deadline is the loop's own: the timer fired in the
+	// hold, and the loop's Arm of that same deadline sets it again, so
+	// the Wait reports the timer.
+	start = mono()
+	require.NoError(t, p.Hold(start+10e6, start))
+	require.NoError(t, p.Arm(start+10e6, mono()))
+	assert.ElementsMatch(t, []int32{3, TagTimer}, wait())
+}
+
 // TestPollerWakesOneThread: a loop on the Poller, woken by its deadline
 // 300 times, puts one thread to sleep per wake-up and leaves the runtime's
 // sysmon asleep. A system call made through syscall.Syscall on the way

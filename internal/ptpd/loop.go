@@ -3,6 +3,7 @@ package ptpd
 import (
 	"context"
 	"errors"
+	"math"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -62,6 +63,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	d.queryLinks()
 
 	l := loop{d: d, sources: sources, buf: make([]byte, 1500), udsBuf: make([]byte, 1500)}
+	l.hold.max, l.hold.rate = int64(d.set.ReceiveHoldoff), int64(d.set.ReceiveHoldoffRate)
 	if d.opt.TrueErrorEvery > 0 {
 		if v, ok := d.clk.(*phc.Virtual); ok {
 			l.truth, l.truthName = v, "virtual clock"
@@ -126,12 +128,79 @@ type loop struct {
 	udsBuf  []byte
 	udsOut  []byte
 	info    transport.RxInfo
+	// received counts the messages read from the ports' sockets.
+	received int64
 	// truth, when set, is a clock whose true error (against CLOCK_REALTIME)
 	// is logged every Options.TrueErrorEvery: the virtual clock, or the
 	// emulated PHC.
 	truth     interface{ TrueError() (time.Duration, error) }
 	truthName string
 	nextTrue  int64
+	hold      holdoff
+}
+
+// holdoff is the loop's moderation under load (receive_holdoff): a NIC
+// raises one interrupt for many packets once they come fast, and so does
+// the loop wake once for many messages. Below the rate it wakes for each
+// message, as ptp4l does. Above it, every wake-up is followed by a hold
+// (transport.Poller.Hold) of up to receive_holdoff in which only the
+// loop's own deadline and Do wake it; the messages that come meanwhile
+// wait in the socket, each with its kernel receive timestamp, and the next
+// wake-up reads them with one recvmmsg and answers them with one sendmmsg.
+// Timers run on time and timestamps do not move, so what a client
+// measures is unchanged; only an answer's latency grows, by up to
+// the hold. A hold is receive_holdoff at most, and never more than half
+// the shortest interval at which the clock's peers may send it requests
+// (engine.Clock.FastestRequestPeriod), so that every answer reaches its
+// peer before that peer's next request. A unicast grandmaster at 10,000
+// clients × 1 Hz wakes a few hundred times a second instead of ~10,000.
+type holdoff struct {
+	max      int64 // receive_holdoff, ns; 0: never
+	rate     int64 // receive_holdoff_rate, messages a second
+	every    int64 // the hold now: max, or less (bound)
+	on       bool
+	until    int64 // the current hold's end; 0: none
+	behind   bool  // a socket still had messages when the turn stopped reading
+	received int64 // messages since start
+	start    int64 // when the count began
+}
+
+// count adds n received messages and, once a second, looks at the rate:
+// on at rate or above, off below half of it (so that a load near the rate
+// does not flap), saying so in the log.
+func (h *holdoff) count(d *Daemon, n int, t int64) {
+	if h.max == 0 {
+		return
+	}
+	h.received += int64(n)
+	if h.start == 0 {
+		h.start = t
+		return
+	}
+	if t-h.start < 1e9 {
+		return
+	}
+	perSecond := h.received * 1e9 / (t - h.start)
+	h.every = h.bound(d.eng.FastestRequestPeriod())
+	switch {
+	case !h.on && perSecond >= h.rate:
+		h.on = true
+		d.log.Printf(engine.LevelInfo, "receive hold-off on: %d messages a second (receive_holdoff_rate %d): the loop reads its sockets at most every %v", perSecond, h.rate, time.Duration(h.every))
+	case h.on && perSecond < h.rate/2:
+		h.on = false
+		d.log.Printf(engine.LevelInfo, "receive hold-off off: %d messages a second", perSecond)
+	}
+	h.received, h.start = 0, t
+}
+
+// bound is the hold for peers that may send requests every 2^period s
+// (ok false: none): receive_holdoff, or half that interval if shorter.
+func (h *holdoff) bound(period int8, ok bool) int64 {
+	if !ok {
+		return h.max
+	}
+	half := int64(math.Ldexp(1e9, int(period))) / 2
+	return max(min(h.max, half), 1)
 }
 
 // turn waits for the next events and handles them. done is true when ctx
@@ -142,6 +211,16 @@ func (l *loop) turn(ctx context.Context) (done bool, err error) {
 	if l.truth != nil && (deadline == 0 || l.nextTrue < deadline) {
 		deadline = l.nextTrue
 	}
+	if l.hold.until != 0 {
+		until := l.hold.until
+		if deadline != 0 && deadline < until {
+			until = deadline
+		}
+		l.hold.until = 0
+		if err := d.poller.Hold(until, now()); err != nil {
+			return true, err
+		}
+	}
 	if err := d.poller.Arm(deadline, now()); err != nil {
 		return true, err
 	}
@@ -149,7 +228,9 @@ func (l *loop) turn(ctx context.Context) (done bool, err error) {
 	if err != nil {
 		return true, err
 	}
+	woke := now()
 	d.wakeups.Add(1)
+	received := l.received
 	// Sends of general messages wait in the ports' queues until the
 	// flushes below: the answers to everything this wake-up reads go out
 	// together, before the timers run, and what the timers send after.
@@ -178,6 +259,11 @@ func (l *loop) turn(ctx context.Context) (done bool, err error) {
 	d.exec.Tick()
 	d.flush()
 	d.met.refresh(d)
+	l.hold.count(d, int(l.received-received), woke)
+	if l.hold.on && !l.hold.behind {
+		l.hold.until = woke + l.hold.every
+	}
+	l.hold.behind = false
 	if l.truth != nil && now() >= l.nextTrue {
 		l.nextTrue += int64(d.opt.TrueErrorEvery)
 		if e, err := l.truth.TrueError(); err == nil {
@@ -196,6 +282,15 @@ func (l *loop) receive(s source, events uint32) (done bool, err error) {
 	if events&unix.EPOLLERR != 0 {
 		s.rx.DrainErrQueue()
 	}
+	// Unheld, one read a wake-up: the set reports the socket again at
+	// once if more waits. Held, the next look is a hold away, so the
+	// loop reads on until the socket is empty, up to holdReads reads; if
+	// that is not enough, the next turn does not hold (as NAPI polls again
+	// when a poll used its whole budget).
+	reads := 1
+	if l.hold.on {
+		reads = holdReads
+	}
 	for {
 		n, err := s.rx.TryReceive(l.buf, &l.info)
 		switch {
@@ -206,12 +301,21 @@ func (l *loop) receive(s source, events uint32) (done bool, err error) {
 		case err != nil:
 			return true, err
 		}
+		l.received++
 		l.handle(s, n)
 		if s.buffered == nil || s.buffered.Buffered() == 0 {
-			return false, nil
+			if reads--; reads == 0 {
+				l.hold.behind = l.hold.on
+				return false, nil
+			}
 		}
 	}
 }
+
+// holdReads bounds the reads (recvmmsg of up to 32 messages each) of one
+// socket in a held loop's turn, so that the timers' deadlines are not
+// kept waiting behind a flood.
+const holdReads = 32
 
 // handle hands the engine a message of n bytes in l.buf from s.
 func (l *loop) handle(s source, n int) {

@@ -71,3 +71,60 @@ func (w testWriter) Write(b []byte) (int, error) {
 	w.t.Log(string(b))
 	return len(b), nil
 }
+
+// TestReceiveHoldoff: a unicast grandmaster above receive_holdoff_rate
+// (here 100 messages a second, under 50 clients × 16 Hz) moderates its
+// loop: it says so, looks at its sockets at most every receive_holdoff
+// (10 ms), and so wakes a few times for each Sync round instead of once
+// for each of the 800 Delay_Req a second; every Delay_Req is still
+// answered, Syncs and Follow_Ups keep their rate, and the answers wait
+// (median latency over a millisecond, where an unheld loop answers in
+// about a hundred microseconds).
+func TestReceiveHoldoff(t *testing.T) {
+	t.Parallel()
+	la, lb := pair(t)
+	const clients = 50
+	block := netip.MustParsePrefix("198.18.64.0/26")
+	lb.NS.IP(t, "route", "add", "local", block.String(), "dev", "lo")
+	la.NS.IP(t, "route", "add", block.String(), "via", lb.Addr)
+	gmClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "gm"})
+	require.NoError(t, err)
+	d, out := startDaemon(t, la, gmClock, append(ucConf(t, "unicast_listen 1\ninhibit_multicast_service 1\nserverOnly 1\npriority1 1\n"+
+		"receive_holdoff 10000\nreceive_holdoff_rate 100\n"), "--domainNumber=24")...)
+
+	cfg := ucload.RunConfig{
+		Config: ucload.Config{Clients: clients, Domain: 24, LogSyncInterval: -4, LogAnnounceInterval: 0,
+			Duration: 10 * time.Second, Ramp: 200 * time.Millisecond},
+		Master: netip.MustParseAddr(la.Addr), Prefix: block,
+		Negotiate: 10 * time.Second, Warmup: 2 * time.Second, Measure: 3 * time.Second, Grace: time.Second,
+	}
+	var res *ucload.Result
+	var wakeups int64
+	require.NoError(t, lb.NS.Do(func() error {
+		var err error
+		cfg.OnWindow = func(start bool) {
+			if start {
+				wakeups = -d.wakeups.Load()
+			} else {
+				wakeups += d.wakeups.Load()
+			}
+		}
+		res, err = ucload.Run(context.Background(), cfg, testWriter{t})
+		return err
+	}))
+	c := res.Counts
+	perSecond := float64(wakeups) / res.Window.Seconds()
+	t.Logf("%d held, %d Delay_Req, %d answered, p50 %v p99 %v, %d Syncs; %.0f wake-ups a second",
+		res.Held, c.DelayReq, c.Answered, res.P50, res.P99, c.Sync, perSecond)
+	assert.Contains(t, out.String(), "receive hold-off on")
+	assert.Equal(t, clients, res.Held)
+	want := float64(clients) * 16 * res.Window.Seconds()
+	assert.InDelta(t, want, float64(c.DelayReq), want/10, "Delay_Req at 16 Hz")
+	assert.Equal(t, c.DelayReq, c.Answered, "every Delay_Req answered")
+	assert.InDelta(t, want, float64(c.Sync), want/10, "Syncs at the granted 16 Hz")
+	assert.Zero(t, c.FupLost)
+	assert.Greater(t, res.P50, time.Millisecond, "answers wait for the hold to end")
+	// At most one hold per 10 ms, plus the Sync and Announce rounds'
+	// own deadlines: ~100 + 16 + 1; unheld it would be ~800.
+	assert.Less(t, perSecond, 300.0, "the loop wakes per hold, not per message")
+}

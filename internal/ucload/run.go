@@ -29,6 +29,10 @@ type RunConfig struct {
 	// PID is the grandmaster's process, whose CPU time and memory are read
 	// at the window's ends; 0: none.
 	PID int
+	// OnWindow, when set, is called as the window opens (true) and as it
+	// closes (false), so that a caller can sample its own counters over
+	// the same window.
+	OnWindow func(open bool)
 }
 
 // Result is what a run measured.
@@ -200,6 +204,9 @@ func Run(ctx context.Context, cfg RunConfig, progress io.Writer) (*Result, error
 				}
 				drops0 = r.drops
 				winStart = now
+				if cfg.OnWindow != nil {
+					cfg.OnWindow(true)
+				}
 				load.SetMeasuring(true)
 				phase, deadline = measuring, now+int64(cfg.Measure)
 				say("measuring for %v", cfg.Measure)
@@ -207,6 +214,9 @@ func Run(ctx context.Context, cfg RunConfig, progress io.Writer) (*Result, error
 		case measuring:
 			if now >= deadline {
 				load.SetMeasuring(false)
+				if cfg.OnWindow != nil {
+					cfg.OnWindow(false)
+				}
 				cpu1, self1, err := sampleCPU(cfg.PID)
 				if err != nil {
 					return nil, err

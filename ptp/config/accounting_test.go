@@ -131,6 +131,8 @@ var effects = map[string]string{
 	"uds_ro_group":                    "internal/ptpd.TestUDSOwner",
 	"emulated_hardware_dir":           "ptp/config.TestResolveOptionEffects",
 	"metrics_address":                 "internal/ptpd.TestMetrics",
+	"receive_holdoff":                 "internal/ptpd.TestReceiveHoldoff",
+	"receive_holdoff_rate":            "internal/ptpd.TestReceiveHoldoff",
 	"emulated_phc_wander":             "ptp/config.TestResolveOptionEffects",
 	"pi_integral_const":               "ptp/config.TestResolveOptionEffects",
 	"pi_proportional_scale":           "ptp/config.TestResolveOptionEffects",

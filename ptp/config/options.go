@@ -308,6 +308,11 @@ var options = []Option{
 	ext(st("uds_group", Global, "")),
 	ext(st("uds_ro_owner", Global, "")),
 	ext(st("uds_ro_group", Global, "")),
+	// The event loop's moderation under load: above receive_holdoff_rate
+	// messages a second, it looks at its sockets at most once every
+	// receive_holdoff µs (0: never holds).
+	ext(in("receive_holdoff", Global, "10000", 0, 100_000)),
+	ext(in("receive_holdoff_rate", Global, "1000", 1, i32max)),
 }
 
 // none marks an option as accepted without effect: it loads, with one

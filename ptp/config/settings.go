@@ -35,6 +35,17 @@ type Settings struct {
 	Timestamping ptp.Timestamping
 	// TxTimestampTimeout is tx_timestamp_timeout.
 	TxTimestampTimeout time.Duration
+	// ReceiveHoldoff and ReceiveHoldoffRate are the event loop's
+	// moderation under load (receive_holdoff, µs, and
+	// receive_holdoff_rate, messages a second; roko-ptpd's own): once the
+	// ports receive ReceiveHoldoffRate messages a second or more, the loop
+	// looks at its sockets at most once every ReceiveHoldoff, and reads
+	// what arrived meanwhile in one go, as a NIC's interrupt moderation
+	// does. Its timers still run on time, and receive timestamps are the
+	// kernel's, so only the answers' latency grows. Zero ReceiveHoldoff
+	// never holds.
+	ReceiveHoldoff     time.Duration
+	ReceiveHoldoffRate int
 	// DSCPEvent and DSCPGeneral are dscp_event and dscp_general.
 	DSCPEvent, DSCPGeneral int
 	// Servo is the servo's settings; ForClock settles its frequency limit
@@ -207,6 +218,8 @@ func (c *Config) Resolve() (*Settings, error) {
 		return nil, err
 	}
 	s.TxTimestampTimeout = time.Duration(c.int(g, "tx_timestamp_timeout")) * time.Millisecond
+	s.ReceiveHoldoff = time.Duration(c.int(g, "receive_holdoff")) * time.Microsecond
+	s.ReceiveHoldoffRate = int(c.int(g, "receive_holdoff_rate"))
 	s.DSCPEvent, s.DSCPGeneral = int(c.int(g, "dscp_event")), int(c.int(g, "dscp_general"))
 	if s.Servo, err = c.servoSettings(s.Timestamping); err != nil {
 		return nil, err

@@ -300,6 +300,8 @@ func TestResolveOptionEffects(t *testing.T) {
 		{"ingressLatency", "[global]\ningressLatency -40\n", func(s *Settings) any { return port(s).IngressLatency }, int64(-40)},
 		{"udp6_scope", "[eth0]\nudp6_scope 0x05\n", func(s *Settings) any { return s.Ports[0].UDP6Scope }, uint8(5)},
 		{"dscp_general", "[global]\ndscp_general 34\n", func(s *Settings) any { return s.DSCPGeneral }, 34},
+		{"receive_holdoff", "[global]\nreceive_holdoff 500\n", func(s *Settings) any { return s.ReceiveHoldoff }, 500 * time.Microsecond},
+		{"receive_holdoff_rate", "[global]\nreceive_holdoff_rate 4000\n", func(s *Settings) any { return s.ReceiveHoldoffRate }, 4000},
 		{"uds_ro_file_mode", "[global]\nuds_ro_file_mode 0640\n", func(s *Settings) any { return s.UDS[1].Mode }, fs.FileMode(0o640)},
 		{"emulated_hardware_dir", "[global]\nemulated_hardware 1\nemulated_hardware_dir /run/x\n", func(s *Settings) any { return s.EmulatedDir }, "/run/x"},
 		{"emulated_phc_wander", "[global]\nemulated_hardware 1\n[eth0]\nemulated_phc_wander 2.5\n", func(s *Settings) any { return s.Ports[0].Emulated.Wander }, 2.5},

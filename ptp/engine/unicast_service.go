@@ -85,6 +85,12 @@ type unicastService struct {
 	next      int32
 	roundAt   int64
 
+	// fastestResp is the shortest logInterMessagePeriod of the Delay_Resp
+	// and Pdelay_Resp grants given so far (maxLogPeriod+1: none). It never
+	// slows down again: it bounds how long answers may wait
+	// (FastestRequestPeriod), and a stale fast value only shortens that.
+	fastestResp int8
+
 	// Stats counts what the service did.
 	Stats UnicastServiceStats
 }
@@ -101,7 +107,7 @@ type UnicastServiceStats struct {
 }
 
 func newUnicastService() *unicastService {
-	return &unicastService{index: map[Addr]int32{}}
+	return &unicastService{index: map[Addr]int32{}, fastestResp: maxLogPeriod + 1}
 }
 
 // unicastPeer is the address to reply to: the sender's IP without its
@@ -120,6 +126,29 @@ func (p *Port) UnicastClients() int {
 		return 0
 	}
 	return len(p.uc.clients)
+}
+
+// FastestRequestPeriod returns the shortest interval, as a log2 of
+// seconds, at which the clock's peers may send it requests to answer
+// (Delay_Req, Pdelay_Req): the ports' logMinDelayReqInterval (with a
+// multicast service) or logMinPdelayReqInterval (P2P), and the unicast
+// Delay_Resp and Pdelay_Resp grants. An answer that waits less than this
+// reaches its peer before the peer's next request. ok is false when the
+// clock answers no requests.
+func (c *Clock) FastestRequestPeriod() (period int8, ok bool) {
+	period = maxLogPeriod + 1
+	for _, p := range c.ports {
+		switch {
+		case p.cfg.DelayMechanism == ptp.DelayMechanismP2P, p.cfg.DelayMechanism == ptp.DelayMechanismCommonP2P:
+			period = min(period, p.cfg.LogMinPdelayReqInterval)
+		case p.cfg.DelayMechanism == ptp.DelayMechanismE2E && !(p.cfg.UnicastListen && p.cfg.InhibitMulticastService):
+			period = min(period, p.cfg.LogMinDelayReqInterval)
+		}
+		if p.uc != nil {
+			period = min(period, p.uc.fastestResp)
+		}
+	}
+	return period, period <= maxLogPeriod
 }
 
 // UnicastServiceStats returns the counters of the port's unicast service.
@@ -149,6 +178,9 @@ func (s *unicastService) grant(from Addr, src ptp.PortIdentity, r *ptp.RequestUn
 	switch r.MessageType {
 	case ptp.MessageAnnounce, ptp.MessageSync:
 	case ptp.MessageDelayResp, ptp.MessagePdelayResp:
+		if r.DurationField != 0 {
+			s.fastestResp = min(s.fastestResp, max(r.LogInterMessagePeriod, -maxLogPeriod))
+		}
 		return r.DurationField
 	default:
 		return 0

@@ -70,3 +70,53 @@ func TestUnicastServiceRemoveMidRound(t *testing.T) {
 		})
 	}
 }
+
+// FastestRequestPeriod is the shortest interval at which peers may send
+// the clock requests to answer: a multicast port's logMinDelayReqInterval,
+// a P2P port's logMinPdelayReqInterval, and the fastest Delay_Resp grant
+// of a unicast service; a unicast-only server with no Delay_Resp grant
+// answers no one yet, and a refused grant (duration 0) does not count.
+func TestFastestRequestPeriod(t *testing.T) {
+	ucOnly := func(p PortConfig) PortConfig {
+		p.UnicastListen, p.InhibitMulticastService = true, true
+		return p
+	}
+	p2p := func(p PortConfig) PortConfig {
+		p.DelayMechanism, p.LogMinPdelayReqInterval = ptp.DelayMechanismP2P, -2
+		return p
+	}
+	for _, tc := range []struct {
+		name   string
+		ports  []PortConfig
+		grants []int8 // Delay_Resp grants to port 0's service (the last refused if 99)
+		want   int8
+		ok     bool
+	}{
+		{"multicast E2E", []PortConfig{fastPort("a")}, nil, -4, true},
+		{"P2P", []PortConfig{p2p(fastPort("a"))}, nil, -2, true},
+		{"two ports, the faster", []PortConfig{p2p(fastPort("a")), fastPort("b")}, nil, -4, true},
+		{"unicast only, no grant", []PortConfig{ucOnly(fastPort("a"))}, nil, 0, false},
+		{"unicast only, grants", []PortConfig{ucOnly(fastPort("a"))}, []int8{0, -6, -3}, -6, true},
+		{"unicast and multicast", []PortConfig{func() PortConfig { p := fastPort("a"); p.UnicastListen = true; return p }()}, []int8{-7}, -7, true},
+		{"a refused grant", []PortConfig{ucOnly(fastPort("a"))}, []int8{-1, 99}, -1, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultClockConfig(cid(1))
+			c, err := NewClock(cfg, tc.ports, &testPI{}, 1)
+			require.NoError(t, err)
+			for i, g := range tc.grants {
+				r := &ptp.RequestUnicastTransmission{MessageType: ptp.MessageDelayResp, LogInterMessagePeriod: g, DurationField: 60}
+				if g == 99 {
+					r.LogInterMessagePeriod, r.DurationField = -9, 0
+				}
+				from := Addr{IP: netip.AddrPortFrom(netip.AddrFrom4([4]byte{198, 18, 0, byte(i + 2)}), 319)}
+				c.Port(0).uc.grant(from, ptp.PortIdentity{}, r, 1)
+			}
+			got, ok := c.FastestRequestPeriod()
+			assert.Equal(t, tc.ok, ok)
+			if tc.ok {
+				assert.Equal(t, tc.want, got)
+			}
+		})
+	}
+}
