@@ -158,6 +158,10 @@ type PortConfig struct {
 	UnicastMasters     []Addr
 	LogQueryInterval   int8
 	UnicastReqDuration uint32
+	// HybridE2E is hybrid_e2e: a slave port sends its Delay_Req by unicast,
+	// unicastFlag set, to where its master's Announce came from. A master
+	// answers a unicast Delay_Req by unicast whatever this says.
+	HybridE2E bool
 }
 
 // FaultResetASAP is fault_reset_interval's "ASAP".

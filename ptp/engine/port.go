@@ -2,6 +2,7 @@ package engine
 
 import (
 	"math"
+	"slices"
 
 	"github.com/roko-network/roko-ptpd/bmca"
 	"github.com/roko-network/roko-ptpd/ptp"
@@ -83,6 +84,9 @@ type Port struct {
 	uc    *unicastService
 	ucc   *unicastClient
 	ucTLV ucScratch
+	// annFrom is, with HybridE2E, where each foreign master's latest
+	// Announce came from: the Delay_Req go to the parent's.
+	annFrom []senderAddr
 
 	Stats PortStats
 }
@@ -149,6 +153,12 @@ type lastSync struct {
 	valid bool
 	t1c   int64 // t1 + corrections
 	t2    int64
+}
+
+// senderAddr is the address a foreign master's Announce came from.
+type senderAddr struct {
+	id   ptp.PortIdentity
+	addr Addr
 }
 
 type pendingDelayReq struct {
@@ -469,7 +479,8 @@ func (p *Port) sendSync() {
 
 func (p *Port) sendDelayReq() {
 	d := &p.dreqB
-	// A unicast client asks the master it follows, by unicast.
+	// A unicast client, and a port in hybrid mode (hybrid_e2e), asks the
+	// master it follows by unicast.
 	dest, flags := DestPrimary, ptp.Flags(0)
 	to, unicast := p.parentAddr()
 	if unicast {
@@ -559,7 +570,7 @@ func (p *Port) receive(pk ptp.Packet, rx int64, from Addr, now int64) {
 	switch m := pk.(type) {
 	case *ptp.Announce:
 		if p.acceptAnnounce(m, from) {
-			p.receiveAnnounce(m, now)
+			p.receiveAnnounce(m, from, now)
 		}
 	case *ptp.Sync:
 		p.receiveSync(m, rx, now)
@@ -647,7 +658,7 @@ func (p *Port) sendIntervalRequest(sync int8) {
 	p.c.send(p, sg, DestPrimary, Addr{})
 }
 
-func (p *Port) receiveAnnounce(a *ptp.Announce, now int64) {
+func (p *Port) receiveAnnounce(a *ptp.Announce, from Addr, now int64) {
 	if a.StepsRemoved >= p.c.cfg.MaxStepsRemoved {
 		p.c.Stats.StepsRemovedLimit++
 		return
@@ -666,12 +677,34 @@ func (p *Port) receiveAnnounce(a *ptp.Announce, now int64) {
 		p.c.log(r)
 	}
 	changed := p.fm.Add(a, dur(now))
+	if p.cfg.HybridE2E {
+		p.noteAnnounceFrom(a.SourcePortIdentity, from)
+	}
 	if fromParent && changed {
 		p.c.followAnnounce(a, false)
 	}
 	if changed {
 		p.c.stateDecision(now)
 	}
+}
+
+// noteAnnounceFrom records where sender's Announce came from, for as long
+// as the foreign master table keeps sender (it bounds this list too).
+func (p *Port) noteAnnounceFrom(sender ptp.PortIdentity, from Addr) {
+	if !p.fm.Known(sender) {
+		return
+	}
+	from = unicastPeer(from)
+	for i := range p.annFrom {
+		if p.annFrom[i].id == sender {
+			p.annFrom[i].addr = from
+			return
+		}
+	}
+	if len(p.annFrom) >= p.fm.Len() {
+		p.annFrom = slices.DeleteFunc(p.annFrom, func(s senderAddr) bool { return !p.fm.Known(s.id) })
+	}
+	p.annFrom = append(p.annFrom, senderAddr{id: sender, addr: from})
 }
 
 // fromParent reports whether a Sync, Follow_Up or Delay_Resp comes from

@@ -141,14 +141,27 @@ func (p *Port) unicastMasterTableNP() *ptp.UnicastMasterTableNP {
 	return t
 }
 
-// parentAddr returns the address of the table entry the clock follows
-// through this port, for the unicast Delay_Req.
+// parentAddr returns where the unicast Delay_Req to the master the clock
+// follows through this port go: its table entry for a unicast client,
+// where its latest Announce came from in hybrid mode (hybrid_e2e, as
+// linuxptp's port_delay_request). False: by multicast.
 func (p *Port) parentAddr() (Addr, bool) {
-	if p.ucc == nil || p.c.bestPort != p.idx {
+	if p.c.bestPort != p.idx {
+		return Addr{}, false
+	}
+	parent := p.c.parent.ParentPortIdentity
+	if p.ucc == nil {
+		if p.cfg.HybridE2E {
+			for _, s := range p.annFrom {
+				if s.id == parent {
+					return s.addr, true
+				}
+			}
+		}
 		return Addr{}, false
 	}
 	for i := range p.ucc.masters {
-		if p.ucc.masters[i].id == p.c.parent.ParentPortIdentity {
+		if p.ucc.masters[i].id == parent {
 			return p.ucc.masters[i].addr, true
 		}
 	}
