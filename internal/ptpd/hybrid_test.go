@@ -117,3 +117,70 @@ func TestHybridE2EInterop(t *testing.T) {
 		})
 	}
 }
+
+// TestUnicastPeerAddressInterop, on UDPv4 and L2: peer_address against
+// linuxptp, with delay_mechanism P2P and unicast negotiation (a
+// grandmaster with unicast_listen 1, a client with a unicast master table
+// naming it as master and as peer). Our client of a ptp4l grandmaster
+// synchronises with every Pdelay_Req it sends unicast to the peer,
+// unicastFlag set; a ptp4l client of our grandmaster measures its offset
+// throughout, and every Pdelay_Resp and Follow_Up we send it is unicast
+// to it, as linuxptp's process_pdelay_req answers. Captured with tcpdump
+// at the receiving end.
+func TestUnicastPeerAddressInterop(t *testing.T) {
+	t.Parallel()
+	tcpdump := testenv.RequireCommand(t, "tcpdump", "tcpdump")
+	testenv.RequireCommand(t, "pmc", "linuxptp")
+	for _, tr := range ucTransports {
+		if tr.keyword == "UDPv6" {
+			continue // as UDPv4, and the table's address needs more setup
+		}
+		table := func(t *testing.T, gm, cl netns.Link) string {
+			a := tr.addr(t, gm, cl)
+			return ucTable(tr.keyword, a) + "peer_address " + a + "\n"
+		}
+		t.Run("client of ptp4l "+tr.keyword, func(t *testing.T) {
+			gmLink, clLink := pair(t)
+			pcap, stopCapture := capture(t, tcpdump, gmLink, clLink)
+			linuxptp.StartPTP4L(t, gmLink, linuxptp.Options{Flags: []string{tr.flag, "-P"}, Domain: 24,
+				Config: "masterOnly 1\npriority1 1\nunicast_listen 1\n"})
+			clClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "client", Offset: 37 * time.Millisecond, FrequencyError: 40_000})
+			require.NoError(t, err)
+			cl, _ := startDaemon(t, clLink, clClock, append(ucConf(t, table(t, gmLink, clLink)), "-s", "--domainNumber=24", tr.flag, "-P")...)
+			// Synchronised means answered: a P2P port takes no offset
+			// before its first peer delay.
+			c := watchClient(t, cl, clClock, 3*time.Second)
+			t.Logf("SLAVE and under 100 µs after %v; worst true error then %v", c.settled.Round(time.Millisecond), c.worst)
+			assert.Less(t, c.worst, 100*time.Microsecond)
+			stopCapture()
+
+			req := countDelayMessages(t, pcap, ptp.MessagePdelayReq, gmLink)
+			t.Logf("our Pdelay_Req: %+v", req)
+			assert.Greater(t, req.unicast, 16*3, "Pdelay_Req unicast to the peer")
+			assert.Zero(t, req.other, "no Pdelay_Req by multicast")
+		})
+		t.Run("ptp4l client of ours "+tr.keyword, func(t *testing.T) {
+			gmLink, clLink := pair(t)
+			pcap, stopCapture := capture(t, tcpdump, clLink, gmLink)
+			gmClock, err := phc.NewVirtual(phc.VirtualConfig{Name: "gm"})
+			require.NoError(t, err)
+			startDaemon(t, gmLink, gmClock, "--priority1=1", "--serverOnly=1", "--domainNumber=24", tr.flag, "-P", "--unicast_listen=1")
+			theirs := linuxptp.StartPTP4L(t, clLink, linuxptp.Options{Flags: []string{tr.flag, "-P"}, Domain: 24,
+				Config: "slaveOnly 1\n" + table(t, gmLink, clLink)})
+			median, n, last := theirs.MasterOffsets(t, 8*time.Second, "GET PORT_DATA_SET")
+			t.Logf("ptp4l: median |offset| %.0f ns over %d readings", median, n)
+			require.Positive(t, n, "ptp4l measured offsets from our grandmaster:\n%s", last)
+			assert.Regexp(t, `portState\s+(SLAVE|UNCALIBRATED)`, last, "ptp4l follows us")
+			assert.Less(t, median, float64(100*time.Microsecond))
+			stopCapture()
+
+			for _, mt := range []ptp.MessageType{ptp.MessagePdelayResp, ptp.MessagePdelayRespFollowUp} {
+				resp := countDelayMessages(t, pcap, mt, clLink)
+				t.Logf("our %v: %+v", mt, resp)
+				assert.Greater(t, resp.unicast, 16*3, "%v unicast to ptp4l", mt)
+				assert.Zero(t, resp.other, "no %v by multicast", mt)
+			}
+			assert.NotContains(t, theirs.Output(), "rejected", "our grandmaster granted Pdelay_Resp")
+		})
+	}
+}

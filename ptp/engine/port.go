@@ -185,6 +185,7 @@ type pendingPdelayResp struct {
 	requester ptp.PortIdentity
 	corr      ptp.TimeInterval
 	to        Addr
+	unicast   bool // the request came by unicast: so do the answers
 }
 
 func newPort(c *Clock, idx int, cfg PortConfig) (*Port, error) {
@@ -500,10 +501,15 @@ func (p *Port) sendDelayReq() {
 
 func (p *Port) sendPdelayReq() {
 	d := &p.preqB
-	p.header(&d.Header, p.seqPdelayReq, ptp.LogIntervalUnspecified, 0)
+	// A unicast client with a peer_address asks that peer by unicast.
+	dest, to, flags := DestPeer, Addr{}, ptp.Flags(0)
+	if p.ucc != nil && p.ucc.hasPeer {
+		dest, to, flags = DestUnicast, p.ucc.peer, ptp.FlagUnicast
+	}
+	p.header(&d.Header, p.seqPdelayReq, ptp.LogIntervalUnspecified, flags)
 	d.ControlField = ptp.ControlFieldFor(ptp.MessagePdelayReq)
 	d.OriginTimestamp = ptp.Timestamp{}
-	if p.c.send(p, d, DestPeer, Addr{}) {
+	if p.c.send(p, d, dest, to) {
 		p.pdelay = pendingPdelay{sent: true, seq: p.seqPdelayReq}
 		p.seqPdelayReq++
 	}
@@ -548,12 +554,16 @@ func (p *Port) txTimestamp(t ptp.MessageType, seq uint16, ts int64, now int64) {
 		}
 		p.pdelayTx.waiting = false
 		f := &p.pfupB
-		p.header(&f.Header, seq, ptp.LogIntervalUnspecified, 0)
+		dest, flags := DestPeer, ptp.Flags(0)
+		if p.pdelayTx.unicast {
+			dest, flags = DestUnicast, ptp.FlagUnicast
+		}
+		p.header(&f.Header, seq, ptp.LogIntervalUnspecified, flags)
 		f.ControlField = ptp.ControlFieldFor(ptp.MessagePdelayRespFollowUp)
 		f.CorrectionField = p.pdelayTx.corr
 		f.ResponseOriginTimestamp = ptp.TimestampFromNanoseconds(ts)
 		f.RequestingPortIdentity = p.pdelayTx.requester
-		p.c.send(p, f, DestPeer, p.pdelayTx.to)
+		p.c.send(p, f, dest, p.pdelayTx.to)
 	}
 }
 
@@ -861,13 +871,20 @@ func (p *Port) receivePdelayReq(d *ptp.PdelayReq, rx int64, from Addr) {
 		return
 	}
 	r := &p.prespB
-	p.header(&r.Header, d.SequenceID, ptp.LogIntervalUnspecified, ptp.FlagTwoStep)
+	// A unicast Pdelay_Req (a peer's peer_address) is answered by
+	// unicast, to the sender, as linuxptp's process_pdelay_req does.
+	unicast := d.Flags.Has(ptp.FlagUnicast)
+	dest, flags := DestPeer, ptp.FlagTwoStep
+	if unicast {
+		dest, flags, from = DestUnicast, flags|ptp.FlagUnicast, unicastPeer(from)
+	}
+	p.header(&r.Header, d.SequenceID, ptp.LogIntervalUnspecified, flags)
 	r.ControlField = ptp.ControlFieldFor(ptp.MessagePdelayResp)
 	r.RequestReceiptTimestamp = ptp.TimestampFromNanoseconds(rx)
 	r.RequestingPortIdentity = d.SourcePortIdentity
-	if p.c.send(p, r, DestPeer, from) {
+	if p.c.send(p, r, dest, from) {
 		p.pdelayTx = pendingPdelayResp{waiting: true, seq: d.SequenceID,
-			requester: d.SourcePortIdentity, corr: d.CorrectionField, to: from}
+			requester: d.SourcePortIdentity, corr: d.CorrectionField, to: from, unicast: unicast}
 	}
 }
 
