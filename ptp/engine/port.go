@@ -699,9 +699,11 @@ func (p *Port) receiveAnnounce(a *ptp.Announce, from Addr, now int64) {
 }
 
 // noteAnnounceFrom records where sender's Announce came from, for as long
-// as the foreign master table keeps sender (it bounds this list too).
+// as the foreign master table keeps sender (it bounds this list too). A
+// message of no known origin (a replay without addresses) leaves the
+// Delay_Req multicast.
 func (p *Port) noteAnnounceFrom(sender ptp.PortIdentity, from Addr) {
-	if !p.fm.Known(sender) {
+	if from == (Addr{}) || !p.fm.Known(sender) {
 		return
 	}
 	from = unicastPeer(from)
