@@ -32,7 +32,6 @@ type refusal struct {
 // refusals lists the options refused at start unless left at what
 // roko-ptpd does.
 var refusals = map[string]refusal{
-	"hybrid_e2e":            {why: "hybrid mode (unicast Delay_Req to a multicast master) is not implemented: roko-ptpd would send its Delay_Req by multicast"},
 	"clock_class_threshold": {why: "not implemented: roko-ptpd would stay locked to a master of any clockClass"},
 	"phc_index":             {why: "choosing the PHC is not implemented: roko-ptpd would use the interface's own PHC"},
 	"gmCapable":             {why: "802.1AS gmCapable is not implemented: roko-ptpd could become grandmaster (clientOnly 1 keeps a clock from it)"},

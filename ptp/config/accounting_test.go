@@ -32,6 +32,7 @@ var effects = map[string]string{
 	"unicast_master_table":            "ptp/config.TestResolveUnicast",
 	"unicast_req_duration":            "ptp/config.TestResolveUnicast",
 	"inhibit_multicast_service":       "ptp/config.TestResolveUnicast",
+	"hybrid_e2e":                      "internal/ptpd.TestHybridE2EInterop",
 	"domainNumber":                    "ptp/config.TestResolveClockAndPorts",
 	"clientOnly":                      "ptp/config.TestResolveClockAndPorts",
 	"logSyncInterval":                 "ptp/config.TestResolveClockAndPorts",

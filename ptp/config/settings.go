@@ -397,6 +397,11 @@ func (c *Config) portSettings(cc *engine.ClockConfig) ([]PortSettings, error) {
 		p.LocalPriority = uint8(c.int(name, "G.8275.portDS.localPriority"))
 		p.IgnoreTransportSpecific = c.bool(name, "ignore_transport_specific")
 		p.CheckFupSync = c.bool("global", "check_fup_sync")
+		p.HybridE2E = c.bool(name, "hybrid_e2e")
+		if v := c.value(name, "hybrid_e2e"); p.HybridE2E && p.DelayMechanism != ptp.DelayMechanismE2E && v.Line != 0 {
+			// As ptp4l: the option is taken, and warned of.
+			c.warn(v.Line, "hybrid_e2e", "[%s] hybrid_e2e only works with E2E: it has no effect with delay_mechanism P2P", name)
+		}
 		p.MsgIntervalRequest = c.bool(name, "msg_interval_request")
 		p.OperLogSyncInterval = int8(c.int(name, "operLogSyncInterval"))
 		p.OperLogPdelayReqInterval = int8(c.int(name, "operLogPdelayReqInterval"))

@@ -293,6 +293,7 @@ func TestResolveOptionEffects(t *testing.T) {
 		{"fault_reset_interval", "[eth0]\nfault_reset_interval 2\n", func(s *Settings) any { return port(s).FaultResetInterval }, int8(2)},
 		{"ignore_transport_specific", "[eth0]\nignore_transport_specific 1\n", func(s *Settings) any { return port(s).IgnoreTransportSpecific }, true},
 		{"check_fup_sync", "[global]\ncheck_fup_sync 1\n", func(s *Settings) any { return port(s).CheckFupSync }, true},
+		{"hybrid_e2e", "[eth0]\nhybrid_e2e 1\n", func(s *Settings) any { return port(s).HybridE2E }, true},
 		{"msg_interval_request", "[eth0]\nmsg_interval_request 1\n", func(s *Settings) any { return port(s).MsgIntervalRequest }, true},
 		{"operLogSyncInterval", "[eth0]\noperLogSyncInterval -2\n", func(s *Settings) any { return port(s).OperLogSyncInterval }, int8(-2)},
 		{"operLogPdelayReqInterval", "[eth0]\noperLogPdelayReqInterval -1\n", func(s *Settings) any { return port(s).OperLogPdelayReqInterval }, int8(-1)},
@@ -341,6 +342,14 @@ func TestResolveOptionEffects(t *testing.T) {
 			assert.NotEqual(t, tc.want, tc.get(d), "the default differs, so the row shows the option's effect")
 		})
 	}
+
+	// hybrid_e2e with P2P is taken and warned of, as ptp4l does.
+	c, err := Parse(strings.NewReader("[eth0]\nhybrid_e2e 1\ndelay_mechanism P2P\n"), "t.conf")
+	require.NoError(t, err)
+	_, err = c.Resolve()
+	require.NoError(t, err)
+	require.Len(t, c.Warnings, 1)
+	assert.Equal(t, "t.conf:2: option hybrid_e2e: [eth0] hybrid_e2e only works with E2E: it has no effect with delay_mechanism P2P", c.Warnings[0].String())
 }
 
 // uds_owner and friends: names and numbers are looked up once, at

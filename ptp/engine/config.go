@@ -158,6 +158,14 @@ type PortConfig struct {
 	UnicastMasters     []Addr
 	LogQueryInterval   int8
 	UnicastReqDuration uint32
+	// UnicastPeer is the table's peer_address: with UnicastMasters and
+	// the P2P delay mechanism, the port sends its Pdelay_Req to it by
+	// unicast and asks it for Pdelay_Resp. The zero Addr: by multicast.
+	UnicastPeer Addr
+	// HybridE2E is hybrid_e2e: a slave port sends its Delay_Req by unicast,
+	// unicastFlag set, to where its master's Announce came from. A master
+	// answers a unicast Delay_Req by unicast whatever this says.
+	HybridE2E bool
 }
 
 // FaultResetASAP is fault_reset_interval's "ASAP".

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"math"
+	"slices"
 
 	"github.com/roko-network/roko-ptpd/bmca"
 	"github.com/roko-network/roko-ptpd/ptp"
@@ -83,6 +84,9 @@ type Port struct {
 	uc    *unicastService
 	ucc   *unicastClient
 	ucTLV ucScratch
+	// annFrom is, with HybridE2E, where each foreign master's latest
+	// Announce came from: the Delay_Req go to the parent's.
+	annFrom []senderAddr
 
 	Stats PortStats
 }
@@ -151,6 +155,12 @@ type lastSync struct {
 	t2    int64
 }
 
+// senderAddr is the address a foreign master's Announce came from.
+type senderAddr struct {
+	id   ptp.PortIdentity
+	addr Addr
+}
+
 type pendingDelayReq struct {
 	sent, stamped bool
 	seq           uint16
@@ -175,6 +185,7 @@ type pendingPdelayResp struct {
 	requester ptp.PortIdentity
 	corr      ptp.TimeInterval
 	to        Addr
+	unicast   bool // the request came by unicast: so do the answers
 }
 
 func newPort(c *Clock, idx int, cfg PortConfig) (*Port, error) {
@@ -469,7 +480,8 @@ func (p *Port) sendSync() {
 
 func (p *Port) sendDelayReq() {
 	d := &p.dreqB
-	// A unicast client asks the master it follows, by unicast.
+	// A unicast client, and a port in hybrid mode (hybrid_e2e), asks the
+	// master it follows by unicast.
 	dest, flags := DestPrimary, ptp.Flags(0)
 	to, unicast := p.parentAddr()
 	if unicast {
@@ -489,10 +501,15 @@ func (p *Port) sendDelayReq() {
 
 func (p *Port) sendPdelayReq() {
 	d := &p.preqB
-	p.header(&d.Header, p.seqPdelayReq, ptp.LogIntervalUnspecified, 0)
+	// A unicast client with a peer_address asks that peer by unicast.
+	dest, to, flags := DestPeer, Addr{}, ptp.Flags(0)
+	if p.ucc != nil && p.ucc.hasPeer {
+		dest, to, flags = DestUnicast, p.ucc.peer, ptp.FlagUnicast
+	}
+	p.header(&d.Header, p.seqPdelayReq, ptp.LogIntervalUnspecified, flags)
 	d.ControlField = ptp.ControlFieldFor(ptp.MessagePdelayReq)
 	d.OriginTimestamp = ptp.Timestamp{}
-	if p.c.send(p, d, DestPeer, Addr{}) {
+	if p.c.send(p, d, dest, to) {
 		p.pdelay = pendingPdelay{sent: true, seq: p.seqPdelayReq}
 		p.seqPdelayReq++
 	}
@@ -537,12 +554,16 @@ func (p *Port) txTimestamp(t ptp.MessageType, seq uint16, ts int64, now int64) {
 		}
 		p.pdelayTx.waiting = false
 		f := &p.pfupB
-		p.header(&f.Header, seq, ptp.LogIntervalUnspecified, 0)
+		dest, flags := DestPeer, ptp.Flags(0)
+		if p.pdelayTx.unicast {
+			dest, flags = DestUnicast, ptp.FlagUnicast
+		}
+		p.header(&f.Header, seq, ptp.LogIntervalUnspecified, flags)
 		f.ControlField = ptp.ControlFieldFor(ptp.MessagePdelayRespFollowUp)
 		f.CorrectionField = p.pdelayTx.corr
 		f.ResponseOriginTimestamp = ptp.TimestampFromNanoseconds(ts)
 		f.RequestingPortIdentity = p.pdelayTx.requester
-		p.c.send(p, f, DestPeer, p.pdelayTx.to)
+		p.c.send(p, f, dest, p.pdelayTx.to)
 	}
 }
 
@@ -559,7 +580,7 @@ func (p *Port) receive(pk ptp.Packet, rx int64, from Addr, now int64) {
 	switch m := pk.(type) {
 	case *ptp.Announce:
 		if p.acceptAnnounce(m, from) {
-			p.receiveAnnounce(m, now)
+			p.receiveAnnounce(m, from, now)
 		}
 	case *ptp.Sync:
 		p.receiveSync(m, rx, now)
@@ -647,7 +668,7 @@ func (p *Port) sendIntervalRequest(sync int8) {
 	p.c.send(p, sg, DestPrimary, Addr{})
 }
 
-func (p *Port) receiveAnnounce(a *ptp.Announce, now int64) {
+func (p *Port) receiveAnnounce(a *ptp.Announce, from Addr, now int64) {
 	if a.StepsRemoved >= p.c.cfg.MaxStepsRemoved {
 		p.c.Stats.StepsRemovedLimit++
 		return
@@ -666,12 +687,36 @@ func (p *Port) receiveAnnounce(a *ptp.Announce, now int64) {
 		p.c.log(r)
 	}
 	changed := p.fm.Add(a, dur(now))
+	if p.cfg.HybridE2E {
+		p.noteAnnounceFrom(a.SourcePortIdentity, from)
+	}
 	if fromParent && changed {
 		p.c.followAnnounce(a, false)
 	}
 	if changed {
 		p.c.stateDecision(now)
 	}
+}
+
+// noteAnnounceFrom records where sender's Announce came from, for as long
+// as the foreign master table keeps sender (it bounds this list too). A
+// message of no known origin (a replay without addresses) leaves the
+// Delay_Req multicast.
+func (p *Port) noteAnnounceFrom(sender ptp.PortIdentity, from Addr) {
+	if from == (Addr{}) || !p.fm.Known(sender) {
+		return
+	}
+	from = unicastPeer(from)
+	for i := range p.annFrom {
+		if p.annFrom[i].id == sender {
+			p.annFrom[i].addr = from
+			return
+		}
+	}
+	if len(p.annFrom) >= p.fm.Len() {
+		p.annFrom = slices.DeleteFunc(p.annFrom, func(s senderAddr) bool { return !p.fm.Known(s.id) })
+	}
+	p.annFrom = append(p.annFrom, senderAddr{id: sender, addr: from})
 }
 
 // fromParent reports whether a Sync, Follow_Up or Delay_Resp comes from
@@ -828,13 +873,20 @@ func (p *Port) receivePdelayReq(d *ptp.PdelayReq, rx int64, from Addr) {
 		return
 	}
 	r := &p.prespB
-	p.header(&r.Header, d.SequenceID, ptp.LogIntervalUnspecified, ptp.FlagTwoStep)
+	// A unicast Pdelay_Req (a peer's peer_address) is answered by
+	// unicast, to the sender, as linuxptp's process_pdelay_req does.
+	unicast := d.Flags.Has(ptp.FlagUnicast)
+	dest, flags := DestPeer, ptp.FlagTwoStep
+	if unicast {
+		dest, flags, from = DestUnicast, flags|ptp.FlagUnicast, unicastPeer(from)
+	}
+	p.header(&r.Header, d.SequenceID, ptp.LogIntervalUnspecified, flags)
 	r.ControlField = ptp.ControlFieldFor(ptp.MessagePdelayResp)
 	r.RequestReceiptTimestamp = ptp.TimestampFromNanoseconds(rx)
 	r.RequestingPortIdentity = d.SourcePortIdentity
-	if p.c.send(p, r, DestPeer, from) {
+	if p.c.send(p, r, dest, from) {
 		p.pdelayTx = pendingPdelayResp{waiting: true, seq: d.SequenceID,
-			requester: d.SourcePortIdentity, corr: d.CorrectionField, to: from}
+			requester: d.SourcePortIdentity, corr: d.CorrectionField, to: from, unicast: unicast}
 	}
 }
 

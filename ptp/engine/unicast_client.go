@@ -48,6 +48,14 @@ type unicastClient struct {
 	// next is when the table is next queried; 0 until the port starts.
 	next int64
 	reqB ptp.Signaling
+	// peer is the table's peer_address (hasPeer): with P2P, the port's
+	// Pdelay_Req go to it by unicast, and it is asked for Pdelay_Resp at
+	// each query until it grants them, then again at peerRenew (linuxptp's
+	// unicast_client_peer_renew). peerID is the port that granted them.
+	peer      Addr
+	hasPeer   bool
+	peerID    ptp.PortIdentity
+	peerRenew int64
 }
 
 func newUnicastClient(cfg *PortConfig) *unicastClient {
@@ -57,6 +65,9 @@ func newUnicastClient(cfg *PortConfig) *unicastClient {
 	}
 	for _, a := range cfg.UnicastMasters {
 		c.masters = append(c.masters, ucMaster{addr: unicastPeer(a), id: wildcardPort})
+	}
+	if cfg.UnicastPeer != (Addr{}) && cfg.DelayMechanism == ptp.DelayMechanismP2P {
+		c.peer, c.hasPeer, c.peerID = unicastPeer(cfg.UnicastPeer), true, wildcardPort
 	}
 	return c
 }
@@ -141,14 +152,27 @@ func (p *Port) unicastMasterTableNP() *ptp.UnicastMasterTableNP {
 	return t
 }
 
-// parentAddr returns the address of the table entry the clock follows
-// through this port, for the unicast Delay_Req.
+// parentAddr returns where the unicast Delay_Req to the master the clock
+// follows through this port go: its table entry for a unicast client,
+// where its latest Announce came from in hybrid mode (hybrid_e2e, as
+// linuxptp's port_delay_request). False: by multicast.
 func (p *Port) parentAddr() (Addr, bool) {
-	if p.ucc == nil || p.c.bestPort != p.idx {
+	if p.c.bestPort != p.idx {
+		return Addr{}, false
+	}
+	parent := p.c.parent.ParentPortIdentity
+	if p.ucc == nil {
+		if p.cfg.HybridE2E {
+			for _, s := range p.annFrom {
+				if s.id == parent {
+					return s.addr, true
+				}
+			}
+		}
 		return Addr{}, false
 	}
 	for i := range p.ucc.masters {
-		if p.ucc.masters[i].id == p.c.parent.ParentPortIdentity {
+		if p.ucc.masters[i].id == parent {
 			return p.ucc.masters[i].addr, true
 		}
 	}
@@ -182,8 +206,34 @@ func (p *Port) queryMasters(now int64) {
 			}
 		}
 	}
+	if c.hasPeer && now >= c.peerRenew {
+		c.peerRenew = 0
+		sg := &c.reqB
+		sg.TLVs.Reset()
+		p.ucTLV.req = ptp.RequestUnicastTransmission{MessageType: ptp.MessagePdelayResp,
+			LogInterMessagePeriod: p.logPdelayReqInterval, DurationField: p.cfg.UnicastReqDuration}
+		_ = sg.TLVs.Add(&p.ucTLV.req)
+		p.sendUnicastSignaling(sg, c.peerID, c.peer)
+	}
 	c.next = now + logInterval(p.cfg.LogQueryInterval)
 	p.unicastSelection()
+}
+
+// peerGranted takes the peer's grant of Pdelay_Resp: the port asks again
+// after three quarters of it, and sends Pdelay_Req at the granted rate.
+func (p *Port) peerGranted(src ptp.PortIdentity, g *ptp.GrantUnicastTransmission, now int64) {
+	if g.DurationField == 0 {
+		r := p.logRecord(LogUnicastRejected, LevelWarning)
+		r.MessageType = g.MessageType
+		p.c.log(r)
+		return
+	}
+	if g.LogInterMessagePeriod > maxLogPeriod || g.LogInterMessagePeriod < -maxLogPeriod {
+		return
+	}
+	p.ucc.peerID = src
+	p.ucc.peerRenew = now + int64(g.DurationField)*1e9/4*3
+	p.logPdelayReqInterval = g.LogInterMessagePeriod
 }
 
 // requestUnicast asks m for Announce (ann) and for Sync and Delay_Resp

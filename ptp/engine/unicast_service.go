@@ -455,7 +455,11 @@ func (p *Port) receiveUnicastSignaling(m *ptp.Signaling, from Addr, now int64) {
 			_ = reply.TLVs.Add(g)
 		case ptp.TLVGrantUnicastTransmission:
 			g := &p.ucTLV.grant
-			if master != nil && g.UnmarshalValue(tlv.Value) == nil {
+			switch {
+			case g.UnmarshalValue(tlv.Value) != nil:
+			case g.MessageType == ptp.MessagePdelayResp && p.ucc != nil && p.ucc.hasPeer && peer == p.ucc.peer:
+				p.peerGranted(m.SourcePortIdentity, g, now)
+			case master != nil:
 				p.clientGranted(master, m.SourcePortIdentity, g, now)
 			}
 		case ptp.TLVCancelUnicastTransmission:
