@@ -59,15 +59,16 @@ type Poller struct {
 	wmu  sync.Mutex // guards evfd against Close while Wake writes
 	evfd int
 
-	// The hold set: the timerfd and the eventfd alone, without the
-	// caller's descriptors, so that Hold can sleep while they are ready.
+	// The hold set: the timerfd, the eventfd and the caller's quiet
+	// descriptors (tags ≤ TagUser), without the busy ones, so that Hold
+	// can sleep while those are ready.
 	holdfd   int
 	holdFile *os.File
 	holdRC   syscall.RawConn
 	holdPoll func(uintptr) bool
 	holdN    int
 	holdErr  error
-	holdEv   [2]unix.EpollEvent
+	holdEv   [4]unix.EpollEvent
 	// fds are the caller's descriptors with tags ≥ 0 (fd in Pad), which
 	// Hold stops watching while it holds.
 	fds []unix.EpollEvent
@@ -148,7 +149,9 @@ func (p *Poller) add(fd int, tag int32) error {
 // Add watches fd for input under tag (≥ 0, or ≤ TagUser). The set is
 // level-triggered: what is left unread is reported again. Hold stops
 // watching the descriptors with tags ≥ 0 while it holds (the busy ones:
-// an event loop's sockets); those with tags ≤ TagUser stay watched.
+// an event loop's sockets); input on one with a tag ≤ TagUser (the
+// management socket, the link monitor: rare, and wanted at once) ends a
+// hold.
 func (p *Poller) Add(fd int, tag int32) error {
 	if tag < 0 && tag > TagUser {
 		return fmt.Errorf("transport: poller tag %d is reserved", tag)
@@ -158,6 +161,11 @@ func (p *Poller) Add(fd int, tag int32) error {
 	}
 	if tag >= 0 {
 		p.fds = append(p.fds, unix.EpollEvent{Events: unix.EPOLLIN, Fd: tag, Pad: int32(fd)})
+		return nil
+	}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: tag}
+	if err := unix.EpollCtl(p.holdfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		return fmt.Errorf("transport: epoll_ctl: %w", err)
 	}
 	return nil
 }
@@ -232,9 +240,9 @@ func (p *Poller) Wait() ([]unix.EpollEvent, error) {
 }
 
 // Hold sleeps until CLOCK_MONOTONIC reaches until (in the timebase of
-// Arm), or until Wake is called, whichever comes first, however ready the
-// caller's descriptors are (the set does not watch those with tags ≥ 0
-// meanwhile): what arrives meanwhile waits in the sockets
+// Arm), until Wake is called, or until a descriptor added with a tag ≤
+// TagUser has input, whichever comes first, however ready the caller's
+// other descriptors are (the set does not watch them meanwhile): what arrives meanwhile waits in the sockets
 // for the next Wait, which reads it in one go. A loop under load uses it
 // as a NIC uses interrupt moderation. The wake-up is not consumed: the
 // next Wait reports it. Hold leaves the timer disarmed or fired, so call

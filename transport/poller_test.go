@@ -122,6 +122,26 @@ func TestPollerHold(t *testing.T) {
 	require.NoError(t, p.Hold(start-1, start))
 	assert.Less(t, mono()-start, int64(5e6))
 
+	// Input on a quiet descriptor (tag ≤ TagUser: the management
+	// socket) ends the hold; the Wait reports it.
+	qfd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	require.NoError(t, err)
+	defer unix.Close(qfd)
+	require.NoError(t, p.Add(qfd, TagUser))
+	start = mono()
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		_, _ = unix.Write(qfd, []byte{1, 0, 0, 0, 0, 0, 0, 0})
+	}()
+	require.NoError(t, p.Hold(start+5e9, start))
+	assert.Less(t, mono()-start, int64(2e9), "the quiet descriptor ends the hold")
+	now = mono()
+	require.NoError(t, p.Arm(now+10e9, now))
+	assert.ElementsMatch(t, []int32{3, TagUser}, wait())
+	var b [8]byte
+	_, err = unix.Read(qfd, b[:])
+	require.NoError(t, err)
+
 	// A hold whose deadline is the loop's own: the timer fired in the
 	// hold, and the loop's Arm of that same deadline sets it again, so
 	// the Wait reports the timer.

@@ -143,12 +143,12 @@ type loop struct {
 // raises one interrupt for many packets once they come fast, and so does
 // the loop wake once for many messages. Below the rate it wakes for each
 // message, as ptp4l does. Above it, every wake-up is followed by a hold
-// (transport.Poller.Hold) of up to receive_holdoff in which only the
-// loop's own deadline and Do wake it; the messages that come meanwhile
-// wait in the socket, each with its kernel receive timestamp, and the next
-// wake-up reads them with one recvmmsg and answers them with one sendmmsg.
-// Timers run on time and timestamps do not move, so what a client
-// measures is unchanged; only an answer's latency grows, by up to
+// (transport.Poller.Hold) in which only the loop's own deadline, Do, a
+// management request or a link event wake it; the messages that come
+// meanwhile wait in the socket, each with its kernel receive timestamp,
+// and the next wake-up reads them with one recvmmsg and answers them with
+// one sendmmsg. Timers run on time and timestamps do not move, so what a
+// client measures is unchanged; only an answer's latency grows, by up to
 // the hold. A hold is receive_holdoff at most, and never more than half
 // the shortest interval at which the clock's peers may send it requests
 // (engine.Clock.FastestRequestPeriod), so that every answer reaches its
