@@ -181,7 +181,8 @@ func (h *holdoff) count(d *Daemon, n int, t int64) {
 		return
 	}
 	perSecond := h.received * 1e9 / (t - h.start)
-	h.every = h.bound(d.eng.FastestRequestPeriod())
+	period, ok := d.eng.FastestRequestPeriod()
+	h.every = h.length(perSecond, period, ok)
 	switch {
 	case !h.on && perSecond >= h.rate:
 		h.on = true
@@ -193,14 +194,24 @@ func (h *holdoff) count(d *Daemon, n int, t int64) {
 	h.received, h.start = 0, t
 }
 
-// bound is the hold for peers that may send requests every 2^period s
-// (ok false: none): receive_holdoff, or half that interval if shorter.
-func (h *holdoff) bound(period int8, ok bool) int64 {
-	if !ok {
-		return h.max
+// holdBatch is how many messages a hold aims to gather: one recvmmsg's
+// worth. A longer hold saves little more CPU and only adds latency.
+const holdBatch = 32
+
+// length is the hold for perSecond messages a second from peers that may
+// send requests every 2^period s (ok false: none): long enough to gather
+// holdBatch messages, but never longer than receive_holdoff, nor than
+// half the peers' request interval.
+func (h *holdoff) length(perSecond int64, period int8, ok bool) int64 {
+	limit := h.max
+	if ok {
+		limit = min(limit, int64(math.Ldexp(1e9, int(period)))/2)
 	}
-	half := int64(math.Ldexp(1e9, int(period))) / 2
-	return max(min(h.max, half), 1)
+	gather := int64(math.MaxInt64)
+	if perSecond > 0 {
+		gather = holdBatch * 1e9 / perSecond
+	}
+	return max(min(limit, gather), 1)
 }
 
 // turn waits for the next events and handles them. done is true when ctx
